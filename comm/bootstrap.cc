@@ -1,0 +1,195 @@
+#include "comm/bootstrap.h"
+
+#include <mpi.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "comm/error.h"
+
+namespace tpbench {
+namespace {
+
+bool g_initialized = false;
+int g_rank = 0, g_size = 1, g_local_size = 1;
+int g_requested_np = -1;
+
+char g_inflight[1024];
+volatile sig_atomic_t g_inflight_set = 0;
+char g_prefix[64];
+
+void OnTerm(int sig) {
+  // Async-signal-safe: write() of preformatted buffers only.
+  const char* a = "tpbench: error: ";
+  (void)!write(2, a, std::strlen(a));
+  (void)!write(2, g_prefix, std::strlen(g_prefix));
+  if (g_inflight_set) {
+    const char* b = "terminated by the launcher (a peer rank died or timed out) during ";
+    (void)!write(2, b, std::strlen(b));
+    (void)!write(2, g_inflight, std::strlen(g_inflight));
+  } else {
+    const char* b = "terminated by the launcher (a peer rank died or timed out) between ops";
+    (void)!write(2, b, std::strlen(b));
+  }
+  (void)!write(2, "\n", 1);
+  _exit(static_cast<int>(ExitCode::kTimeout));
+}
+
+const char* EnvAny(std::initializer_list<const char*> names) {
+  for (const char* n : names) {
+    if (const char* v = std::getenv(n)) return v;
+  }
+  return nullptr;
+}
+
+bool UnderLauncher() {
+  return EnvAny({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_PROCID",
+                 "MPI_LOCALNRANKS"}) != nullptr;
+}
+
+int ParseNp(int argc, char** argv, std::vector<char*>* rest) {
+  int np = -1;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    std::string v;
+    if (a == "--np" || a == "-np") {
+      if (i + 1 >= argc) throw UsageError("--np needs a number of ranks");
+      v = argv[++i];
+    } else if (a.rfind("--np=", 0) == 0) {
+      v = a.substr(5);
+    } else {
+      if (rest) rest->push_back(argv[i]);
+      continue;
+    }
+    char* end = nullptr;
+    long n = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end || n < 1 || n > 4096) {
+      throw UsageError("--np: '" + v + "' is not a number of ranks (1..4096)");
+    }
+    np = static_cast<int>(n);
+  }
+  return np;
+}
+
+}  // namespace
+
+void SetInFlight(const std::string& what) {
+  g_inflight_set = 0;
+  std::snprintf(g_inflight, sizeof(g_inflight), "%s", what.c_str());
+  g_inflight_set = 1;
+}
+
+void ClearInFlight() { g_inflight_set = 0; }
+
+int MaybeRelaunch(int argc, char** argv) {
+  std::vector<char*> rest;
+  int np = ParseNp(argc, argv, &rest);
+  if (np < 0) return -1;
+  if (UnderLauncher()) {
+    g_requested_np = np;
+    return -1;
+  }
+  int cores = static_cast<int>(std::thread::hardware_concurrency());
+  if (cores < 1) cores = 1;
+  std::vector<std::string> args = {"mpirun"};
+  if (geteuid() == 0) args.push_back("--allow-run-as-root");
+  args.push_back("--oversubscribe");
+  if (np > cores) args.insert(args.end(), {"--bind-to", "none"});
+  args.insert(args.end(), {"-np", std::to_string(np)});
+  // Re-run this very binary (argv[0] may be a bazel wrapper path; /proc/self/exe is exact).
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) throw BackendError("cannot resolve /proc/self/exe to relaunch under mpirun");
+  self[n] = 0;
+  args.push_back(self);
+  for (size_t i = 1; i < rest.size(); ++i) args.push_back(rest[i]);
+  std::vector<char*> cargs;
+  for (auto& s : args) cargs.push_back(const_cast<char*>(s.c_str()));
+  cargs.push_back(nullptr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) throw BackendError("fork failed while relaunching under mpirun");
+  if (pid == 0) {
+    execvp("mpirun", cargs.data());
+    std::fprintf(stderr, "tpbench: error: cannot run mpirun (%s); install openmpi-bin "
+                         "(tools/setup.sh) or start the program under your launcher\n",
+                 std::strerror(errno));
+    _exit(static_cast<int>(ExitCode::kBackend));
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+void Bootstrap::Init(int* argc, char*** argv) {
+  if (g_initialized) return;
+  if (g_requested_np < 0 && argc && argv) g_requested_np = ParseNp(*argc, *argv, nullptr);
+  int provided = 0;
+  if (MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
+    throw BackendError("MPI_Init_thread failed");
+  }
+  g_initialized = true;
+  MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+  MPI_Comm local;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &local);
+  MPI_Comm_size(local, &g_local_size);
+  MPI_Comm_free(&local);
+  std::snprintf(g_prefix, sizeof(g_prefix), "rank %d: ", g_rank);
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = OnTerm;
+  sigaction(SIGTERM, &sa, nullptr);
+  if (g_requested_np > 0 && g_requested_np != g_size) {
+    throw UsageError("--np " + std::to_string(g_requested_np) +
+                     " does not match the job size " + std::to_string(g_size) +
+                     " given by the launcher");
+  }
+}
+
+void Bootstrap::Finalize() {
+  if (!g_initialized) return;
+  int fin = 0;
+  MPI_Finalized(&fin);
+  if (!fin) MPI_Finalize();
+  g_initialized = false;
+}
+
+bool Bootstrap::initialized() { return g_initialized; }
+int Bootstrap::rank() { return g_rank; }
+int Bootstrap::size() { return g_size; }
+int Bootstrap::local_size() { return g_local_size; }
+
+bool Bootstrap::oversubscribed() {
+  if (const char* f = std::getenv("TPBENCH_BLOCKING_PROGRESS")) return std::atoi(f) != 0;
+  int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return g_local_size > (cores < 1 ? 1 : cores);
+}
+
+void Bootstrap::AllGather(const void* in, size_t bytes, void* out) {
+  if (MPI_Allgather(in, static_cast<int>(bytes), MPI_BYTE, out, static_cast<int>(bytes),
+                    MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS) {
+    throw BackendError("bootstrap MPI_Allgather failed");
+  }
+}
+
+void Bootstrap::Barrier() { MPI_Barrier(MPI_COMM_WORLD); }
+
+void Bootstrap::Abort(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  if (g_initialized) MPI_Abort(MPI_COMM_WORLD, code);
+  _exit(code);
+}
+
+}  // namespace tpbench

@@ -1,0 +1,19 @@
+"""Forwards rules_cc's macros to Bazel 4.2.3's native C++ rules (offline shim)."""
+
+def cc_binary(**kw):
+    native.cc_binary(**kw)
+
+def cc_library(**kw):
+    native.cc_library(**kw)
+
+def cc_test(**kw):
+    native.cc_test(**kw)
+
+def cc_import(**kw):
+    native.cc_import(**kw)
+
+def cc_toolchain(**kw):
+    native.cc_toolchain(**kw)
+
+def cc_toolchain_suite(**kw):
+    native.cc_toolchain_suite(**kw)
