@@ -185,6 +185,22 @@ void Bootstrap::AllGather(const void* in, size_t bytes, void* out) {
 
 void Bootstrap::Barrier() { MPI_Barrier(MPI_COMM_WORLD); }
 
+double Bootstrap::MaxOverRanks(double v) {
+  double out = v;
+  MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  return out;
+}
+
+int64_t Bootstrap::SumOverRanks(int64_t v) {
+  int64_t out = v;
+  MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+  return out;
+}
+
+void Bootstrap::Broadcast(void* buf, size_t bytes, int root) {
+  MPI_Bcast(buf, static_cast<int>(bytes), MPI_BYTE, root, MPI_COMM_WORLD);
+}
+
 void Bootstrap::Abort(int code) {
   std::fflush(stdout);
   std::fflush(stderr);

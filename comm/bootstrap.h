@@ -11,6 +11,7 @@
 #define TPBENCH_COMM_BOOTSTRAP_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ class Bootstrap {
   // Every rank contributes `bytes` bytes; out receives size()*bytes, ordered by rank.
   static void AllGather(const void* in, size_t bytes, void* out);
   static void Barrier();
+  // Small world-wide agreements used by benchmarks outside the timed region.
+  static double MaxOverRanks(double v);
+  static int64_t SumOverRanks(int64_t v);
+  static void Broadcast(void* buf, size_t bytes, int root);
   // Ends the job from any rank with an exit code (used after a fatal error on one rank).
   [[noreturn]] static void Abort(int code);
 };
