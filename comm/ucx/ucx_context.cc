@@ -1,0 +1,149 @@
+#include "comm/ucx/ucx_context.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include <ucs/config/global_opts.h>
+
+#include "comm/bootstrap.h"
+
+namespace tpbench {
+namespace {
+
+void Check(ucs_status_t s, const char* what) {
+  if (s != UCS_OK) {
+    throw BackendError(std::string("ucx: ") + what + " failed: " + ucs_status_string(s));
+  }
+}
+
+// Closing endpoints and draining the worker at exit must never hang (a peer may be gone).
+constexpr std::chrono::seconds kShutdownWait{2};
+
+}  // namespace
+
+constexpr std::chrono::milliseconds UcxContext::kSlowWait;
+
+std::shared_ptr<UcxContext> UcxContext::Create() {
+  std::shared_ptr<UcxContext> ctx(new UcxContext());
+  ctx->Init();
+  return ctx;
+}
+
+void UcxContext::Init() {
+  TP_CHECK_MSG(Bootstrap::initialized(), "CreateUcxWorld needs Bootstrap::Init first");
+  world_rank_ = Bootstrap::rank();
+  world_size_ = Bootstrap::size();
+  blocking_ = Bootstrap::oversubscribed();
+  // UCX warns about every UCX_* variable no component read (launchers set several). The
+  // global options are parsed when libucs loads, before main(), so setting the variable now
+  // would only add itself to the warning: change the parsed option instead, unless the user
+  // chose a value.
+  if (std::getenv("UCX_WARN_UNUSED_ENV_VARS") == nullptr) {
+    ucs_global_opts_set_value("WARN_UNUSED_ENV_VARS", "n");
+    setenv("UCX_WARN_UNUSED_ENV_VARS", "n", /*overwrite=*/0);  // for child processes
+  }
+
+  ucp_config_t* config = nullptr;
+  Check(ucp_config_read(nullptr, nullptr, &config), "ucp_config_read");
+  ucp_params_t params;
+  std::memset(&params, 0, sizeof(params));
+  params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_ESTIMATED_NUM_EPS |
+                      UCP_PARAM_FIELD_ESTIMATED_NUM_PPN;
+  params.features = UCP_FEATURE_TAG | UCP_FEATURE_WAKEUP;
+  params.estimated_num_eps = static_cast<size_t>(world_size_);
+  params.estimated_num_ppn = static_cast<size_t>(Bootstrap::local_size());
+  ucs_status_t s = ucp_init(&params, config, &context_);
+  ucp_config_release(config);
+  Check(s, "ucp_init");
+
+  ucp_worker_params_t wp;
+  std::memset(&wp, 0, sizeof(wp));
+  wp.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
+  wp.thread_mode = UCS_THREAD_MODE_SERIALIZED;
+  Check(ucp_worker_create(context_, &wp, &worker_), "ucp_worker_create");
+  Check(ucp_worker_get_efd(worker_, &efd_), "ucp_worker_get_efd");
+
+  // Exchange worker addresses: lengths first, then every address padded to the longest.
+  ucp_address_t* addr = nullptr;
+  size_t len = 0;
+  Check(ucp_worker_get_address(worker_, &addr, &len), "ucp_worker_get_address");
+  uint64_t my_len = len;
+  std::vector<uint64_t> lens(world_size_);
+  Bootstrap::AllGather(&my_len, sizeof(my_len), lens.data());
+  const size_t max_len = *std::max_element(lens.begin(), lens.end());
+  std::vector<char> mine(max_len, 0), all(max_len * world_size_);
+  std::memcpy(mine.data(), addr, len);
+  ucp_worker_release_address(worker_, addr);
+  Bootstrap::AllGather(mine.data(), max_len, all.data());
+
+  // Endpoints to every world rank, self included, at start-up: cheap at these sizes. To make
+  // it lazy at scale, keep the gathered addresses and create eps_[r] on first use in ep(r)
+  // (ucp_ep_create does not communicate; wire-up happens on the first send either way).
+  eps_.assign(world_size_, nullptr);
+  for (int r = 0; r < world_size_; ++r) {
+    ucp_ep_params_t ep;
+    std::memset(&ep, 0, sizeof(ep));
+    ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS;
+    ep.address = reinterpret_cast<const ucp_address_t*>(all.data() + r * max_len);
+    Check(ucp_ep_create(worker_, &ep, &eps_[r]), "ucp_ep_create");
+  }
+}
+
+UcxContext::~UcxContext() { Shutdown(); }
+
+void UcxContext::BlockOnce(Clock::time_point until) {
+  ucs_status_t s = ucp_worker_arm(worker_);
+  if (s == UCS_ERR_BUSY) return;  // events pending: the caller progresses again
+  Check(s, "ucp_worker_arm");
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()) +
+              std::chrono::milliseconds(1);
+  // A cap on each poll bounds the cost of a missed wake-up (none is expected).
+  int ms = static_cast<int>(std::min<int64_t>(std::max<int64_t>(left.count(), 0), 100));
+  pollfd p;
+  p.fd = efd_;
+  p.events = POLLIN;
+  p.revents = 0;
+  poll(&p, 1, ms);
+}
+
+void UcxContext::Shutdown() {
+  if (!worker_) {
+    if (context_) ucp_cleanup(context_);
+    return;
+  }
+  // Close every endpoint with a flush, waiting a bounded time; if a peer is gone and the
+  // closes do not finish, leave the worker and context to the process exit rather than hang.
+  std::vector<void*> pending;
+  ucp_request_param_t param;
+  std::memset(&param, 0, sizeof(param));
+  param.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+  param.flags = failed_ ? UCP_EP_CLOSE_FLAG_FORCE : 0;
+  for (ucp_ep_h ep : eps_) {
+    if (!ep) continue;
+    ucs_status_ptr_t r = ucp_ep_close_nbx(ep, &param);
+    if (r != nullptr && !UCS_PTR_IS_ERR(r)) pending.push_back(r);
+  }
+  eps_.clear();
+  auto all_closed = [&] {
+    for (void*& r : pending) {
+      if (r && ucp_request_check_status(r) != UCS_INPROGRESS) {
+        ucp_request_free(r);
+        r = nullptr;
+      }
+    }
+    return std::all_of(pending.begin(), pending.end(), [](void* r) { return r == nullptr; });
+  };
+  bool closed = false;
+  try {
+    closed = WaitUntil(all_closed, Clock::now() + kShutdownWait, [] {});
+  } catch (const Error&) {
+    closed = false;
+  }
+  if (!closed) return;  // leaked on purpose; see above
+  ucp_worker_destroy(worker_);
+  worker_ = nullptr;
+  ucp_cleanup(context_);
+  context_ = nullptr;
+}
+
+}  // namespace tpbench

@@ -1,0 +1,114 @@
+// comm/ucx/ucx_context.h: the per-process UCX state shared by the world communicator and
+// every communicator split from it: one ucp context, one worker, an endpoint to every world
+// rank, and the wait loop (spinning or blocking on the worker's event fd).
+//
+//   std::shared_ptr<UcxContext> ctx = UcxContext::Create();   // collective: after Bootstrap::Init
+//   ucp_tag_send_nbx(ctx->ep(world_peer), buf, bytes, &param);
+//   bool done = ctx->WaitUntil([&] { return finished(); }, deadline, on_slow);
+//
+// Not thread-safe: the worker is UCS_THREAD_MODE_SERIALIZED; the communicators' shared
+// Executor serializes every op of this process (on the caller's or the progress thread).
+#ifndef TPBENCH_COMM_UCX_UCX_CONTEXT_H_
+#define TPBENCH_COMM_UCX_UCX_CONTEXT_H_
+
+#include <poll.h>
+#include <sched.h>
+#include <ucp/api/ucp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "comm/error.h"
+#include "comm/work.h"
+
+namespace tpbench {
+
+class UcxContext {
+ public:
+  // Collective over the bootstrap world: creates the worker, exchanges worker addresses and
+  // connects an endpoint to every world rank.
+  static std::shared_ptr<UcxContext> Create();
+  ~UcxContext();
+  UcxContext(const UcxContext&) = delete;
+  UcxContext& operator=(const UcxContext&) = delete;
+
+  ucp_worker_h worker() const { return worker_; }
+  ucp_ep_h ep(int world_rank) const { return eps_[world_rank]; }
+  int world_rank() const { return world_rank_; }
+  int world_size() const { return world_size_; }
+  // True when waits block on the event fd (more ranks on this host than cores).
+  bool blocking() const { return blocking_; }
+
+  // Context ids of communicators (see ucx_transport.h): the world is 0; Split agrees on the
+  // maximum of next_free_context_id() over the parent and then calls UseContextIdsUpTo.
+  uint32_t next_free_context_id() const { return next_free_ctx_; }
+  void UseContextIdsUpTo(uint32_t id) { next_free_ctx_ = std::max(next_free_ctx_, id + 1); }
+
+  // Drives the worker until done() is true (returns true) or `deadline` passes (returns
+  // false). on_slow() is called once if the wait lasts longer than kSlowWait.
+  // Spinning mode: ucp_worker_progress in a loop with a sched_yield every few hundred turns.
+  // Blocking mode: progress until idle, ucp_worker_arm, poll() on the event fd (re-progress
+  // on UCS_ERR_BUSY), with poll timeouts bounded by the deadline.
+  template <class Done, class Slow>
+  bool WaitUntil(Done done, Clock::time_point deadline, Slow on_slow);
+
+  static constexpr std::chrono::milliseconds kSlowWait{500};
+
+  // After an op failed or timed out, peers may be stuck or gone: close endpoints by force at
+  // shutdown instead of flushing them.
+  void MarkFailed() { failed_ = true; }
+
+ private:
+  UcxContext() = default;
+  void Init();
+  void Shutdown();
+  // One blocking step: arm the worker and poll its fd for at most `max_wait`.
+  void BlockOnce(Clock::time_point until);
+
+  ucp_context_h context_ = nullptr;
+  ucp_worker_h worker_ = nullptr;
+  std::vector<ucp_ep_h> eps_;
+  int efd_ = -1;
+  int world_rank_ = 0;
+  int world_size_ = 1;
+  bool blocking_ = false;
+  bool failed_ = false;
+  uint32_t next_free_ctx_ = 1;  // 0 is the world
+};
+
+template <class Done, class Slow>
+bool UcxContext::WaitUntil(Done done, Clock::time_point deadline, Slow on_slow) {
+  if (done()) return true;
+  const Clock::time_point start = Clock::now();
+  bool slow_reported = false;
+  for (unsigned turn = 1;; ++turn) {
+    while (ucp_worker_progress(worker_) != 0) {
+    }
+    if (done()) return true;
+    if (blocking_) {
+      const Clock::time_point now = Clock::now();
+      if (now >= deadline) return false;
+      if (!slow_reported && now - start > kSlowWait) {
+        slow_reported = true;
+        on_slow();
+      }
+      BlockOnce(deadline);
+    } else if ((turn & 255) == 0) {
+      sched_yield();
+      const Clock::time_point now = Clock::now();
+      if (now >= deadline) return false;
+      if (!slow_reported && now - start > kSlowWait) {
+        slow_reported = true;
+        on_slow();
+      }
+    }
+  }
+}
+
+}  // namespace tpbench
+
+#endif  // TPBENCH_COMM_UCX_UCX_CONTEXT_H_
