@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "bench/context.h"
 #include "bench/flags.h"
 #include "bench/output.h"
+#include "bench/sweep_file.h"
 #include "comm/bootstrap.h"
 #include "comm/communicator.h"
 #include "comm/error.h"
@@ -52,6 +54,9 @@ constexpr const char* kUsage = R"(usage: collectives [--np N] [flags] [--benchma
   --groups SPEC      run concurrent sub-groups: N (N groups of consecutive ranks, e.g. the rows
                      of a mesh) or N:strided (ranks r, r+N, ...: the columns); default: world
   --np N             launch N ranks under mpirun (when not started by a launcher)
+  --sweep FILE       run the 'collectives' entries of a sweep file that list this world size
+                     (bench/sweeps/README.md) instead of the flags above
+  --check-sweep FILE validate every entry of a sweep file for each of its world sizes; exit
   --list             print the backends and algorithms, then exit
   Google Benchmark flags pass through: --benchmark_out=FILE (written atomically),
   --benchmark_repetitions=N, --benchmark_filter=REGEX, ...
@@ -273,7 +278,7 @@ void Prepare(const Case& c, Buffers* b, int seed, bool fill) {
   if (c.kind == OpKind::kBroadcast && a.rank != a.root) a.send = a.recv;
 }
 
-void RunCase(benchmark::State& st, size_t index, const Config& cfg) {
+void RunCase(benchmark::State& st, size_t index, int slow_rank) {
   const Case& c = g_cases[index];
   Communicator& comm = *c.comm;
   if (Bootstrap::rank() == 0) {
@@ -293,7 +298,7 @@ void RunCase(benchmark::State& st, size_t index, const Config& cfg) {
   Bootstrap::Barrier();
   double total = 0;
   for (auto _ : st) {
-    if (cfg.slow_rank == Bootstrap::rank()) usleep(2000);
+    if (slow_rank == Bootstrap::rank()) usleep(2000);
     auto t0 = std::chrono::steady_clock::now();
     comm.Run(b.args, opt)->Wait();
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -450,51 +455,80 @@ class NullReporter : public benchmark::BenchmarkReporter {
   void ReportRuns(const std::vector<Run>&) override {}
 };
 
-int Main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-  }
-  if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
-  Bootstrap::Init(&argc, &argv);
-  const int world_rank = Bootstrap::rank(), world_size = Bootstrap::size();
-  FlagParser p(argc, argv, {"--list"});
-  p.Value("--np", "0");  // consumed by the launcher
-  const bool list = p.Has("--list");
-  Config cfg = ParseConfig(p, world_size);
-  std::vector<std::string> passthrough = p.Finish({"--benchmark_"});
-  if (list) {
-    if (world_rank == 0) PrintList();
-    Bootstrap::Finalize();
-    return 0;
-  }
-  ResultsOutput out(&passthrough, world_rank == 0);
+// One sweep entry (or the command line): its config and where it came from.
+struct Entry {
+  Config cfg;
+  std::string origin;  // "command line" or "FILE:LINE"
+};
 
-  // Communicators: one world per backend, split into concurrent groups if asked.
-  std::vector<std::unique_ptr<Communicator>> worlds, groups;
-  const int group_size = world_size / cfg.groups;
-  const int color = cfg.strided ? world_rank % cfg.groups : world_rank / group_size;
-  std::string mesh = cfg.groups == 1 ? "world"
-                                     : std::to_string(cfg.groups) + " groups of " +
-                                           std::to_string(group_size) +
-                                           (cfg.strided ? " (strided)" : " (consecutive)");
-  for (const std::string& bname : cfg.backends) {
-    worlds.push_back(CreateWorld(bname));
-    if (cfg.timeout_s > 0) {
-      worlds.back()->set_timeout(std::chrono::milliseconds(static_cast<long>(cfg.timeout_s * 1000)));
-    }
-    if (cfg.groups > 1) {
-      groups.push_back(worlds.back()->Split(color, world_rank));
-      groups.back()->set_timeout(worlds.back()->timeout());
+// Reads the entries of a sweep file for `binary` that list world size `world` (world < 0:
+// every entry, validated against each of its own world sizes).
+std::vector<Entry> ReadSweep(const std::string& path, const std::string& binary, int world) {
+  std::vector<Entry> out;
+  for (const SweepLine& line : ReadSweepFile(path)) {
+    if (line.binary != binary) continue;
+    std::vector<std::string> argv_s = {binary};
+    argv_s.insert(argv_s.end(), line.args.begin(), line.args.end());
+    std::vector<char*> argv;
+    for (std::string& s : argv_s) argv.push_back(&s[0]);
+    for (int n : line.ranks) {
+      if (world >= 0 && n != world) continue;
+      FlagParser p(static_cast<int>(argv.size()), argv.data(), {"--list"});
+      Entry e;
+      try {
+        e.cfg = ParseConfig(p, n);
+        p.Finish({});
+      } catch (const Error& err) {
+        throw UsageError(line.origin + " (ranks=" + std::to_string(n) + "): " + err.what());
+      }
+      e.origin = line.origin;
+      out.push_back(e);
     }
   }
+  return out;
+}
 
-  // Cases, in a fixed order identical on every rank.
+// Communicators, one world per backend and one split per group layout, shared by entries.
+class Comms {
+ public:
+  Communicator* Get(const std::string& backend, const Config& cfg) {
+    auto& w = worlds_[backend];
+    if (!w) {
+      w = CreateWorld(backend);
+      if (cfg.timeout_s > 0) {
+        w->set_timeout(std::chrono::milliseconds(static_cast<long>(cfg.timeout_s * 1000)));
+      }
+    }
+    if (cfg.groups == 1) return w.get();
+    const std::string key = backend + "/" + std::to_string(cfg.groups) + (cfg.strided ? "s" : "");
+    auto& g = groups_[key];
+    if (!g) {
+      const int rank = w->rank(), group_size = w->size() / cfg.groups;
+      const int color = cfg.strided ? rank % cfg.groups : rank / group_size;
+      g = w->Split(color, rank);
+      g->set_timeout(w->timeout());
+    }
+    return g.get();
+  }
+  void Clear() {
+    groups_.clear();
+    worlds_.clear();
+  }
+
+ private:
+  std::map<std::string, std::unique_ptr<Communicator>> worlds_, groups_;
+};
+
+std::string MeshName(const Config& cfg, int world) {
+  if (cfg.groups == 1) return "world";
+  return std::to_string(cfg.groups) + " groups of " + std::to_string(world / cfg.groups) +
+         (cfg.strided ? " (strided)" : " (consecutive)");
+}
+
+void AddCases(const Config& cfg, Comms* comms, int world) {
   const std::vector<size_t> sizes = Sizes(cfg);
-  for (size_t bi = 0; bi < cfg.backends.size(); ++bi) {
-    Communicator* comm = cfg.groups > 1 ? groups[bi].get() : worlds[bi].get();
+  for (const std::string& bname : cfg.backends) {
+    Communicator* comm = comms->Get(bname, cfg);
     for (const std::string& cname : cfg.colls) {
       OpKind kind;
       ParseOpKind(cname, &kind);
@@ -507,18 +541,6 @@ int Main(int argc, char** argv) {
           }
         } else if (std::find(offered.begin(), offered.end(), a) != offered.end()) {
           if (std::find(algos.begin(), algos.end(), a) == algos.end()) algos.push_back(a);
-        } else {
-          bool elsewhere = false;
-          for (auto& w : worlds) {
-            auto o = w->Algorithms(kind);
-            elsewhere |= std::find(o.begin(), o.end(), a) != o.end();
-          }
-          if (!elsewhere) {
-            std::string valid;
-            for (const std::string& o : offered) valid += (valid.empty() ? "" : ", ") + o;
-            throw UsageError("--algo: unknown algorithm '" + a + "' for " + cname +
-                             "; valid: " + valid + ", all");
-          }
         }
       }
       if (algos.empty()) algos.push_back("auto");
@@ -526,7 +548,7 @@ int Main(int argc, char** argv) {
       for (const std::string& algo : algos) {
         std::string section = cname + "  backend=" + comm->backend() + "  algo=" + algo +
                               "  ranks=" + std::to_string(comm->size()) +
-                              (cfg.groups > 1 ? "  groups=" + mesh : "");
+                              (cfg.groups > 1 ? "  groups=" + MeshName(cfg, world) : "");
         for (DataType dt : cfg.dtypes) {
           for (ReduceOp op : ops) {
             for (size_t bytes : sizes) {
@@ -551,9 +573,12 @@ int Main(int argc, char** argv) {
                          (Reduces(kind) ? ReduceOpName(op) : "none") + "/" +
                          (HasRoot(kind) ? "root:" + std::to_string(c.root) + "/" : "") +
                          "bytes:" + std::to_string(bytes) + "/inplace:" + std::to_string(ip) +
+                         "/ranks:" + std::to_string(comm->size()) +
                          (cfg.groups > 1 ? "/groups:" + std::to_string(cfg.groups) +
                                                (cfg.strided ? "s" : "c")
                                          : "");
+                if (g_case_by_name.count(c.name)) continue;  // the same case from two entries
+                g_case_by_name[c.name] = g_cases.size();
                 g_cases.push_back(c);
               }
             }
@@ -562,22 +587,94 @@ int Main(int argc, char** argv) {
       }
     }
   }
+}
+
+// Throws UsageError when an --algo name is offered by no backend for a collective.
+void CheckAlgoNames(const Config& cfg) {
+  for (const std::string& cname : cfg.colls) {
+    OpKind kind;
+    ParseOpKind(cname, &kind);
+    std::vector<std::string> valid = {"auto", "native"};
+    if (kind != OpKind::kSendRecv) {
+      for (const std::string& n : AlgorithmNames(kind)) valid.push_back(n);
+    }
+    for (const std::string& a : cfg.algos) {
+      if (a == "all" || std::find(valid.begin(), valid.end(), a) != valid.end()) continue;
+      std::string list;
+      for (const std::string& v : valid) list += v + ", ";
+      throw UsageError("--algo: unknown algorithm '" + a + "' for " + cname + "; valid: " +
+                       list + "all");
+    }
+  }
+}
+
+int Main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  }
+  // --check-sweep FILE: validate every entry for each of its world sizes, run nothing.
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (!std::strcmp(argv[i], "--check-sweep")) {
+      std::vector<Entry> entries = ReadSweep(argv[i + 1], "collectives", -1);
+      for (const Entry& e : entries) CheckAlgoNames(e.cfg);
+      std::printf("%s: %zu collectives entries x world sizes are valid\n", argv[i + 1],
+                  entries.size());
+      return 0;
+    }
+  }
+  if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
+  Bootstrap::Init(&argc, &argv);
+  const int world_rank = Bootstrap::rank(), world_size = Bootstrap::size();
+  FlagParser p(argc, argv, {"--list"});
+  p.Value("--np", "0");  // consumed by the launcher
+  const bool list = p.Has("--list");
+  const std::string sweep = ResolveUserPath(p.Value("--sweep", ""));
+  std::vector<Entry> entries;
+  if (sweep.empty()) {
+    entries.push_back({ParseConfig(p, world_size), "command line"});
+  } else {
+    entries = ReadSweep(sweep, "collectives", world_size);
+  }
+  std::vector<std::string> passthrough = p.Finish({"--benchmark_"});
+  if (list) {
+    if (world_rank == 0) PrintList();
+    Bootstrap::Finalize();
+    return 0;
+  }
+  for (const Entry& e : entries) CheckAlgoNames(e.cfg);
+  ResultsOutput out(&passthrough, world_rank == 0);
+
+  Comms comms;
+  std::string backends, mesh;
+  for (const Entry& e : entries) {
+    AddCases(e.cfg, &comms, world_size);
+    for (const std::string& b : e.cfg.backends) {
+      if (("," + backends + ",").find("," + b + ",") == std::string::npos) {
+        backends += (backends.empty() ? "" : ",") + b;
+      }
+    }
+    std::string m = MeshName(e.cfg, world_size);
+    if (("; " + mesh + "; ").find("; " + m + "; ") == std::string::npos) {
+      mesh += (mesh.empty() ? "" : "; ") + m;
+    }
+  }
   // Rank 0 decides the iteration counts; every rank registers the same ones.
   std::vector<long> iters;
   for (const Case& c : g_cases) iters.push_back(c.iters);
   if (!iters.empty()) Bootstrap::Broadcast(iters.data(), iters.size() * sizeof(long), 0);
+  const int slow_rank = entries.empty() ? -1 : entries[0].cfg.slow_rank;
   for (size_t i = 0; i < g_cases.size(); ++i) {
     g_cases[i].iters = iters[i];
-    g_case_by_name[g_cases[i].name] = i;
     benchmark::RegisterBenchmark(g_cases[i].name.c_str(),
-                                 [i, &cfg](benchmark::State& st) { RunCase(st, i, cfg); })
+                                 [i, slow_rank](benchmark::State& st) { RunCase(st, i, slow_rank); })
         ->Iterations(g_cases[i].iters)
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   }
 
-  std::string backends;
-  for (const std::string& b : cfg.backends) backends += (backends.empty() ? "" : ",") + b;
   RunContext ctx = CollectContext();
   AddContextToBenchmark(ctx, backends, world_size, mesh);
   if (world_rank == 0) {
@@ -595,11 +692,11 @@ int Main(int argc, char** argv) {
   }
   TableReporter table;
   NullReporter quiet;
-  benchmark::RunSpecifiedBenchmarks(world_rank == 0 ? static_cast<benchmark::BenchmarkReporter*>(&table) : &quiet);
+  benchmark::RunSpecifiedBenchmarks(
+      world_rank == 0 ? static_cast<benchmark::BenchmarkReporter*>(&table) : &quiet);
   out.Commit();
   if (world_rank == 0 && !out.path().empty()) std::printf("# results: %s\n", out.path().c_str());
-  groups.clear();
-  worlds.clear();
+  comms.Clear();
   Bootstrap::Finalize();
   if (g_wrong_total > 0) {
     if (world_rank == 0) {

@@ -1,0 +1,169 @@
+"""//bench:sweep: runs a sweep definition and merges everything into one results JSON.
+
+    bazel run //bench:sweep                       # the default sweep (bench/sweeps/default.sweep)
+    bazel run //bench:sweep -- --quick            # the CI-sized sweep (bench/sweeps/quick.sweep)
+    bazel run //bench:sweep -- --sweep my.sweep --out results/mine
+
+Every entry is validated for every world size it lists before anything runs; then each world
+size is launched once per benchmark binary (`<binary> --np N --sweep FILE`), and the parts are
+merged into <out>/results.json (Google Benchmark's schema; each benchmark gains "world_size").
+The path is printed at the end. Exit code: the worst of the parts (7 wrong results, 4 hang,
+3 backend, 2 usage), 0 when every part passed.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+
+BINARIES = ("collectives", "layers", "patterns")
+
+
+def runfiles_path(rel):
+    """Path of a data dependency (workspace-relative) in this py_binary's runfiles."""
+    for base in (os.environ.get("RUNFILES_DIR"), os.path.abspath(sys.argv[0]) + ".runfiles"):
+        if base:
+            p = os.path.join(base, "tpbench", rel)
+            if os.path.exists(p):
+                return p
+    here = os.path.dirname(os.path.abspath(__file__))
+    p = os.path.join(os.path.dirname(here), rel)
+    return p
+
+
+def user_path(p):
+    """Resolves a user-given path against where `bazel run` was typed."""
+    if os.path.isabs(p):
+        return p
+    return os.path.join(os.environ.get("BUILD_WORKING_DIRECTORY", os.getcwd()), p)
+
+
+def read_entries(path):
+    """(binary, [ranks]) of each entry; the binaries themselves validate the flags."""
+    entries = []
+    pending = ""
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].rstrip()
+            if line.endswith("\\"):
+                pending += " " + line[:-1]
+                continue
+            words = (pending + " " + line).split()
+            pending = ""
+            if not words:
+                continue
+            ranks = [w[len("ranks="):] for w in words if w.startswith("ranks=")]
+            sizes = sorted({int(r) for spec in ranks for r in spec.split(",") if r})
+            entries.append((words[0], sizes))
+    return entries
+
+
+def write_atomically(path, text):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def merge(parts, sweep_path):
+    merged = {"context": {}, "benchmarks": []}
+    world_sizes, backends, meshes = [], [], []
+    for world, part in parts:
+        with open(part) as f:
+            data = json.load(f)
+        ctx = data.get("context", {})
+        if not merged["context"]:
+            merged["context"] = dict(ctx)
+        world_sizes.append(str(world))
+        for b in ctx.get("backend", "").split(","):
+            if b and b not in backends:
+                backends.append(b)
+        m = "%s ranks: %s" % (world, ctx.get("mesh", "world"))
+        meshes.append(m)
+        for bench in data.get("benchmarks", []):
+            bench["world_size"] = world
+            merged["benchmarks"].append(bench)
+    merged["context"]["world_size"] = ",".join(world_sizes)
+    merged["context"]["backend"] = ",".join(backends)
+    merged["context"]["mesh"] = "; ".join(meshes)
+    merged["context"]["sweep"] = os.path.basename(sweep_path)
+    return merged
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(prog="sweep", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sweep", help="sweep definition (default: bench/sweeps/default.sweep)")
+    ap.add_argument("--quick", action="store_true", help="run bench/sweeps/quick.sweep")
+    ap.add_argument("--out", help="output folder (default: results/<timestamp>)")
+    args, extra = ap.parse_known_args(argv)
+    bad = [a for a in extra if not a.startswith("--benchmark_")]
+    if bad:
+        print("sweep: error: unknown flag %s (see --help)" % bad[0], file=sys.stderr)
+        return 2
+    if args.sweep:
+        sweep = user_path(args.sweep)
+    else:
+        sweep = runfiles_path("bench/sweeps/%s.sweep" % ("quick" if args.quick else "default"))
+    if not os.path.exists(sweep):
+        print("sweep: error: sweep file '%s' does not exist" % sweep, file=sys.stderr)
+        return 2
+    try:
+        entries = read_entries(sweep)
+    except (OSError, ValueError) as e:
+        print("sweep: error: %s: %s" % (sweep, e), file=sys.stderr)
+        return 2
+    plan = {}
+    for binary, sizes in entries:
+        if binary not in BINARIES:
+            print("sweep: error: %s: unknown benchmark '%s'; valid: %s"
+                  % (sweep, binary, ", ".join(BINARIES)), file=sys.stderr)
+            return 2
+        for n in sizes:
+            plan.setdefault(n, [])
+            if binary not in plan[n]:
+                plan[n].append(binary)
+    if not plan:
+        print("sweep: error: %s has no entries" % sweep, file=sys.stderr)
+        return 2
+
+    # Validate every entry at every world size before anything runs.
+    for binary in sorted({b for bs in plan.values() for b in bs}):
+        exe = runfiles_path("bench/" + binary)
+        if not os.path.exists(exe):
+            print("sweep: error: benchmark binary '%s' is not built into this runner" % binary,
+                  file=sys.stderr)
+            return 2
+        rc = subprocess.call([exe, "--check-sweep", sweep])
+        if rc != 0:
+            return rc
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = user_path(args.out or os.path.join("results", stamp))
+    os.makedirs(os.path.join(out, "parts"), exist_ok=True)
+    parts, worst = [], 0
+    for n in sorted(plan):
+        for binary in plan[n]:
+            part = os.path.join(out, "parts", "%s-np%d.json" % (binary, n))
+            cmd = [runfiles_path("bench/" + binary), "--np", str(n), "--sweep", sweep,
+                   "--benchmark_out=" + part] + extra
+            print("# sweep: %s on %d ranks" % (binary, n), flush=True)
+            rc = subprocess.call(cmd)
+            if os.path.exists(part):
+                parts.append((n, part))
+            if rc != 0:
+                print("sweep: %s on %d ranks exited %d" % (binary, n, rc), file=sys.stderr)
+                worst = max(worst, rc)
+    if not parts:
+        print("sweep: error: no part produced results", file=sys.stderr)
+        return worst or 3
+    merged = merge(parts, sweep)
+    path = os.path.join(out, "results.json")
+    write_atomically(path, json.dumps(merged, indent=1))
+    print("# sweep results: %s" % path, flush=True)
+    return worst
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
