@@ -47,6 +47,9 @@ UcxCommunicator::UcxCommunicator(std::shared_ptr<UcxContext> ctx, uint32_t conte
       recv_seq_(size, 0) {}
 
 UcxCommunicator::~UcxCommunicator() {
+  // Members (the UCX context among them) go before the base class and its executor: let
+  // queued async ops finish first (each is bounded by its deadline).
+  if (executor()) executor()->RunInline([] {});
   for (Buffer& b : scratch_) std::free(b.data);
 }
 

@@ -2,6 +2,7 @@
 // ucx_smoke_test.sh (or self-launched: ucx_smoke --np 8).
 //
 //   ucx_smoke [--np N]                     send/recv, barrier, split, collectives; exit 0
+//   ucx_smoke --perf [--np 2]              quick timings: ping-pong and all_reduce
 //   ucx_smoke --hang barrier|recv [--np N] rank 1 never joins the op; the others must fail
 //                                          with exit code 4 naming the op and rank 1
 //                                          (run with TPBENCH_TIMEOUT_S=2)
@@ -171,6 +172,53 @@ int Smoke() {
   return 0;
 }
 
+// Quick timing figures (not a benchmark: bench/ is): ping-pong send/recv and all_reduce.
+int Perf() {
+  auto world = CreateUcxWorld();
+  Communicator& c = *world;
+  const int n = c.size(), me = c.rank();
+  auto report = [&](const char* what, size_t bytes, int iters, double secs, double factor) {
+    double t = secs;  // max over ranks through an all-reduce would need an algorithm; rank 0's
+    if (me != 0) return;
+    const double us = t / iters * 1e6;
+    std::printf("%-22s %10zu B  %10.2f us  busbw %7.2f GB/s\n", what, bytes, us,
+                bytes * factor / (us * 1e-6) / 1e9);
+  };
+  std::vector<char> a(64 << 20), b(64 << 20);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<char>(i);
+  for (size_t bytes : {size_t{8}, size_t{65536}, size_t{1} << 20, size_t{16} << 20,
+                       size_t{64} << 20}) {
+    const int iters = bytes <= 65536 ? 2000 : bytes <= (1 << 20) ? 200 : 20;
+    if (n == 2) {  // ping-pong: half a round trip per op
+      c.Barrier();
+      auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < iters; ++i) {
+        if (me == 0) {
+          c.Send(a.data(), bytes, DataType::kU8, 1);
+          c.Recv(b.data(), bytes, DataType::kU8, 1);
+        } else {
+          c.Recv(b.data(), bytes, DataType::kU8, 0);
+          c.Send(a.data(), bytes, DataType::kU8, 0);
+        }
+      }
+      std::chrono::duration<double> d = std::chrono::steady_clock::now() - t0;
+      report("pingpong (half rtt)", bytes, 2 * iters, d.count(), 1.0);
+    }
+    if (c.Algorithms(OpKind::kAllReduce).size() > 1) {
+      const size_t count = bytes / 4;
+      c.AllReduce(a.data(), b.data(), count, DataType::kF32, ReduceOp::kSum);
+      c.Barrier();
+      auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < iters; ++i) {
+        c.AllReduce(a.data(), b.data(), count, DataType::kF32, ReduceOp::kSum);
+      }
+      std::chrono::duration<double> d = std::chrono::steady_clock::now() - t0;
+      report("all_reduce auto", bytes, iters, d.count(), 2.0 * (n - 1) / n);
+    }
+  }
+  return 0;
+}
+
 // Rank 1 stays away from the op; every other rank must time out naming it.
 int Hang(const std::string& what) {
   auto world = CreateUcxWorld();
@@ -204,11 +252,14 @@ int main(int argc, char** argv) {
   if (rc != 0) return rc;
   if (relaunch >= 0) return relaunch;
   std::string hang;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--hang") == 0) hang = argv[i + 1];
+  bool perf = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--hang") == 0 && i + 1 < argc) hang = argv[i + 1];
+    if (std::strcmp(argv[i], "--perf") == 0) perf = true;
   }
   rc = RunMain([&] {
     Bootstrap::Init(&argc, &argv);
+    if (perf) return Perf();
     return hang.empty() ? Smoke() : Hang(hang);
   });
   // On failure, skip MPI_Finalize (it would wait for the stuck peers): the launcher sees the
