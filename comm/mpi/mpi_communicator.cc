@@ -127,8 +127,8 @@ class Watchdog {
     std::fprintf(stderr,
                  "tpbench: error: rank %d: timeout after %g s in %s: the MPI library does not "
                  "report which peers are missing; the group holds world ranks %s\n",
-                 Bootstrap::rank(), static_cast<double>(timeout_.count()) / 1000.0,
-                 op_->c_str(), ranks.c_str());
+                 Bootstrap::rank(), static_cast<double>(timeout_.count()) / 1000.0, op_->c_str(),
+                 ranks.c_str());
     std::fflush(stderr);
     std::fflush(stdout);
     _exit(static_cast<int>(ExitCode::kTimeout));
@@ -321,12 +321,11 @@ class MpiCommunicator : public CommBase {
           // MPI_IN_PLACE takes the input from recvbuf (the whole send buffer) and leaves this
           // rank's block at its front; NCCL's convention wants it at send + rank*count.
           char* buf = static_cast<char*>(const_cast<void*>(a.send));
-          rc = MPI_Reduce_scatter_block(MPI_IN_PLACE, buf, n, dt, shared_->Op(a.dtype, a.op),
-                                        comm_);
+          rc =
+              MPI_Reduce_scatter_block(MPI_IN_PLACE, buf, n, dt, shared_->Op(a.dtype, a.op), comm_);
           if (rc == MPI_SUCCESS && a.rank != 0 && block) std::memcpy(a.recv, buf, block);
         } else {
-          rc = MPI_Reduce_scatter_block(a.send, a.recv, n, dt, shared_->Op(a.dtype, a.op),
-                                        comm_);
+          rc = MPI_Reduce_scatter_block(a.send, a.recv, n, dt, shared_->Op(a.dtype, a.op), comm_);
         }
         break;
       }
@@ -352,8 +351,8 @@ class MpiCommunicator : public CommBase {
                                       kSendRecvTag, comm_, MPI_STATUS_IGNORE);
           } else {
             call = "MPI_Sendrecv";
-            rc = MPI_Sendrecv(a.send, n, dt, a.peer_send, kSendRecvTag, a.recv, n, dt,
-                              a.peer_recv, kSendRecvTag, comm_, MPI_STATUS_IGNORE);
+            rc = MPI_Sendrecv(a.send, n, dt, a.peer_send, kSendRecvTag, a.recv, n, dt, a.peer_recv,
+                              kSendRecvTag, comm_, MPI_STATUS_IGNORE);
           }
         } else if (a.peer_send >= 0) {
           call = "MPI_Send";
@@ -367,8 +366,7 @@ class MpiCommunicator : public CommBase {
         call = "MPI_Barrier";
         rc = MPI_Barrier(comm_);
         break;
-      case OpKind::kInternal:
-        throw UsageError("backend mpi: 'internal' is not an op");
+      case OpKind::kInternal: throw UsageError("backend mpi: 'internal' is not an op");
     }
     if (rc != MPI_SUCCESS) {
       throw BackendError(std::string(call) + " failed in " + current_op() + ": " +

@@ -4,11 +4,13 @@
 //                                     in place and out of place, async, splits; exit 0 or 7
 //   mpirun -np N mpi_smoke --hang     rank 1 skips an all_reduce; the others must time out
 //                                     (TPBENCH_TIMEOUT_S) and exit 4 naming the op
+//   mpirun -np N mpi_smoke --overhead per-op cost of the backend over a bare MPI_Allreduce
 //
 // The big all-backends test is comm/multirank_test.cc; this one only checks the mapping onto MPI.
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -135,7 +137,9 @@ void Reductions(Communicator& c, Checker& ck, DataType t, size_t n) {
 void DataMovement(Communicator& c, Checker& ck, DataType t, size_t n) {
   const int me = c.rank(), size = c.size();
   const size_t es = DataTypeSize(t);
-  auto val = [](int r, size_t i) { return static_cast<double>((r * 5 + static_cast<int>(i)) % 13); };
+  auto val = [](int r, size_t i) {
+    return static_cast<double>((r * 5 + static_cast<int>(i)) % 13);
+  };
   for (bool ip : {false, true}) {
     // all_gather
     {
@@ -162,11 +166,13 @@ void DataMovement(Communicator& c, Checker& ck, DataType t, size_t n) {
     }
     // all_to_all: block p of rank r's send holds val(r*size+p, i)
     {
-      Bytes send = Fill(t, n * size, [&](size_t i) { return val(me * size + static_cast<int>(i / n), i % n); });
+      Bytes send = Fill(t, n * size,
+                        [&](size_t i) { return val(me * size + static_cast<int>(i / n), i % n); });
       Bytes recv(n * size * es, 0xA5);
       void* out = ip ? send.data() : recv.data();
       c.AllToAll(send.data(), out, n, t);
-      Bytes want = Fill(t, n * size, [&](size_t i) { return val(static_cast<int>(i / n) * size + me, i % n); });
+      Bytes want = Fill(t, n * size,
+                        [&](size_t i) { return val(static_cast<int>(i / n) * size + me, i % n); });
       ck.Expect(Same(t, out, want.data(), n * size), Case("all_to_all", t, nullptr, ip, n));
     }
     // sendrecv ring shift: send to rank+1, receive from rank-1
@@ -202,7 +208,8 @@ void Groups(Communicator& world, Checker& ck) {
   if (!g) return;
   const int gsize = (size - me % 2 + 1) / 2;
   ck.Expect(g->size() == gsize, "split size");
-  ck.Expect(g->name() == "world/split(color=" + std::to_string(me % 2) + ")", "split name " + g->name());
+  ck.Expect(g->name() == "world/split(color=" + std::to_string(me % 2) + ")",
+            "split name " + g->name());
   std::vector<int> want;
   for (int r = size - 1; r >= 0; --r) {
     if (r % 2 == me % 2) want.push_back(r);
@@ -216,7 +223,8 @@ void Groups(Communicator& world, Checker& ck) {
     double s = 0;
     for (int r : want) s += r;
     Bytes expect = Fill(t, 3, [&](size_t i) { return s + static_cast<double>(i) * gsize; });
-    ck.Expect(Same(t, v.data(), expect.data(), 3), std::string("split all_reduce ") + DataTypeName(t));
+    ck.Expect(Same(t, v.data(), expect.data(), 3),
+              std::string("split all_reduce ") + DataTypeName(t));
   }
   // A split of a split, and color < 0 -> nullptr.
   std::unique_ptr<Communicator> h = g->Split(g->rank() == 0 ? -1 : 0, 0);
@@ -261,7 +269,8 @@ int SmokeMain() {
   }
   // Async ops run in issue order on the progress thread.
   {
-    Bytes a = Fill(DataType::kF32, 5, [&](size_t i) { return Value(ReduceOp::kSum, ck.rank, size, i); });
+    Bytes a =
+        Fill(DataType::kF32, 5, [&](size_t i) { return Value(ReduceOp::kSum, ck.rank, size, i); });
     Bytes b = a;
     WorkPtr w1 = world->AllReduce(a.data(), a.data(), 5, DataType::kF32, ReduceOp::kSum,
                                   OpOptions{"auto", Stream::Async()});
@@ -270,9 +279,11 @@ int SmokeMain() {
     w1->Wait();
     w2->Wait();
     ck.Expect(w1->Ok() && w2->Ok(), "async ops ok");
-    ck.Expect(Same(DataType::kF32, a.data(), ExpectedReduce(DataType::kF32, ReduceOp::kSum, size, 5, 0).data(), 5),
+    ck.Expect(Same(DataType::kF32, a.data(),
+                   ExpectedReduce(DataType::kF32, ReduceOp::kSum, size, 5, 0).data(), 5),
               "async all_reduce sum");
-    ck.Expect(Same(DataType::kF32, b.data(), ExpectedReduce(DataType::kF32, ReduceOp::kAvg, size, 5, 0).data(), 5),
+    ck.Expect(Same(DataType::kF32, b.data(),
+                   ExpectedReduce(DataType::kF32, ReduceOp::kAvg, size, 5, 0).data(), 5),
               "async all_reduce avg");
   }
   // Unknown algorithms are usage errors that list the valid ones (raised before any traffic).
@@ -282,7 +293,8 @@ int SmokeMain() {
     try {
       world->AllReduce(&x, &x, 1, DataType::kF32, ReduceOp::kSum, OpOptions{"ring", {}});
     } catch (const Error& e) {
-      threw = e.code() == ExitCode::kUsage && std::string(e.what()).find("'ring'") != std::string::npos &&
+      threw = e.code() == ExitCode::kUsage &&
+              std::string(e.what()).find("'ring'") != std::string::npos &&
               std::string(e.what()).find("auto, native") != std::string::npos;
     }
     ck.Expect(threw, "algo 'ring' is a usage error listing auto, native");
@@ -319,6 +331,45 @@ int HangMain() {
   return 1;
 }
 
+// Per-op cost of the backend over a bare MPI_Allreduce on a duplicate of MPI_COMM_WORLD
+// (not a test: a developer check that the baseline carries no handicap).
+int OverheadMain() {
+  std::unique_ptr<Communicator> world = CreateMpiWorld();
+  MPI_Comm raw;
+  MPI_Comm_dup(MPI_COMM_WORLD, &raw);
+  for (size_t bytes : {size_t{8}, size_t{65536}, size_t{1} << 20}) {
+    const size_t n = bytes / 4;
+    std::vector<float> buf(n, 1.0f);
+    const int iters = bytes <= 65536 ? 20000 : 500;
+    double best_raw = 1e30, best_api = 1e30;
+    for (int rep = 0; rep < 5; ++rep) {
+      MPI_Barrier(raw);
+      double t0 = MPI_Wtime();
+      for (int i = 0; i < iters; ++i) {
+        MPI_Allreduce(MPI_IN_PLACE, buf.data(), static_cast<int>(n), MPI_FLOAT, MPI_SUM, raw);
+      }
+      double t1 = MPI_Wtime();
+      MPI_Barrier(raw);
+      double t2 = MPI_Wtime();
+      for (int i = 0; i < iters; ++i) {
+        world->AllReduce(buf.data(), buf.data(), n, DataType::kF32, ReduceOp::kSum);
+      }
+      double t3 = MPI_Wtime();
+      best_raw = std::min(best_raw, (t1 - t0) / iters * 1e6);
+      best_api = std::min(best_api, (t3 - t2) / iters * 1e6);
+    }
+    if (world->rank() == 0) {
+      std::printf(
+          "all_reduce %zu B on %d ranks: MPI_Allreduce %.3f us, mpi backend %.3f us "
+          "(+%.3f us)\n",
+          bytes, world->size(), best_raw, best_api, best_api - best_raw);
+    }
+  }
+  MPI_Comm_free(&raw);
+  world.reset();
+  return 0;
+}
+
 }  // namespace
 }  // namespace tpbench
 
@@ -326,9 +377,11 @@ int main(int argc, char** argv) {
   using namespace tpbench;
   return RunMain([&] {
     Bootstrap::Init(&argc, &argv);
-    bool hang = argc > 1 && std::string(argv[1]) == "--hang";
-    if (argc > 1 && !hang) throw UsageError(std::string("unknown flag '") + argv[1] + "'; valid: --hang");
-    int rc = hang ? HangMain() : SmokeMain();
+    const std::string mode = argc > 1 ? argv[1] : "";
+    if (!mode.empty() && mode != "--hang" && mode != "--overhead") {
+      throw UsageError("unknown flag '" + mode + "'; valid: --hang, --overhead");
+    }
+    int rc = mode == "--hang" ? HangMain() : mode == "--overhead" ? OverheadMain() : SmokeMain();
     Bootstrap::Finalize();
     return rc;
   });
