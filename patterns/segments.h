@@ -1,0 +1,27 @@
+// patterns/segments.h: segment sizes of the pipelined algorithms, shared by the algorithms
+// and the volume model (the number of messages depends on them). Provisional until measured.
+#ifndef TPBENCH_PATTERNS_SEGMENTS_H_
+#define TPBENCH_PATTERNS_SEGMENTS_H_
+
+#include <algorithm>
+#include <cstddef>
+
+namespace tpbench {
+
+// Ring reduce-scatter (all_reduce/ring, reduce_scatter/ring): each step's block travels in
+// segments so the reduction of segment i overlaps the transfer of the next and the received
+// segment is reduced while still in cache (2 MiB L2 on the development machine).
+constexpr size_t kRingSegmentBytes = 256 * 1024;
+constexpr int kRingInflight = 2;  // receive buffers in flight per step
+
+// Pipelined chain broadcast.
+constexpr size_t kChainSegmentBytes = 256 * 1024;
+
+// Segment length in elements for a byte target (at least one element).
+inline size_t SegmentElems(size_t seg_bytes, size_t elem_size) {
+  return std::max<size_t>(1, seg_bytes / elem_size);
+}
+
+}  // namespace tpbench
+
+#endif  // TPBENCH_PATTERNS_SEGMENTS_H_

@@ -1,0 +1,214 @@
+// patterns/testing/thread_transport.cc: mailboxes, matching and deadlines of RunRanks.
+#include "patterns/testing/thread_transport.h"
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <tuple>
+
+#include "comm/error.h"
+
+namespace tpbench {
+namespace {
+
+struct Req {
+  bool is_send = false;
+  int peer = -1;
+  int tag = 0;
+  size_t bytes = 0;
+  void* recv_buf = nullptr;          // receive
+  const void* send_buf = nullptr;    // rendezvous send
+  std::vector<char> eager;           // eager send payload
+  bool done = false;
+  std::string error;                 // set on a size mismatch
+};
+
+// Messages and posted receives from src to dst with one tag, each in order.
+struct Channel {
+  std::deque<Req*> sends;
+  std::deque<Req*> recvs;
+};
+
+class World {
+ public:
+  World(int n, const ThreadTransportOptions& o) : n_(n), opts_(o), stats_(n) {}
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool aborted = false;
+
+  int n() const { return n_; }
+  const ThreadTransportOptions& opts() const { return opts_; }
+  std::vector<RankStats>& stats() { return stats_; }
+  Channel& Chan(int src, int dst, int tag) { return chans_[std::make_tuple(src, dst, tag)]; }
+  Req* NewReq(int rank) {
+    std::lock_guard<std::mutex> l(pool_mu_);
+    pool_.push_back(std::make_unique<Req>());
+    (void)rank;
+    return pool_.back().get();
+  }
+
+  // Copies every matchable (send, receive) pair of the channel. Caller holds mu.
+  void Match(Channel& c) {
+    if (aborted) return;  // a failed rank's buffers may be gone
+    bool any = false;
+    while (!c.sends.empty() && !c.recvs.empty()) {
+      Req* s = c.sends.front();
+      Req* r = c.recvs.front();
+      c.sends.pop_front();
+      c.recvs.pop_front();
+      if (s->bytes != r->bytes) {
+        r->error = "message of " + std::to_string(s->bytes) + " bytes from rank " +
+                   std::to_string(r->peer) + " (tag " + std::to_string(r->tag) +
+                   ") matched a receive of " + std::to_string(r->bytes) + " bytes";
+      } else {
+        std::memcpy(r->recv_buf, opts_.rendezvous ? s->send_buf : s->eager.data(), s->bytes);
+      }
+      r->done = s->done = true;
+      any = true;
+    }
+    if (any) cv.notify_all();
+  }
+
+ private:
+  int n_;
+  ThreadTransportOptions opts_;
+  std::vector<RankStats> stats_;
+  std::map<std::tuple<int, int, int>, Channel> chans_;
+  std::mutex pool_mu_;
+  std::deque<std::unique_ptr<Req>> pool_;
+};
+
+class ThreadP2P : public P2P {
+ public:
+  ThreadP2P(World* w, int rank) : w_(w), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return w_->n(); }
+
+  Request Isend(const void* buf, size_t bytes, int peer, int tag) override {
+    Check(peer, tag, "Isend");
+    if (bytes == 0) return Request{nullptr, peer, true};
+    Req* q = w_->NewReq(rank_);
+    q->is_send = true, q->peer = peer, q->tag = tag, q->bytes = bytes;
+    if (w_->opts().rendezvous) {
+      q->send_buf = buf;
+    } else {
+      q->eager.assign(static_cast<const char*>(buf), static_cast<const char*>(buf) + bytes);
+    }
+    std::lock_guard<std::mutex> l(w_->mu);
+    RankStats& s = w_->stats()[rank_];
+    s.bytes += bytes, s.msgs += 1;
+    Channel& c = w_->Chan(rank_, peer, tag);
+    c.sends.push_back(q);
+    w_->Match(c);
+    // Eager sends complete at once: the payload is copied.
+    if (!w_->opts().rendezvous) return Request{nullptr, peer, true};
+    return Request{q, peer, true};
+  }
+
+  Request Irecv(void* buf, size_t bytes, int peer, int tag) override {
+    Check(peer, tag, "Irecv");
+    if (bytes == 0) return Request{nullptr, peer, false};
+    Req* q = w_->NewReq(rank_);
+    q->peer = peer, q->tag = tag, q->bytes = bytes, q->recv_buf = buf;
+    std::lock_guard<std::mutex> l(w_->mu);
+    Channel& c = w_->Chan(peer, rank_, tag);
+    c.recvs.push_back(q);
+    w_->Match(c);
+    return Request{q, peer, false};
+  }
+
+  void WaitAll(Request* reqs, int n) override {
+    const auto deadline = std::chrono::steady_clock::now() + w_->opts().timeout;
+    std::unique_lock<std::mutex> l(w_->mu);
+    for (;;) {
+      if (w_->aborted) throw Error(ExitCode::kBackend, "aborted: another rank failed");
+      bool all = true;
+      for (int i = 0; i < n; ++i) {
+        Req* q = static_cast<Req*>(reqs[i].handle);
+        if (q == nullptr) continue;
+        if (!q->error.empty()) {
+          throw BackendError("rank " + std::to_string(rank_) + ": " + q->error);
+        }
+        all = all && q->done;
+      }
+      if (all) break;
+      if (w_->cv.wait_until(l, deadline) == std::cv_status::timeout) {
+        std::string missing;
+        for (int i = 0; i < n; ++i) {
+          Req* q = static_cast<Req*>(reqs[i].handle);
+          if (q == nullptr || q->done) continue;
+          if (!missing.empty()) missing += ", ";
+          missing += std::string(q->is_send ? "send to" : "recv from") + " rank " +
+                     std::to_string(q->peer) + " (tag " + std::to_string(q->tag) + ", " +
+                     std::to_string(q->bytes) + " bytes)";
+        }
+        if (!missing.empty()) {
+          throw TimeoutError("rank " + std::to_string(rank_) + " of " +
+                             std::to_string(w_->n()) + " timed out after " +
+                             std::to_string(w_->opts().timeout.count()) + " ms waiting for " +
+                             missing);
+        }
+      }
+    }
+    for (int i = 0; i < n; ++i) reqs[i].handle = nullptr;
+  }
+
+  char* Scratch(size_t bytes, int slot) override {
+    if (slot < 0 || slot >= 4) throw BackendError("Scratch: slot out of range");
+    std::vector<char>& s = scratch_[slot];
+    // Contents are undefined on entry: fill new space with garbage to catch assumptions.
+    if (s.size() < bytes) s.resize(bytes, static_cast<char>(0xA5));
+    return s.data();
+  }
+
+ private:
+  void Check(int peer, int tag, const char* what) const {
+    if (peer < 0 || peer >= w_->n() || tag < 0 || tag > 4095) {
+      throw BackendError(std::string(what) + " on rank " + std::to_string(rank_) + ": peer " +
+                         std::to_string(peer) + " or tag " + std::to_string(tag) +
+                         " out of range");
+    }
+  }
+
+  World* w_;
+  int rank_;
+  std::vector<char> scratch_[4];
+};
+
+}  // namespace
+
+std::vector<RankStats> RunRanks(int n, const std::function<void(P2P&)>& fn,
+                                const ThreadTransportOptions& options) {
+  World world(n, options);
+  std::exception_ptr first;
+  std::mutex err_mu;
+  auto body = [&](int r) {
+    ThreadP2P p(&world, r);
+    try {
+      fn(p);
+    } catch (...) {
+      {
+        std::lock_guard<std::mutex> l(err_mu);
+        if (!first) first = std::current_exception();
+      }
+      std::lock_guard<std::mutex> l(world.mu);
+      world.aborted = true;
+      world.cv.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.reserve(n);
+  for (int r = 0; r < n; ++r) threads.emplace_back(body, r);
+  for (auto& t : threads) t.join();
+  if (first) std::rethrow_exception(first);
+  return world.stats();
+}
+
+}  // namespace tpbench

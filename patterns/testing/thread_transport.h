@@ -1,0 +1,44 @@
+// patterns/testing/thread_transport.h: an in-process P2P transport for unit tests: n threads
+// act as n ranks of one group.
+//
+//   std::vector<RankStats> stats = RunRanks(4, [&](P2P& p) {
+//     FindAlgorithm(OpKind::kAllReduce, "ring")->run(p, args_for(p.rank()));
+//   });
+//   EXPECT_EQ(stats[1].bytes, expected);
+//
+// Sends are eager by default: Isend copies into the receiver's mailbox and completes at
+// once. With `rendezvous` a send completes only once a matching receive has copied it, as
+// large UCX messages do, which catches algorithms that reuse a send buffer too early or
+// need a receive to be posted before their own sends complete. Receives match by (source,
+// tag) in posting order; sizes must match exactly. WaitAll blocks on a condition variable
+// and throws TimeoutError naming the missing peers after `timeout`. An exception in any rank
+// unblocks the others and is rethrown by RunRanks (the first one thrown).
+#ifndef TPBENCH_PATTERNS_TESTING_THREAD_TRANSPORT_H_
+#define TPBENCH_PATTERNS_TESTING_THREAD_TRANSPORT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "patterns/p2p.h"
+
+namespace tpbench {
+
+struct RankStats {
+  uint64_t bytes = 0;  // bytes sent (zero-byte messages are not sent)
+  uint64_t msgs = 0;   // messages sent
+};
+
+struct ThreadTransportOptions {
+  std::chrono::milliseconds timeout{20000};
+  bool rendezvous = false;
+};
+
+// Runs fn(p2p) on n threads, one per rank; returns what each rank sent.
+std::vector<RankStats> RunRanks(int n, const std::function<void(P2P&)>& fn,
+                                const ThreadTransportOptions& options = {});
+
+}  // namespace tpbench
+
+#endif  // TPBENCH_PATTERNS_TESTING_THREAD_TRANSPORT_H_
