@@ -36,9 +36,8 @@ std::unique_ptr<Communicator> CreateUcxWorld() {
                                            std::move(world), std::make_shared<Executor>());
 }
 
-UcxCommunicator::UcxCommunicator(std::shared_ptr<UcxContext> ctx, uint32_t context_id,
-                                 int rank, int size, std::string name,
-                                 std::vector<int> world_ranks,
+UcxCommunicator::UcxCommunicator(std::shared_ptr<UcxContext> ctx, uint32_t context_id, int rank,
+                                 int size, std::string name, std::vector<int> world_ranks,
                                  std::shared_ptr<Executor> executor)
     : CommBase(rank, size, std::move(name), std::move(world_ranks), std::move(executor)),
       ctx_(std::move(ctx)),
@@ -90,8 +89,7 @@ void UcxCommunicator::Execute(const CollArgs& a, const std::string& algo) {
       return;
     }
     case OpKind::kSendRecv: {
-      UcxTransport t(*this, a.kind, ucx_tag::PointToPoint(context_id_), deadline(),
-                     current_op());
+      UcxTransport t(*this, a.kind, ucx_tag::PointToPoint(context_id_), deadline(), current_op());
       SendRecvOp(t, a);
       return;
     }

@@ -58,7 +58,7 @@ class UcxCommunicator final : public CommBase {
 
   std::shared_ptr<UcxContext> ctx_;
   uint32_t context_id_;
-  uint32_t op_seq_ = 0;                       // collective ops issued on this group (wraps)
+  uint32_t op_seq_ = 0;                        // collective ops issued on this group (wraps)
   std::vector<uint32_t> send_seq_, recv_seq_;  // point-to-point messages per peer
   struct Buffer {
     char* data = nullptr;

@@ -1,9 +1,9 @@
 #include "comm/ucx/ucx_context.h"
 
+#include <ucs/config/global_opts.h>
+
 #include <cstdlib>
 #include <cstring>
-
-#include <ucs/config/global_opts.h>
 
 #include "comm/bootstrap.h"
 

@@ -8,11 +8,13 @@
 //                                          (run with TPBENCH_TIMEOUT_S=2)
 //
 // Every result is checked exactly; a mismatch exits 7 naming the check and rank.
+#include <mpi.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -47,8 +49,9 @@ void TestRingShift(Communicator& c) {
     c.SendRecv(s.data(), right, r.data(), left, count, DataType::kI32);
     for (size_t i = 0; i < count; ++i) {
       if (r[i] != Value(left, i)) {
-        Expect(false, c, "ring shift of " + std::to_string(count) + " x i32: element " +
-                             std::to_string(i) + " is " + std::to_string(r[i]));
+        Expect(false, c,
+               "ring shift of " + std::to_string(count) + " x i32: element " + std::to_string(i) +
+                   " is " + std::to_string(r[i]));
       }
     }
     if (count) bytes += count * 4, msgs += 1;
@@ -112,9 +115,10 @@ void TestAllReduce(Communicator& c) {
         int64_t want = 0;
         for (int p = 0; p < n; ++p) want += Value(p, i) % 1000;
         if (r[i] != want) {
-          Expect(false, c, "all_reduce/" + algo + " of " + std::to_string(count) +
-                               " x i32: element " + std::to_string(i) + " is " +
-                               std::to_string(r[i]) + ", expected " + std::to_string(want));
+          Expect(false, c,
+                 "all_reduce/" + algo + " of " + std::to_string(count) + " x i32: element " +
+                     std::to_string(i) + " is " + std::to_string(r[i]) + ", expected " +
+                     std::to_string(want));
         }
       }
     }
@@ -143,8 +147,7 @@ void TestSplit(Communicator& world) {
   auto some = world.Split(me == 0 ? -1 : 0, me);
   Expect((me == 0) == (some == nullptr), world, "color < 0 gives nullptr");
   auto nested = half->Split(0, 0);
-  Expect(nested->size() == half->size() && nested->rank() == half->rank(), *nested,
-         "nested split");
+  Expect(nested->size() == half->size() && nested->rank() == half->rank(), *nested, "nested split");
   TestRingShift(*nested);
   if (some) TestBarrier(*some);
   // Interleave ops on the world and groups: distinct context ids keep them apart.
@@ -186,8 +189,8 @@ int Perf() {
   };
   std::vector<char> a(64 << 20), b(64 << 20);
   for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<char>(i);
-  for (size_t bytes : {size_t{8}, size_t{65536}, size_t{1} << 20, size_t{16} << 20,
-                       size_t{64} << 20}) {
+  for (size_t bytes :
+       {size_t{8}, size_t{65536}, size_t{1} << 20, size_t{16} << 20, size_t{64} << 20}) {
     const int iters = bytes <= 65536 ? 2000 : bytes <= (1 << 20) ? 200 : 20;
     if (n == 2) {  // ping-pong: half a round trip per op
       c.Barrier();
@@ -204,17 +207,28 @@ int Perf() {
       std::chrono::duration<double> d = std::chrono::steady_clock::now() - t0;
       report("pingpong (half rtt)", bytes, 2 * iters, d.count(), 1.0);
     }
-    if (c.Algorithms(OpKind::kAllReduce).size() > 1) {
-      const size_t count = bytes / 4;
-      c.AllReduce(a.data(), b.data(), count, DataType::kF32, ReduceOp::kSum);
+    const size_t count = bytes / 4;
+    for (const std::string& algo : c.Algorithms(OpKind::kAllReduce)) {
+      if (algo != "auto" && std::getenv("UCX_SMOKE_ALL_ALGOS") == nullptr) continue;
+      c.AllReduce(a.data(), b.data(), count, DataType::kF32, ReduceOp::kSum, {algo});
       c.Barrier();
       auto t0 = std::chrono::steady_clock::now();
       for (int i = 0; i < iters; ++i) {
-        c.AllReduce(a.data(), b.data(), count, DataType::kF32, ReduceOp::kSum);
+        c.AllReduce(a.data(), b.data(), count, DataType::kF32, ReduceOp::kSum, {algo});
       }
       std::chrono::duration<double> d = std::chrono::steady_clock::now() - t0;
-      report("all_reduce auto", bytes, iters, d.count(), 2.0 * (n - 1) / n);
+      report(("all_reduce " + algo).c_str(), bytes, iters, d.count(), 2.0 * (n - 1) / n);
     }
+    // The baseline the ucx backend is compared with: Open MPI's own MPI_Allreduce.
+    MPI_Allreduce(a.data(), b.data(), static_cast<int>(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Barrier(MPI_COMM_WORLD);
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < iters; ++i) {
+      MPI_Allreduce(a.data(), b.data(), static_cast<int>(count), MPI_FLOAT, MPI_SUM,
+                    MPI_COMM_WORLD);
+    }
+    std::chrono::duration<double> d = std::chrono::steady_clock::now() - t0;
+    report("MPI_Allreduce", bytes, iters, d.count(), 2.0 * (n - 1) / n);
   }
   return 0;
 }

@@ -40,8 +40,7 @@ uint64_t UcxTransport::TagFor(int src, int peer, int tag, bool send) {
   }
   TP_CHECK_MSG(tag >= 0 && static_cast<uint64_t>(tag) <= ucx_tag::kStepMask,
                "step tag out of 0..4095 in " + op_);
-  return base_ | (static_cast<uint64_t>(tag) << ucx_tag::kStepShift) |
-         static_cast<uint64_t>(src);
+  return base_ | (static_cast<uint64_t>(tag) << ucx_tag::kStepShift) | static_cast<uint64_t>(src);
 }
 
 Request UcxTransport::Isend(const void* buf, size_t bytes, int peer, int tag) {
@@ -52,8 +51,8 @@ Request UcxTransport::Isend(const void* buf, size_t bytes, int peer, int tag) {
   if (bytes == 0) return r;  // zero-byte messages are no-ops on both sides
   const uint64_t t = TagFor(rank_, peer, tag, /*send=*/true);
   comm_.counters_.Add(kind_, bytes);
-  ucs_status_ptr_t h = ucp_tag_send_nbx(comm_.ctx_->ep(comm_.world_ranks()[peer]), buf, bytes,
-                                        t, &param_);
+  ucs_status_ptr_t h =
+      ucp_tag_send_nbx(comm_.ctx_->ep(comm_.world_ranks()[peer]), buf, bytes, t, &param_);
   if (UCS_PTR_IS_ERR(h)) {
     throw BackendError("ucx: send of " + std::to_string(bytes) + " bytes to " +
                        comm_.DescribePeers({peer}) + " failed in " + op_ + ": " +
@@ -115,8 +114,9 @@ void UcxTransport::WaitAll(Request* reqs, int n) {
   }
   char secs[32];
   std::snprintf(secs, sizeof(secs), "%.1f", comm_.timeout().count() / 1000.0);
-  Fail(reqs, n, TimeoutError("timeout after " + std::string(secs) + " s in " + op_ + ": " +
-                             Missing(reqs, n)));
+  Fail(reqs, n,
+       TimeoutError("timeout after " + std::string(secs) + " s in " + op_ + ": " +
+                    Missing(reqs, n)));
 }
 
 std::string UcxTransport::Missing(Request* reqs, int n) const {

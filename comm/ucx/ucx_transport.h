@@ -40,10 +40,10 @@ class UcxCommunicator;
 
 namespace ucx_tag {
 constexpr int kSrcBits = 15, kStepBits = 12, kSeqBits = 20, kP2PSeqBits = 32, kCtxBits = 16;
-constexpr int kStepShift = kSrcBits;                 // 15
-constexpr int kSeqShift = kStepShift + kStepBits;    // 27
-constexpr int kCtxShift = kSeqShift + kSeqBits;      // 47
-constexpr int kP2PSeqShift = kSrcBits;               // 15
+constexpr int kStepShift = kSrcBits;               // 15
+constexpr int kSeqShift = kStepShift + kStepBits;  // 27
+constexpr int kCtxShift = kSeqShift + kSeqBits;    // 47
+constexpr int kP2PSeqShift = kSrcBits;             // 15
 constexpr uint64_t kP2PFlag = uint64_t{1} << 63;
 constexpr uint64_t kSeqMask = (uint64_t{1} << kSeqBits) - 1;
 constexpr uint64_t kStepMask = (uint64_t{1} << kStepBits) - 1;
