@@ -14,6 +14,11 @@ namespace tpbench {
 constexpr size_t kRingSegmentBytes = 256 * 1024;
 constexpr int kRingInflight = 2;  // receive buffers in flight per step
 
+// Ring all-gather (all_reduce/ring, all_gather/ring, broadcast/scatter_allgather): blocks
+// travel in segments, each forwarded as soon as it arrives (and large single transfers are
+// slower than several smaller ones on shared memory).
+constexpr size_t kRingAllGatherSegmentBytes = 1024 * 1024;
+
 // Pipelined chain broadcast.
 constexpr size_t kChainSegmentBytes = 256 * 1024;
 

@@ -52,10 +52,11 @@ VolumeModel AllReduce(const std::string& a, size_t count, size_t es, int n, int 
     // Reduce-scatter sends every block but r (in segments), all-gather every block but r+1.
     const BlockPartition part{count, n};
     const size_t seg = SegmentElems(kRingSegmentBytes, es);
+    const size_t ag_seg = SegmentElems(kRingAllGatherSegmentBytes, es);
     t.v.bytes = (2 * count - part.Size(r) - part.Size((r + 1) % n)) * es;
     for (int j = 0; j < n; ++j) {
       if (j != r) t.v.msgs += NumSegments(part.Size(j), seg);
-      if (j != (r + 1) % n && part.Size(j) > 0) t.v.msgs += 1;
+      if (j != (r + 1) % n) t.v.msgs += NumSegments(part.Size(j), ag_seg);
     }
     return t.v;
   }
@@ -88,7 +89,11 @@ VolumeModel AllGather(const std::string& a, size_t count, size_t es, int n, int 
   Tally t;
   const uint64_t blk = count * es;
   if (n == 1 || blk == 0) return t.v;
-  if (a == "ring") return t.Send((n - 1) * blk, n - 1), t.v;
+  if (a == "ring") {
+    return t.Send((n - 1) * blk,
+                  (n - 1) * NumSegments(count, SegmentElems(kRingAllGatherSegmentBytes, es))),
+           t.v;
+  }
   if (a == "bruck") return t.Send((n - 1) * blk, BruckSteps(n)), t.v;
   if (a == "recursive_doubling") {
     const Fold f(n);
@@ -144,8 +149,9 @@ VolumeModel Broadcast(const std::string& a, size_t count, size_t es, int n, int 
     // Ring: every block but v+1, except the root's left neighbour (the root has them all).
     const int v = node.vrank;
     if (v != n - 1) {
+      const size_t seg = SegmentElems(kRingAllGatherSegmentBytes, es);
       for (int j = 0; j < n; ++j) {
-        if (j != (v + 1) % n) t.Send(part.Size(j) * es);
+        if (j != (v + 1) % n) t.Send(part.Size(j) * es, NumSegments(part.Size(j), seg));
       }
     }
     return t.v;

@@ -68,7 +68,7 @@ TEST(Volume, MeasuredEqualsModelForEveryAlgorithm) {
 TEST(Volume, MeasuredEqualsModelWithSegments) {
   for (const Algorithm& alg : AllAlgorithms()) {
     for (int n : {2, 3, 4}) {
-      const size_t count = (kRingSegmentBytes / 4) * 5 + 17;  // f32: 5+ segments per rank
+      const size_t count = (kRingAllGatherSegmentBytes / 4) * 3 + 17;  // f32: several segments
       const auto stats = Measure(alg, n, count, DataType::kF32, 1);
       for (int r = 0; r < n; ++r) {
         const VolumeModel m = ModelSent(alg.kind, alg.name, count, 4, n, r, 1);

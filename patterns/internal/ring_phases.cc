@@ -67,22 +67,35 @@ void RingReduceScatter(P2P& p, const RingReduceScatterArgs& a) {
 void RingAllGather(P2P& p, char* buf, const BlockPartition& part, size_t elem, int r, int n,
                    int left, int right, int tag, bool has_all, bool skip_send) {
   if (n <= 1) return;
-  // Post every receive first: they all come from the left and are matched in order.
-  std::vector<Request> recvs(has_all ? 0 : n - 1);
-  for (size_t k = 0; k < recvs.size(); ++k) {
-    const int b = RingAllGatherStep(r, n, static_cast<int>(k)).recv_block;
-    recvs[k] = p.Irecv(buf + part.Offset(b) * elem, part.Size(b) * elem, left, tag);
+  const size_t seg = SegmentElems(kRingAllGatherSegmentBytes, elem);
+  // Post every segment's receive first: all come from the left and are matched in order.
+  std::vector<Request> recvs;
+  std::vector<size_t> first(n, 0);  // index in recvs of step k's first segment
+  if (!has_all) {
+    for (int k = 0; k < n - 1; ++k) {
+      const int b = RingAllGatherStep(r, n, k).recv_block;
+      const size_t len = part.Size(b);
+      char* base = buf + part.Offset(b) * elem;
+      first[k] = recvs.size();
+      for (size_t e = 0; e < len; e += seg) {
+        recvs.push_back(p.Irecv(base + e * elem, std::min(seg, len - e) * elem, left, tag));
+      }
+    }
   }
   RequestList sends;
   for (int k = 0; k < n - 1; ++k) {
-    // Step k: forward the block received at step k-1 (this rank's own block at step 0).
-    if (k > 0 && !has_all) p.Wait(recvs[k - 1]);
+    // Step k: forward the block received at step k-1 (this rank's own block at step 0),
+    // each segment as soon as it has arrived.
     const int b = RingAllGatherStep(r, n, k).send_block;
-    if (!skip_send) {
-      sends.Add(p.Isend(buf + part.Offset(b) * elem, part.Size(b) * elem, right, tag));
+    const size_t len = part.Size(b);
+    const char* base = buf + part.Offset(b) * elem;
+    for (size_t e = 0, i = 0; e < len; e += seg, ++i) {
+      if (k > 0 && !has_all) p.Wait(recvs[first[k - 1] + i]);
+      if (!skip_send) sends.Add(p.Isend(base + e * elem, std::min(seg, len - e) * elem, right, tag));
     }
   }
-  if (!has_all) p.Wait(recvs[n - 2]);
+  // The last step's segments are not forwarded.
+  if (!has_all) p.WaitAll(recvs.data() + first[n - 2], static_cast<int>(recvs.size() - first[n - 2]));
   sends.WaitAll(p);
 }
 
