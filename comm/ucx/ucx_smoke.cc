@@ -3,9 +3,10 @@
 //
 //   ucx_smoke [--np N]                     send/recv, barrier, split, collectives; exit 0
 //   ucx_smoke --perf [--np 2]              quick timings: ping-pong and all_reduce
-//   ucx_smoke --hang barrier|recv [--np N] rank 1 never joins the op; the others must fail
+//   ucx_smoke --hang barrier|recv|allreduce rank 1 never joins the op; the others must fail
 //                                          with exit code 4 naming the op and rank 1
-//                                          (run with TPBENCH_TIMEOUT_S=2)
+//                                          (run with TPBENCH_TIMEOUT_S=2); rank 2 waits
+//                                          60 s and is ended by the launcher instead
 //
 // Every result is checked exactly; a mismatch exits 7 naming the check and rank.
 #include <mpi.h>
@@ -242,13 +243,19 @@ int Hang(const std::string& what) {
     std::this_thread::sleep_for(std::chrono::seconds(30));  // the launcher ends this rank
     return 0;
   }
+  // Rank 2 waits longer than the others: when the launcher ends it, its SIGTERM handler
+  // reports the op in flight and the peers it is waiting for.
+  if (world->rank() == 2) world->set_timeout(std::chrono::seconds(60));
   if (what == "barrier") {
     world->Barrier();
   } else if (what == "recv") {
     int32_t x = 0;
     world->Recv(&x, 1, DataType::kI32, 1);
+  } else if (what == "allreduce") {
+    std::vector<float> x(1 << 16, 1.0f);
+    world->AllReduce(x.data(), x.data(), x.size(), DataType::kF32, ReduceOp::kSum, {"ring"});
   } else {
-    throw UsageError("--hang: '" + what + "' is not barrier or recv");
+    throw UsageError("--hang: '" + what + "' is not barrier, recv or allreduce");
   }
   throw WrongError("ucx_smoke: the op finished although rank 1 never joined it");
 }

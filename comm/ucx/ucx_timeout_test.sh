@@ -32,6 +32,12 @@ check() {  # check <np> <hang op> <expected text>...
 
 check 2 barrier "timeout after 2.0 s in barrier" "on group 'world' (2 ranks, this is rank 0)" \
   "no message from rank 1 (world 1)"
-check 3 recv "timeout after 2.0 s in sendrecv" "recv from 1" \
-  "this is rank 2): no message from rank 1 (world 1)"
+check 2 allreduce "timeout after 2.0 s in all_reduce/ring of 65536 x f32 on group 'world'" \
+  "no message from rank 1 (world 1)"
+# Rank 2 has a 60 s deadline: the launcher ends it, and its SIGTERM handler names the op in
+# flight and the peer it waits for.
+check 3 recv "timeout after 2.0 s in sendrecv of 1 x i32 (send to -1, recv from 1)" \
+  "this is rank 0): no message from rank 1 (world 1)" \
+  "rank 2: terminated by the launcher (a peer rank died or timed out) during sendrecv" \
+  "this is rank 2); waiting for rank 1 (world 1)"
 exit $fail

@@ -102,7 +102,7 @@ void UcxTransport::WaitAll(Request* reqs, int n) {
     }
     return all || err != UCS_OK;
   };
-  auto on_slow = [&] { SetInFlight(op_ + "; waiting for " + Missing(reqs, n)); };
+  auto on_slow = [&] { SetInFlight(op_ + "; waiting for " + Pending(reqs, n)); };
   const bool finished = comm_.ctx_->WaitUntil(done, deadline_, on_slow);
   if (finished && err == UCS_OK) return;
   if (err != UCS_OK) {
@@ -136,6 +136,16 @@ std::string UcxTransport::Missing(Request* reqs, int n) const {
     s += "sends to " + comm_.DescribePeers(to) + " not completed";
   }
   return s;
+}
+
+std::string UcxTransport::Pending(Request* reqs, int n) const {
+  std::vector<int> peers;
+  for (int i = 0; i < n; ++i) {
+    if (reqs[i].handle) peers.push_back(reqs[i].peer);
+  }
+  std::sort(peers.begin(), peers.end());
+  peers.erase(std::unique(peers.begin(), peers.end()), peers.end());
+  return comm_.DescribePeers(peers);
 }
 
 void UcxTransport::Fail(Request* reqs, int n, const Error& e) {

@@ -77,7 +77,10 @@ class UcxTransport final : public P2P {
  private:
   uint64_t TagFor(int src, int peer, int tag, bool send);
   [[noreturn]] void Fail(Request* reqs, int n, const Error& e);
+  // "no message from rank 1 (world 1), sends to ... not completed" (timeout messages).
   std::string Missing(Request* reqs, int n) const;
+  // "ranks 1, 3 (world 1, 3)": peers of the requests still pending (in-flight note).
+  std::string Pending(Request* reqs, int n) const;
   void CancelAll(Request* reqs, int n);
 
   UcxCommunicator& comm_;
