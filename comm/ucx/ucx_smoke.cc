@@ -12,6 +12,7 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -190,9 +191,14 @@ int Perf() {
   };
   std::vector<char> a(64 << 20), b(64 << 20);
   for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<char>(i);
-  for (size_t bytes :
-       {size_t{8}, size_t{65536}, size_t{1} << 20, size_t{16} << 20, size_t{64} << 20}) {
-    const int iters = bytes <= 65536 ? 2000 : bytes <= (1 << 20) ? 200 : 20;
+  // UCX_SMOKE_BYTES / UCX_SMOKE_ITERS pick one size and an iteration count.
+  std::vector<size_t> sizes = {8, 65536, size_t{1} << 20, size_t{16} << 20, size_t{64} << 20};
+  if (const char* only = std::getenv("UCX_SMOKE_BYTES")) {
+    sizes = {std::min<size_t>(std::strtoull(only, nullptr, 10), a.size())};
+  }
+  for (size_t bytes : sizes) {
+    int iters = bytes <= 65536 ? 2000 : bytes <= (1 << 20) ? 200 : 20;
+    if (const char* it = std::getenv("UCX_SMOKE_ITERS")) iters = std::atoi(it);
     if (n == 2) {  // ping-pong: half a round trip per op
       c.Barrier();
       auto t0 = std::chrono::steady_clock::now();
