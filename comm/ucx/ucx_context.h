@@ -66,7 +66,7 @@ class UcxContext {
   UcxContext() = default;
   void Init();
   void Shutdown();
-  // One blocking step: arm the worker and poll its fd for at most `max_wait`.
+  // One blocking step: arm the worker, then poll its fd until `until` (at most 100 ms).
   void BlockOnce(Clock::time_point until);
 
   ucp_context_h context_ = nullptr;
