@@ -2,8 +2,8 @@
 // Benchmark cases, one per (collective, backend, algorithm, dtype, reduction, size, in-place),
 // generated at run time from the algorithm registry.
 //
-//   bazel run //bench:collectives -- --np 2 --backend ucx,mpi --coll all_reduce --algo all \
-//       -b 8 -e 64M -f 4 --benchmark_out=results.json
+//   bazel run //bench:collectives -- --np 2 --backend ucx,mpi --coll all_reduce --algo all
+//       (continued:) -b 8 -e 64M -f 4 --benchmark_out=results.json
 //   mpirun -np 4 bazel-bin/bench/collectives --coll all --algo auto
 //
 // See docs/collectives.md for every flag, the table and the JSON counters.
@@ -49,7 +49,8 @@ constexpr const char* kUsage = R"(usage: collectives [--np N] [flags] [--benchma
   --backend LIST     ucx, mpi, a list, or all (default ucx)
   --coll LIST        all_reduce, all_gather, reduce_scatter, broadcast, reduce, all_to_all,
                      sendrecv, a list, or all (default all_reduce)
-  --algo LIST        algorithm names (see --list), a list, all, or auto (default auto)
+  --algo LIST        algorithm names (see --list), a list, all, or auto (default auto);
+                     a name a backend lacks is skipped for it (that backend runs auto)
   --inplace [0|1|both]  out-of-place only (0), in-place only (1 or bare flag), both (default)
   --groups SPEC      run concurrent sub-groups: N (N groups of consecutive ranks, e.g. the rows
                      of a mesh) or N:strided (ranks r, r+N, ...: the columns); default: world
@@ -221,6 +222,8 @@ std::vector<size_t> Sizes(const Config& c) {
     if (next <= s) next = s + 1;
     s = next;
   }
+  // The largest size is always measured, even when the steps jump past it.
+  if (out.empty() || out.back() != c.max_bytes) out.push_back(c.max_bytes);
   return out;
 }
 
@@ -536,7 +539,9 @@ void AddCases(const Config& cfg, Comms* comms, int world) {
       std::vector<std::string> algos;
       for (const std::string& a : cfg.algos) {
         if (a == "all") {
+          // Every algorithm and auto; "native" is the mpi backend's other name for auto.
           for (const std::string& o : offered) {
+            if (o == "native") continue;
             if (std::find(algos.begin(), algos.end(), o) == algos.end()) algos.push_back(o);
           }
         } else if (std::find(offered.begin(), offered.end(), a) != offered.end()) {
