@@ -101,6 +101,15 @@ std::string CommBase::DescribePeers(const std::vector<int>& g) const {
   return s + w + ")";
 }
 
+const std::string& CommBase::current_op() const {
+  std::lock_guard<std::mutex> l(current_mu_);
+  if (!current_op_ready_) {
+    current_op_ = Describe(current_args_, current_algo_);
+    current_op_ready_ = true;
+  }
+  return current_op_;
+}
+
 std::string CommBase::Describe(const CollArgs& a, const std::string& algo) const {
   std::string s = OpKindName(a.kind);
   if (a.kind != OpKind::kBarrier && a.kind != OpKind::kSendRecv) s += "/" + algo;
@@ -151,12 +160,17 @@ WorkPtr CommBase::Run(const CollArgs& in, const OpOptions& o) {
   if (avg) a.op = ReduceOp::kSum;
   if (a.kind == OpKind::kBroadcast && a.send == nullptr) a.send = a.recv;  // non-root
 
-  auto work = std::make_shared<Work>(Describe(a, algo), timeout_);
+  auto work = std::make_shared<Work>([this, a, algo] { return Describe(a, algo); }, timeout_);
   auto task = [this, a, algo, avg, work]() {
     work->MarkStarted();
     try {
       deadline_ = Clock::now() + timeout_;
-      current_op_ = work->Describe();
+      {
+        std::lock_guard<std::mutex> l(current_mu_);
+        current_args_ = a;
+        current_algo_ = algo;
+        current_op_ready_ = false;
+      }
       Execute(a, algo);
       if (avg && a.count > 0) {
         if (a.kind == OpKind::kReduce) {

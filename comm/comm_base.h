@@ -79,8 +79,10 @@ class CommBase : public Communicator {
   virtual void CheckAlgorithm(OpKind kind, const std::string& algo) const = 0;
 
   Clock::time_point deadline() const { return deadline_; }
-  // "all_reduce/ring of 4096 x f32 on world (4 ranks)", for messages.
-  const std::string& current_op() const { return current_op_; }
+  // "all_reduce/ring of 4096 x f32 on group 'world' (4 ranks, this is rank 0)", for
+  // messages. Formatted on first use during an op (issuing an op formats nothing); safe to
+  // call from another thread (a watchdog) while the op runs.
+  const std::string& current_op() const;
   // Formats "ranks 2, 3 (world ranks 6, 7)".
   std::string DescribePeers(const std::vector<int>& group_ranks) const;
 
@@ -97,7 +99,11 @@ class CommBase : public Communicator {
   std::shared_ptr<Executor> executor_;
   std::chrono::milliseconds timeout_;
   Clock::time_point deadline_{};
-  std::string current_op_;
+  CollArgs current_args_;
+  std::string current_algo_;
+  mutable std::mutex current_mu_;
+  mutable std::string current_op_;
+  mutable bool current_op_ready_ = false;
 };
 
 }  // namespace tpbench

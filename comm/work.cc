@@ -6,7 +6,7 @@
 
 namespace tpbench {
 
-Work::Work(std::string describe, std::chrono::milliseconds default_timeout)
+Work::Work(std::function<std::string()> describe, std::chrono::milliseconds default_timeout)
     : describe_(std::move(describe)), default_timeout_(default_timeout) {}
 
 bool Work::Test() {
@@ -19,7 +19,7 @@ void Work::Wait(std::chrono::milliseconds timeout) {
   if (!cv_.wait_for(l, timeout, [&] { return done_; })) {
     char secs[32];
     std::snprintf(secs, sizeof(secs), "%.1f", timeout.count() / 1000.0);
-    throw TimeoutError("timeout after " + std::string(secs) + " s waiting for " + describe_ +
+    throw TimeoutError("timeout after " + std::string(secs) + " s waiting for " + Describe() +
                        " (the op is still running)");
   }
   if (error_) std::rethrow_exception(error_);

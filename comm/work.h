@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,8 +26,9 @@ using Clock = std::chrono::steady_clock;
 
 class Work {
  public:
-  // describe: the op, its group and size, used in timeout messages.
-  Work(std::string describe, std::chrono::milliseconds default_timeout);
+  // describe: formats the op, its group and size for messages; called only when needed (a
+  // timeout), so issuing an op costs no string formatting.
+  Work(std::function<std::string()> describe, std::chrono::milliseconds default_timeout);
   virtual ~Work() = default;
   Work(const Work&) = delete;
   Work& operator=(const Work&) = delete;
@@ -39,14 +41,14 @@ class Work {
   bool Ok();
   // Microseconds from the op's start of execution to its completion (0 until finished).
   virtual double DurationUs();
-  const std::string& Describe() const { return describe_; }
+  std::string Describe() const { return describe_ ? describe_() : std::string("op"); }
 
   // Called by the backend that executes the op.
   void MarkStarted();
   void MarkFinished(std::exception_ptr error = nullptr);
 
  protected:
-  std::string describe_;
+  std::function<std::string()> describe_;
   std::chrono::milliseconds default_timeout_;
   std::mutex mu_;
   std::condition_variable cv_;

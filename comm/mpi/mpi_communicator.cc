@@ -3,12 +3,14 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -82,16 +84,19 @@ class Watchdog {
     thread_.join();
   }
 
-  // op and world_ranks must stay valid until End() (they belong to the communicator running it).
-  void Begin(Clock::time_point deadline, std::chrono::milliseconds timeout, const std::string* op,
-             const std::vector<int>* world_ranks) {
+  // describe and world_ranks must stay valid until End() (they belong to the communicator
+  // running the op); describe is called only if the op is slow (never on the fast path).
+  void Begin(Clock::time_point deadline, std::chrono::milliseconds timeout,
+             std::function<std::string()> describe, const std::vector<int>* world_ranks) {
     bool wake;
     {
       std::lock_guard<std::mutex> l(mu_);
       active_ = true;
+      noted_ = false;
+      begin_ = Clock::now();
       deadline_ = deadline;
       timeout_ = timeout;
-      op_ = op;
+      describe_ = std::move(describe);
       world_ranks_ = world_ranks;
       // Only when the thread sleeps past this deadline (the first op after a shorter timeout).
       wake = deadline < wake_at_;
@@ -102,15 +107,23 @@ class Watchdog {
   void End() {
     std::lock_guard<std::mutex> l(mu_);
     active_ = false;
+    if (noted_) ClearInFlight();
   }
 
  private:
+  // Wakes every kNotePeriod: an op in flight longer than that is noted for the SIGTERM handler
+  // (comm/bootstrap.h), so a launcher tear-down reports it; at the deadline the process ends.
+  static constexpr std::chrono::milliseconds kNotePeriod{500};
   void Loop() {
     std::unique_lock<std::mutex> l(mu_);
     while (!stop_) {
       const Clock::time_point now = Clock::now();
       if (active_ && now >= deadline_) Fire();
-      wake_at_ = active_ ? deadline_ : now + timeout_;
+      if (active_ && !noted_ && now - begin_ >= kNotePeriod) {
+        SetInFlight(describe_());
+        noted_ = true;
+      }
+      wake_at_ = std::min(active_ ? deadline_ : now + timeout_, now + kNotePeriod);
       cv_.wait_until(l, wake_at_);
     }
   }
@@ -127,7 +140,8 @@ class Watchdog {
     std::fprintf(stderr,
                  "tpbench: error: rank %d: timeout after %g s in %s: the MPI library does not "
                  "report which peers are missing; the group holds world ranks %s\n",
-                 Bootstrap::rank(), static_cast<double>(timeout_.count()) / 1000.0, op_->c_str(),
+                 Bootstrap::rank(), static_cast<double>(timeout_.count()) / 1000.0,
+                 describe_().c_str(),
                  ranks.c_str());
     std::fflush(stderr);
     std::fflush(stdout);
@@ -141,7 +155,9 @@ class Watchdog {
   Clock::time_point deadline_{};
   Clock::time_point wake_at_ = Clock::time_point::max();
   std::chrono::milliseconds timeout_ = DefaultTimeout();
-  const std::string* op_ = nullptr;
+  bool noted_ = false;  // SetInFlight done for the op in flight
+  Clock::time_point begin_{};
+  std::function<std::string()> describe_;
   const std::vector<int>* world_ranks_ = nullptr;
   std::thread thread_;  // last: starts once the fields above exist
 };
@@ -270,7 +286,8 @@ class MpiCommunicator : public CommBase {
       MPI_Comm sub = MPI_COMM_NULL;
       {
         const std::chrono::milliseconds t = timeout();
-        InFlight guard(shared_->watchdog(), Clock::now() + t, t, &what, &world_ranks());
+        InFlight guard(shared_->watchdog(), Clock::now() + t, t, [&what] { return what; },
+                       &world_ranks());
         MpiShared::Check(MPI_Comm_split(comm_, color < 0 ? MPI_UNDEFINED : color, key, &sub),
                          "MPI_Comm_split");
       }
@@ -304,7 +321,8 @@ class MpiCommunicator : public CommBase {
     int rc = MPI_SUCCESS;
     const char* call = "";
 
-    InFlight guard(shared_->watchdog(), deadline(), timeout(), &current_op(), &world_ranks());
+    InFlight guard(shared_->watchdog(), deadline(), timeout(), [this] { return current_op(); },
+                   &world_ranks());
     switch (a.kind) {
       case OpKind::kAllReduce:
         call = "MPI_Allreduce";
@@ -378,15 +396,11 @@ class MpiCommunicator : public CommBase {
   // Marks an op in flight for the watchdog and for the SIGTERM handler (comm/bootstrap.h).
   struct InFlight {
     InFlight(Watchdog& w, Clock::time_point deadline, std::chrono::milliseconds timeout,
-             const std::string* op, const std::vector<int>* ranks)
+             std::function<std::string()> describe, const std::vector<int>* ranks)
         : w_(w) {
-      SetInFlight(*op);
-      w_.Begin(deadline, timeout, op, ranks);
+      w_.Begin(deadline, timeout, std::move(describe), ranks);
     }
-    ~InFlight() {
-      w_.End();
-      ClearInFlight();
-    }
+    ~InFlight() { w_.End(); }
     InFlight(const InFlight&) = delete;
     InFlight& operator=(const InFlight&) = delete;
     Watchdog& w_;

@@ -83,20 +83,18 @@ void UcxCommunicator::Execute(const CollArgs& a, const std::string& algo) {
   InFlightScope in_flight;
   switch (a.kind) {
     case OpKind::kBarrier: {
-      UcxTransport t(*this, a.kind, ucx_tag::Collective(context_id_, NextSeq()), deadline(),
-                     current_op());
+      UcxTransport t(*this, a.kind, ucx_tag::Collective(context_id_, NextSeq()), deadline());
       DisseminationBarrier(t);
       return;
     }
     case OpKind::kSendRecv: {
-      UcxTransport t(*this, a.kind, ucx_tag::PointToPoint(context_id_), deadline(), current_op());
+      UcxTransport t(*this, a.kind, ucx_tag::PointToPoint(context_id_), deadline());
       SendRecvOp(t, a);
       return;
     }
     default: {
       const Algorithm& alg = ResolveAlgorithm(a.kind, algo, AlgorithmBytes(a), size());
-      UcxTransport t(*this, a.kind, ucx_tag::Collective(context_id_, NextSeq()), deadline(),
-                     current_op());
+      UcxTransport t(*this, a.kind, ucx_tag::Collective(context_id_, NextSeq()), deadline());
       alg.run(t, a);
       return;
     }

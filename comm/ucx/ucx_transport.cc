@@ -19,6 +19,14 @@ constexpr std::chrono::milliseconds kCancelWait{200};
 
 UcxTransport::UcxTransport(UcxCommunicator& comm, OpKind kind, uint64_t base,
                            Clock::time_point deadline, const std::string& op)
+    : UcxTransport(comm, kind, base, deadline, &op) {}
+
+UcxTransport::UcxTransport(UcxCommunicator& comm, OpKind kind, uint64_t base,
+                           Clock::time_point deadline)
+    : UcxTransport(comm, kind, base, deadline, nullptr) {}
+
+UcxTransport::UcxTransport(UcxCommunicator& comm, OpKind kind, uint64_t base,
+                           Clock::time_point deadline, const std::string* op)
     : comm_(comm),
       kind_(kind),
       base_(base),
@@ -32,6 +40,8 @@ UcxTransport::UcxTransport(UcxCommunicator& comm, OpKind kind, uint64_t base,
   std::memset(&param_, 0, sizeof(param_));
 }
 
+const std::string& UcxTransport::op() const { return op_ ? *op_ : comm_.current_op(); }
+
 uint64_t UcxTransport::TagFor(int src, int peer, int tag, bool send) {
   if (p2p_) {
     uint32_t& seq = send ? comm_.send_seq_[peer] : comm_.recv_seq_[peer];
@@ -39,12 +49,12 @@ uint64_t UcxTransport::TagFor(int src, int peer, int tag, bool send) {
     return base_ | (s << ucx_tag::kP2PSeqShift) | static_cast<uint64_t>(src);
   }
   TP_CHECK_MSG(tag >= 0 && static_cast<uint64_t>(tag) <= ucx_tag::kStepMask,
-               "step tag out of 0..4095 in " + op_);
+               "step tag out of 0..4095 in " + op());
   return base_ | (static_cast<uint64_t>(tag) << ucx_tag::kStepShift) | static_cast<uint64_t>(src);
 }
 
 Request UcxTransport::Isend(const void* buf, size_t bytes, int peer, int tag) {
-  TP_CHECK_MSG(peer >= 0 && peer < size_, "send peer out of range in " + op_);
+  TP_CHECK_MSG(peer >= 0 && peer < size_, "send peer out of range in " + op());
   Request r;
   r.peer = peer;
   r.is_send = true;
@@ -55,7 +65,7 @@ Request UcxTransport::Isend(const void* buf, size_t bytes, int peer, int tag) {
       ucp_tag_send_nbx(comm_.ctx_->ep(comm_.world_ranks()[peer]), buf, bytes, t, &param_);
   if (UCS_PTR_IS_ERR(h)) {
     throw BackendError("ucx: send of " + std::to_string(bytes) + " bytes to " +
-                       comm_.DescribePeers({peer}) + " failed in " + op_ + ": " +
+                       comm_.DescribePeers({peer}) + " failed in " + op() + ": " +
                        ucs_status_string(UCS_PTR_STATUS(h)));
   }
   r.handle = h;
@@ -63,7 +73,7 @@ Request UcxTransport::Isend(const void* buf, size_t bytes, int peer, int tag) {
 }
 
 Request UcxTransport::Irecv(void* buf, size_t bytes, int peer, int tag) {
-  TP_CHECK_MSG(peer >= 0 && peer < size_, "recv peer out of range in " + op_);
+  TP_CHECK_MSG(peer >= 0 && peer < size_, "recv peer out of range in " + op());
   Request r;
   r.peer = peer;
   r.is_send = false;
@@ -73,7 +83,7 @@ Request UcxTransport::Irecv(void* buf, size_t bytes, int peer, int tag) {
       ucp_tag_recv_nbx(comm_.ctx_->worker(), buf, bytes, t, ucx_tag::kFullMask, &param_);
   if (UCS_PTR_IS_ERR(h)) {
     throw BackendError("ucx: receive of " + std::to_string(bytes) + " bytes from " +
-                       comm_.DescribePeers({peer}) + " failed in " + op_ + ": " +
+                       comm_.DescribePeers({peer}) + " failed in " + op() + ": " +
                        ucs_status_string(UCS_PTR_STATUS(h)));
   }
   r.handle = h;
@@ -102,20 +112,20 @@ void UcxTransport::WaitAll(Request* reqs, int n) {
     }
     return all || err != UCS_OK;
   };
-  auto on_slow = [&] { SetInFlight(op_ + "; waiting for " + Pending(reqs, n)); };
+  auto on_slow = [&] { SetInFlight(op() + "; waiting for " + Pending(reqs, n)); };
   const bool finished = comm_.ctx_->WaitUntil(done, deadline_, on_slow);
   if (finished && err == UCS_OK) return;
   if (err != UCS_OK) {
     const Request& r = reqs[err_i];
     Fail(reqs, n,
          BackendError(std::string("ucx: ") + (r.is_send ? "send to " : "receive from ") +
-                      comm_.DescribePeers({r.peer}) + " failed in " + op_ + ": " +
+                      comm_.DescribePeers({r.peer}) + " failed in " + op() + ": " +
                       ucs_status_string(err)));
   }
   char secs[32];
   std::snprintf(secs, sizeof(secs), "%.1f", comm_.timeout().count() / 1000.0);
   Fail(reqs, n,
-       TimeoutError("timeout after " + std::string(secs) + " s in " + op_ + ": " +
+       TimeoutError("timeout after " + std::string(secs) + " s in " + op() + ": " +
                     Missing(reqs, n)));
 }
 

@@ -64,8 +64,11 @@ class UcxTransport final : public P2P {
  public:
   // base: ucx_tag::Collective(...) or ucx_tag::PointToPoint(...); `kind` is the counter the
   // sends are counted under. deadline / op describe the op for waits and messages.
+  // Without `op`, messages describe the communicator's current op (formatted only when a
+  // message is needed, so the fast path formats nothing).
   UcxTransport(UcxCommunicator& comm, OpKind kind, uint64_t base, Clock::time_point deadline,
                const std::string& op);
+  UcxTransport(UcxCommunicator& comm, OpKind kind, uint64_t base, Clock::time_point deadline);
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -89,7 +92,10 @@ class UcxTransport final : public P2P {
   bool p2p_;
   int rank_, size_;
   Clock::time_point deadline_;
-  const std::string& op_;
+  UcxTransport(UcxCommunicator& comm, OpKind kind, uint64_t base, Clock::time_point deadline,
+               const std::string* op);
+  const std::string& op() const;
+  const std::string* op_;  // nullptr: the communicator's current op
   ucp_request_param_t param_;
 };
 
