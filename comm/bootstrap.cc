@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <sched.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -183,22 +185,63 @@ void Bootstrap::AllGather(const void* in, size_t bytes, void* out) {
   }
 }
 
-void Bootstrap::Barrier() { MPI_Barrier(MPI_COMM_WORLD); }
+
+namespace {
+
+std::map<int, std::function<void()>>& Hooks() {
+  static std::map<int, std::function<void()>> hooks;
+  return hooks;
+}
+
+// Completes a non-blocking MPI request while running the progress hooks; yields the core
+// when ranks outnumber cores.
+void WaitProgressing(MPI_Request* req) {
+  const bool yield = Bootstrap::oversubscribed();
+  for (;;) {
+    int done = 0;
+    MPI_Test(req, &done, MPI_STATUS_IGNORE);
+    if (done) return;
+    for (auto& [id, hook] : Hooks()) hook();
+    if (yield) sched_yield();
+  }
+}
+
+}  // namespace
+
+int Bootstrap::AddProgressHook(std::function<void()> hook) {
+  static int next = 0;
+  Hooks()[++next] = std::move(hook);
+  return next;
+}
+
+void Bootstrap::RemoveProgressHook(int id) { Hooks().erase(id); }
+
+void Bootstrap::Barrier() {
+  MPI_Request req;
+  MPI_Ibarrier(MPI_COMM_WORLD, &req);
+  WaitProgressing(&req);
+}
 
 double Bootstrap::MaxOverRanks(double v) {
   double out = v;
-  MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Request req;
+  MPI_Iallreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD, &req);
+  WaitProgressing(&req);
   return out;
 }
 
 int64_t Bootstrap::SumOverRanks(int64_t v) {
   int64_t out = v;
-  MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+  MPI_Request req;
+  MPI_Iallreduce(&v, &out, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD, &req);
+  WaitProgressing(&req);
   return out;
 }
 
 void Bootstrap::Broadcast(void* buf, size_t bytes, int root) {
-  MPI_Bcast(buf, static_cast<int>(bytes), MPI_BYTE, root, MPI_COMM_WORLD);
+  MPI_Request req;
+  MPI_Ibcast(buf, static_cast<int>(bytes), MPI_BYTE, root, MPI_COMM_WORLD, &req);
+  WaitProgressing(&req);
 }
 
 void Bootstrap::Abort(int code) {

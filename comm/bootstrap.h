@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,10 +34,17 @@ class Bootstrap {
   // Every rank contributes `bytes` bytes; out receives size()*bytes, ordered by rank.
   static void AllGather(const void* in, size_t bytes, void* out);
   static void Barrier();
-  // Small world-wide agreements used by benchmarks outside the timed region.
+  // Small world-wide agreements used by benchmarks outside the timed region. They wait with
+  // non-blocking MPI and run the progress hooks meanwhile (see AddProgressHook).
+
   static double MaxOverRanks(double v);
   static int64_t SumOverRanks(int64_t v);
   static void Broadcast(void* buf, size_t bytes, int root);
+  // Hooks run while the agreements above wait. A backend whose peers may need this rank to
+  // keep driving its transport (UCX rendezvous acknowledgements still queued after an op)
+  // registers one, so a rank waiting here never starves a peer still inside an op.
+  static int AddProgressHook(std::function<void()> hook);
+  static void RemoveProgressHook(int id);
   // Ends the job from any rank with an exit code (used after a fatal error on one rank).
   [[noreturn]] static void Abort(int code);
 };

@@ -54,6 +54,21 @@ void Executor::RunInline(const std::function<void()>& fn) {
   fn();
 }
 
+bool Executor::TryRunIdle(const std::function<void()>& fn) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (busy_ || !queue_.empty()) return false;
+    busy_ = true;
+  }
+  fn();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    busy_ = false;
+  }
+  cv_.notify_all();
+  return true;
+}
+
 void Executor::Enqueue(std::function<void()> fn) {
   {
     std::lock_guard<std::mutex> l(mu_);

@@ -25,6 +25,8 @@ class Executor {
   ~Executor();
   void RunInline(const std::function<void()>& fn);
   void Enqueue(std::function<void()> fn);
+  // Runs fn now if nothing is running or queued (returns false otherwise, without waiting).
+  bool TryRunIdle(const std::function<void()>& fn);
 
  private:
   void Loop();

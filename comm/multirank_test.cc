@@ -3,8 +3,9 @@
 //
 //   multirank_test --np 4 --backend ucx [--big-bytes 3145728] [--seed 1]
 //
-// Exits 0 when every element of every case is exact and the guard elements after each output
-// are untouched; 7 otherwise (failing cases listed on stderr by the rank that saw them).
+// Exits 0 when every element of every case is exact, the guard elements after each output are
+// untouched and (where the backend measures its traffic) the bytes and messages each rank sent
+// equal the algorithm's exact model (patterns/volume.h); 7 otherwise (failing cases listed on stderr by the rank that saw them).
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "comm/error.h"
 #include "comm/verify.h"
 #include "comm/world.h"
+#include "patterns/volume.h"
 
 namespace tpbench {
 namespace {
@@ -105,6 +107,7 @@ uint64_t RunCase(Communicator& comm, CollArgs a, const std::string& algo, bool i
   if (a.kind == OpKind::kBroadcast && a.rank != a.root) a.send = recv;
   if (a.kind == OpKind::kReduce && a.rank != a.root && !in_place) a.recv = nullptr;
   const uint64_t bytes_before = comm.counters().Get(a.kind).bytes;
+  const uint64_t msgs_before = comm.counters().Get(a.kind).msgs;
   OpOptions o;
   o.algo = algo;
   comm.Run(a, o)->Wait();
@@ -117,9 +120,26 @@ uint64_t RunCase(Communicator& comm, CollArgs a, const std::string& algo, bool i
       break;
     }
   }
-  if (a.count == 0 && comm.counters().Get(a.kind).bytes != bytes_before) {
+  const OpCount after = comm.counters().Get(a.kind);
+  if (a.count == 0 && after.bytes != bytes_before) {
     ++wrong;
     *detail = " (a zero-count op sent bytes)";
+  }
+  // Where the backend measures its traffic, it must equal the algorithm's exact model.
+  if (comm.counters().measured && a.kind != OpKind::kSendRecv) {
+    const VolumeModel m = ModelSent(a.kind, algo, a.count, es, a.size, a.rank, a.root);
+    if (after.bytes - bytes_before != m.bytes || after.msgs - msgs_before != m.msgs) {
+      ++wrong;
+      *detail = " (sent " + std::to_string(after.bytes - bytes_before) + " B in " +
+                std::to_string(after.msgs - msgs_before) + " messages; the model says " +
+                std::to_string(m.bytes) + " B in " + std::to_string(m.msgs) + ")";
+    }
+  } else if (comm.counters().measured && a.kind == OpKind::kSendRecv) {
+    const uint64_t want = a.count * es;
+    if (after.bytes - bytes_before != want || after.msgs - msgs_before != (want ? 1u : 0u)) {
+      ++wrong;
+      *detail = " (sendrecv sent " + std::to_string(after.bytes - bytes_before) + " B)";
+    }
   }
   return wrong;
 }

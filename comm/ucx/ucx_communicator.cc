@@ -32,8 +32,20 @@ std::unique_ptr<Communicator> CreateUcxWorld() {
   std::vector<int> world(n);
   for (int r = 0; r < n; ++r) world[r] = r;
   const int rank = ctx->world_rank();
-  return std::make_unique<UcxCommunicator>(std::move(ctx), /*context_id=*/0, rank, n, "world",
-                                           std::move(world), std::make_shared<Executor>());
+  auto executor = std::make_shared<Executor>();
+  auto comm = std::make_unique<UcxCommunicator>(ctx, /*context_id=*/0, rank, n, "world",
+                                                std::move(world), executor);
+  // While this rank waits in a Bootstrap agreement (MPI), keep the worker moving so that
+  // acknowledgements a peer still needs are sent (UcxContext::ProgressIdle); never while an
+  // op of this process is running on the worker.
+  std::weak_ptr<UcxContext> weak_ctx = ctx;
+  std::weak_ptr<Executor> weak_exec = executor;
+  comm->progress_hook_ = Bootstrap::AddProgressHook([weak_ctx, weak_exec] {
+    auto c = weak_ctx.lock();
+    auto e = weak_exec.lock();
+    if (c && e) e->TryRunIdle([&] { c->ProgressIdle(); });
+  });
+  return comm;
 }
 
 UcxCommunicator::UcxCommunicator(std::shared_ptr<UcxContext> ctx, uint32_t context_id, int rank,
@@ -46,6 +58,7 @@ UcxCommunicator::UcxCommunicator(std::shared_ptr<UcxContext> ctx, uint32_t conte
       recv_seq_(size, 0) {}
 
 UcxCommunicator::~UcxCommunicator() {
+  if (progress_hook_ >= 0) Bootstrap::RemoveProgressHook(progress_hook_);
   // Members (the UCX context among them) go before the base class and its executor: let
   // queued async ops finish first (each is bounded by its deadline).
   if (executor()) executor()->RunInline([] {});

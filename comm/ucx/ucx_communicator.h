@@ -49,6 +49,8 @@ class UcxCommunicator final : public CommBase {
 
  private:
   friend class UcxTransport;
+  friend std::unique_ptr<Communicator> CreateUcxWorld();
+  int progress_hook_ = -1;  // world only: Bootstrap progress hook id
 
   std::unique_ptr<Communicator> DoSplit(int color, int key);
   void DisseminationBarrier(UcxTransport& t);

@@ -91,6 +91,11 @@ void UcxContext::Init() {
 
 UcxContext::~UcxContext() { Shutdown(); }
 
+void UcxContext::ProgressIdle() {
+  while (ucp_worker_progress(worker_) != 0) {
+  }
+}
+
 void UcxContext::BlockOnce(Clock::time_point until) {
   ucs_status_t s = ucp_worker_arm(worker_);
   if (s == UCS_ERR_BUSY) return;  // events pending: the caller progresses again

@@ -56,6 +56,12 @@ class UcxContext {
   template <class Done, class Slow>
   bool WaitUntil(Done done, Clock::time_point deadline, Slow on_slow);
 
+  // Progresses the worker until it has nothing to do. Registered as a Bootstrap progress
+  // hook: a receive can complete while the rendezvous acknowledgement that lets its sender
+  // finish is still queued here; if this rank then waits in MPI (a benchmark agreeing on the
+  // slowest rank's time) without driving UCX, the sender waits forever.
+  void ProgressIdle();
+
   static constexpr std::chrono::milliseconds kSlowWait{500};
 
   // After an op failed or timed out, peers may be stuck or gone: close endpoints by force at
