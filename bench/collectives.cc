@@ -59,6 +59,9 @@ constexpr const char* kUsage = R"(usage: collectives [--np N] [flags] [--benchma
                      (bench/sweeps/README.md) instead of the flags above
   --check-sweep FILE validate every entry of a sweep file for each of its world sizes; exit
   --list             print the backends and algorithms, then exit
+  --debug-slow-rank R, --debug-corrupt-rank R
+                     test hooks: rank R sleeps 2 ms before every timed op / corrupts one
+                     output element of every correctness pass
   Google Benchmark flags pass through: --benchmark_out=FILE (written atomically),
   --benchmark_repetitions=N, --benchmark_filter=REGEX, ...
 )";
@@ -92,7 +95,8 @@ struct Config {
   std::vector<int> in_place;
   int groups = 1;
   bool strided = false;
-  int slow_rank = -1;  // test hook: this rank sleeps 2 ms before every op
+  int slow_rank = -1;     // test hook: this rank sleeps 2 ms before every op
+  int corrupt_rank = -1;  // test hook: this rank corrupts one output element per check pass
 };
 
 bool Reduces(OpKind k) {
@@ -136,6 +140,8 @@ Config ParseConfig(FlagParser& p, int world) {
   c.timeout_s = ParseDouble(p.Value("-T", "0"), "-T", 0, 1e6);
   c.slow_rank = static_cast<int>(ParseInt(p.Value("--debug-slow-rank", "-1"),
                                           "--debug-slow-rank", -1, 1 << 20));
+  c.corrupt_rank = static_cast<int>(ParseInt(p.Value("--debug-corrupt-rank", "-1"),
+                                             "--debug-corrupt-rank", -1, 1 << 20));
 
   std::string b = p.Value("--backend", "ucx");
   c.backends = b == "all" ? BackendNames() : SplitList(b);
@@ -281,7 +287,7 @@ void Prepare(const Case& c, Buffers* b, int seed, bool fill) {
   if (c.kind == OpKind::kBroadcast && a.rank != a.root) a.send = a.recv;
 }
 
-void RunCase(benchmark::State& st, size_t index, int slow_rank) {
+void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank) {
   const Case& c = g_cases[index];
   Communicator& comm = *c.comm;
   if (Bootstrap::rank() == 0) {
@@ -321,6 +327,10 @@ void RunCase(benchmark::State& st, size_t index, int slow_rank) {
     OpCount after = comm.counters().Get(c.kind);
     bytes = after.bytes - before.bytes;
     msgs = after.msgs - before.msgs;
+    if (corrupt_rank == Bootstrap::rank() && RecvElements(v.args) > 0 && v.args.recv) {
+      // Test hook: prove that a wrong element is counted and fails the run.
+      StoreFromDouble(v.args.recv, 0, c.dtype, LoadAsDouble(v.args.recv, 0, c.dtype) + 1);
+    }
     if (!(c.kind == OpKind::kReduce && v.args.rank != v.args.root)) {
       wrong += static_cast<int64_t>(CountWrong(v.args, v.args.recv, pass + 7));
     }
@@ -624,7 +634,13 @@ int Main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; ++i) {
     if (!std::strcmp(argv[i], "--check-sweep")) {
       std::vector<Entry> entries = ReadSweep(argv[i + 1], "collectives", -1);
-      for (const Entry& e : entries) CheckAlgoNames(e.cfg);
+      for (const Entry& e : entries) {
+        try {
+          CheckAlgoNames(e.cfg);
+        } catch (const Error& err) {
+          throw UsageError(e.origin + ": " + err.what());
+        }
+      }
       std::printf("%s: %zu collectives entries x world sizes are valid\n", argv[i + 1],
                   entries.size());
       return 0;
@@ -671,10 +687,13 @@ int Main(int argc, char** argv) {
   for (const Case& c : g_cases) iters.push_back(c.iters);
   if (!iters.empty()) Bootstrap::Broadcast(iters.data(), iters.size() * sizeof(long), 0);
   const int slow_rank = entries.empty() ? -1 : entries[0].cfg.slow_rank;
+  const int corrupt_rank = entries.empty() ? -1 : entries[0].cfg.corrupt_rank;
   for (size_t i = 0; i < g_cases.size(); ++i) {
     g_cases[i].iters = iters[i];
     benchmark::RegisterBenchmark(g_cases[i].name.c_str(),
-                                 [i, slow_rank](benchmark::State& st) { RunCase(st, i, slow_rank); })
+                                 [i, slow_rank, corrupt_rank](benchmark::State& st) {
+                                   RunCase(st, i, slow_rank, corrupt_rank);
+                                 })
         ->Iterations(g_cases[i].iters)
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);

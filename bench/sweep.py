@@ -40,13 +40,19 @@ def user_path(p):
     return os.path.join(os.environ.get("BUILD_WORKING_DIRECTORY", os.getcwd()), p)
 
 
+class SweepError(Exception):
+    pass
+
+
 def read_entries(path):
-    """(binary, [ranks]) of each entry; the binaries themselves validate the flags."""
+    """(binary, [ranks]) of each entry; the binaries themselves validate their flags."""
     entries = []
-    pending = ""
+    pending, start = "", 0
     with open(path) as f:
-        for line in f:
+        for lineno, line in enumerate(f, 1):
             line = line.split("#", 1)[0].rstrip()
+            if not pending:
+                start = lineno
             if line.endswith("\\"):
                 pending += " " + line[:-1]
                 continue
@@ -54,8 +60,17 @@ def read_entries(path):
             pending = ""
             if not words:
                 continue
+            where = "%s:%d" % (path, start)
+            if words[0] not in BINARIES:
+                raise SweepError("%s: unknown benchmark '%s'; valid: %s"
+                                 % (where, words[0], ", ".join(BINARIES)))
             ranks = [w[len("ranks="):] for w in words if w.startswith("ranks=")]
-            sizes = sorted({int(r) for spec in ranks for r in spec.split(",") if r})
+            try:
+                sizes = sorted({int(r) for spec in ranks for r in spec.split(",") if r})
+            except ValueError:
+                raise SweepError("%s: ranks= takes numbers, e.g. ranks=2,4" % where)
+            if not sizes or min(sizes) < 1:
+                raise SweepError("%s: the entry has no ranks=N[,M...]" % where)
             entries.append((words[0], sizes))
     return entries
 
@@ -111,15 +126,14 @@ def main(argv):
         return 2
     try:
         entries = read_entries(sweep)
-    except (OSError, ValueError) as e:
+    except SweepError as e:
+        print("sweep: error: %s" % e, file=sys.stderr)
+        return 2
+    except OSError as e:
         print("sweep: error: %s: %s" % (sweep, e), file=sys.stderr)
         return 2
     plan = {}
     for binary, sizes in entries:
-        if binary not in BINARIES:
-            print("sweep: error: %s: unknown benchmark '%s'; valid: %s"
-                  % (sweep, binary, ", ".join(BINARIES)), file=sys.stderr)
-            return 2
         for n in sizes:
             plan.setdefault(n, [])
             if binary not in plan[n]:

@@ -2,10 +2,14 @@
 // (AlgorithmBytes: the whole gathered/scattered buffer for all_gather/reduce_scatter/
 // all_to_all) and group size.
 //
-// Every threshold lives here as a named constant. They are PROVISIONAL until measured: they
-// follow the usual shape of MPICH / Open MPI decisions (latency-bound algorithms for small
-// messages, bandwidth-optimal ones for large) and are to be tuned from measurements on the
-// target machine.
+// Every threshold lives here as a named constant, measured on the 2-core development machine
+// (AMD EPYC, 2 cores, UCX 1.13 over shared memory + CMA) with
+//   collectives --np N --backend ucx --coll all_reduce,all_gather,reduce_scatter,broadcast
+//               --algo all -b 8 -e 64M -f 4 --inplace 0
+// for N = 2, 3, 4, 8 (3 and more ranks are oversubscribed there). Each rule below names the
+// fastest algorithm over the size range it covers; docs/collectives.md has the tables. Other
+// machines differ: force an algorithm with --algo, or re-measure and edit these constants.
+#include <cstddef>
 #include <string>
 
 #include "comm/error.h"
@@ -14,43 +18,58 @@
 namespace tpbench {
 namespace {
 
-// all_reduce: recursive doubling (log2 n steps, whole vector each step) up to this size,
-// Rabenseifner (halving + doubling, 2 log2 n steps, 2(n-1)/n S bytes) up to the next, then
-// the segmented ring (2(n-1) steps, bandwidth optimal, pipelined reduction).
-constexpr size_t kAllReduceSmallMax = 8 * 1024;
-constexpr size_t kAllReduceMediumMax = 512 * 1024;
+// all_reduce. 2 ranks: recursive doubling (one exchange of the whole vector) beats the ring
+// up to 8 MiB, where the working set leaves the 32 MiB L3 and the pipelined ring wins.
+constexpr size_t kAllReduce2RanksDoublingMax = 8u << 20;
+// Powers of two (4, 8 ranks): recursive doubling up to 256 KiB, Rabenseifner above.
+constexpr size_t kAllReducePow2DoublingMax = 256u << 10;
+// Other sizes (3, 5, 6, 7 ranks; the fold costs extra steps): recursive doubling for a few
+// hundred bytes, binomial reduce + broadcast up to 64 KiB, the ring above.
+constexpr size_t kAllReduceOddDoublingMax = 256;
+constexpr size_t kAllReduceOddReduceBcastMax = 64u << 10;
 
-// all_gather (bytes of the whole gathered buffer): Bruck up to kAllGatherSmallMax, recursive
-// doubling (powers of two only) up to kAllGatherMediumMax, ring above.
-constexpr size_t kAllGatherSmallMax = 32 * 1024;
-constexpr size_t kAllGatherMediumMax = 512 * 1024;
+// all_gather (bytes of the whole gathered buffer). 2 ranks: recursive doubling up to 16 MiB,
+// ring above. Powers of two: Bruck up to 8 KiB, recursive doubling above. Other sizes:
+// recursive doubling up to 8 KiB, Bruck up to 512 KiB, ring above.
+constexpr size_t kAllGather2RanksDoublingMax = 16u << 20;
+constexpr size_t kAllGatherPow2BruckMax = 8u << 10;
+constexpr size_t kAllGatherOddDoublingMax = 8u << 10;
+constexpr size_t kAllGatherOddBruckMax = 512u << 10;
 
-// reduce_scatter (bytes of the whole input): recursive halving up to this size, ring above.
-constexpr size_t kReduceScatterSmallMax = 512 * 1024;
+// reduce_scatter (bytes of the whole input). Powers of two (2 included): recursive halving,
+// except on 2 ranks above 16 MiB where the ring is faster. Other sizes: recursive halving up
+// to 8 KiB, ring above.
+constexpr size_t kReduceScatter2RanksHalvingMax = 16u << 20;
+constexpr size_t kReduceScatterOddHalvingMax = 8u << 10;
 
-// broadcast: binomial tree up to kBroadcastSmallMax (or on 2 ranks, where every algorithm
-// is one send), scatter + ring all-gather up to kBroadcastMediumMax, pipelined chain above.
-constexpr size_t kBroadcastSmallMax = 64 * 1024;
-constexpr size_t kBroadcastMediumMax = 8 * 1024 * 1024;
+// broadcast. 2 ranks: the segmented chain (one hop, pipelined) above 16 KiB. 3 and more
+// ranks: the binomial tree won at every size measured.
+constexpr size_t kBroadcast2RanksBinomialMax = 16u << 10;
 
 bool IsPowerOfTwo(int n) { return n > 0 && (n & (n - 1)) == 0; }
 
 const char* Choose(OpKind kind, size_t bytes, int size) {
+  const bool two = size <= 2, pow2 = IsPowerOfTwo(size);
   switch (kind) {
     case OpKind::kAllReduce:
-      if (bytes <= kAllReduceSmallMax) return "recursive_doubling";
-      if (bytes <= kAllReduceMediumMax) return "rabenseifner";
+      if (two) return bytes <= kAllReduce2RanksDoublingMax ? "recursive_doubling" : "ring";
+      if (pow2) return bytes <= kAllReducePow2DoublingMax ? "recursive_doubling" : "rabenseifner";
+      if (bytes <= kAllReduceOddDoublingMax) return "recursive_doubling";
+      if (bytes <= kAllReduceOddReduceBcastMax) return "reduce_bcast";
       return "ring";
     case OpKind::kAllGather:
-      if (bytes <= kAllGatherSmallMax) return "bruck";
-      if (bytes <= kAllGatherMediumMax && IsPowerOfTwo(size)) return "recursive_doubling";
+      if (two) return bytes <= kAllGather2RanksDoublingMax ? "recursive_doubling" : "ring";
+      if (pow2) return bytes <= kAllGatherPow2BruckMax ? "bruck" : "recursive_doubling";
+      if (bytes <= kAllGatherOddDoublingMax) return "recursive_doubling";
+      if (bytes <= kAllGatherOddBruckMax) return "bruck";
       return "ring";
     case OpKind::kReduceScatter:
-      return bytes <= kReduceScatterSmallMax ? "recursive_halving" : "ring";
+      if (two) return bytes <= kReduceScatter2RanksHalvingMax ? "recursive_halving" : "ring";
+      if (pow2) return "recursive_halving";
+      return bytes <= kReduceScatterOddHalvingMax ? "recursive_halving" : "ring";
     case OpKind::kBroadcast:
-      if (bytes <= kBroadcastSmallMax || size <= 2) return "binomial";
-      if (bytes <= kBroadcastMediumMax) return "scatter_allgather";
-      return "chain";
+      if (two) return bytes <= kBroadcast2RanksBinomialMax ? "binomial" : "chain";
+      return "binomial";
     case OpKind::kReduce: return "binomial";
     case OpKind::kAllToAll: return "pairwise";
     default: return "";

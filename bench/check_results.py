@@ -1,0 +1,112 @@
+"""Checks a tpbench results JSON against the result contract (docs/results.md).
+
+    check_results.py RESULTS.json [--expect-wrong] [--iterations N]
+
+Verifies Google Benchmark's schema (context, benchmarks[] with name, run_type, iterations,
+real_time, time_unit), the tpbench context keys, the collective counters and their
+arithmetic: algbw = size / time, busbw = algbw x the nccl-tests factor of the collective on
+that many ranks, real_time = time_us. Exits 0 when everything holds, 1 with every problem
+listed otherwise.
+"""
+
+import argparse
+import json
+import math
+import sys
+
+CONTEXT_KEYS = ("tpbench_version", "backend", "world_size", "mesh", "ucx_version", "mpi_version",
+                "nccl_version", "cuda_version", "driver_version", "cpu_model", "gpu_model",
+                "machine_profile")
+BENCH_KEYS = ("name", "run_type", "iterations", "real_time", "time_unit")
+COLL_COUNTERS = ("time_us", "algbw_GBps", "busbw_GBps", "wrong", "size_bytes", "count", "ranks",
+                 "in_place")
+
+
+def bus_factor(coll, n):
+    """nccl-tests' bus bandwidth factor."""
+    if coll == "all_reduce":
+        return 2.0 * (n - 1) / n
+    if coll in ("all_gather", "reduce_scatter", "all_to_all"):
+        return float(n - 1) / n
+    return 1.0
+
+
+def close(a, b, rel=1e-6):
+    return math.isclose(a, b, rel_tol=rel, abs_tol=1e-12)
+
+
+def check(data, expect_wrong=False, iterations=None):
+    problems = []
+    if not isinstance(data, dict) or "context" not in data or "benchmarks" not in data:
+        return ["top level: needs 'context' and 'benchmarks'"]
+    ctx = data["context"]
+    for k in CONTEXT_KEYS:
+        if not isinstance(ctx.get(k), str) or not ctx.get(k):
+            problems.append("context: missing or empty '%s'" % k)
+    benches = data["benchmarks"]
+    if not benches:
+        problems.append("benchmarks: empty")
+    wrong_total = 0
+    for i, b in enumerate(benches):
+        where = "benchmarks[%d] (%s)" % (i, b.get("name", "?"))
+        for k in BENCH_KEYS:
+            if k not in b:
+                problems.append("%s: missing '%s'" % (where, k))
+        if b.get("run_type") != "iteration":
+            continue
+        if b.get("time_unit") != "us":
+            problems.append("%s: time_unit %r, expected 'us'" % (where, b.get("time_unit")))
+        for k in COLL_COUNTERS:
+            if not isinstance(b.get(k), (int, float)):
+                problems.append("%s: counter '%s' missing or not a number" % (where, k))
+        if any(not isinstance(b.get(k), (int, float)) for k in COLL_COUNTERS):
+            continue
+        coll = b["name"].split("/")[0]
+        t, size, n = b["time_us"], b["size_bytes"], int(b["ranks"])
+        if t <= 0:
+            problems.append("%s: time_us %g is not positive" % (where, t))
+            continue
+        algbw = size / (t * 1e-6) / 1e9
+        if not close(b["algbw_GBps"], algbw):
+            problems.append("%s: algbw_GBps %g != size/time %g" % (where, b["algbw_GBps"], algbw))
+        want_bus = b["algbw_GBps"] * bus_factor(coll, n)
+        if not close(b["busbw_GBps"], want_bus):
+            problems.append("%s: busbw_GBps %g != algbw x %s factor on %d ranks = %g"
+                            % (where, b["busbw_GBps"], coll, n, want_bus))
+        if not close(b["real_time"], t, rel=1e-3):
+            problems.append("%s: real_time %g != time_us %g" % (where, b["real_time"], t))
+        if iterations is not None and b["iterations"] != iterations:
+            problems.append("%s: %d iterations, expected %d" % (where, b["iterations"], iterations))
+        for k in ("bytes_sent_per_rank", "msgs_per_rank"):
+            if k in b and (b[k] < 0 or b[k] != int(b[k])):
+                problems.append("%s: %s %g is not a count" % (where, k, b[k]))
+        wrong_total += b["wrong"]
+    if expect_wrong and wrong_total == 0:
+        problems.append("expected some wrong elements, found none")
+    if not expect_wrong and wrong_total != 0:
+        problems.append("%d wrong elements" % wrong_total)
+    return problems
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("results")
+    ap.add_argument("--expect-wrong", action="store_true")
+    ap.add_argument("--iterations", type=int)
+    args = ap.parse_args(argv)
+    try:
+        with open(args.results) as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        print("check_results: %s: %s" % (args.results, e), file=sys.stderr)
+        return 1
+    problems = check(data, args.expect_wrong, args.iterations)
+    for p in problems:
+        print("check_results: %s: %s" % (args.results, p), file=sys.stderr)
+    if not problems:
+        print("check_results: %s: %d benchmarks OK" % (args.results, len(data["benchmarks"])))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

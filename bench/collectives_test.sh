@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# End-to-end tests of //bench:collectives: usage errors (exit 2, naming the flag and the valid
+# values), a 2-rank run's table and JSON (checked by check_results.py), uneven rank speed,
+# an injected wrong result (exit 7), atomic output.
+#   collectives_test.sh <collectives> <check_results.py> <testdata dir>
+set -uo pipefail
+bin="$1" check="/usr/bin/python3 $2" data="$3"
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+export TPBENCH_TIMEOUT_S=60
+fail=0
+log="$tmp/log"
+
+expect() {  # expect <exit code> <text> -- <args...>
+  local want="$1" text="$2"
+  shift 3
+  timeout 120 "$bin" "$@" >"$log" 2>&1
+  local rc=$?
+  if [[ $rc != "$want" ]]; then
+    echo "FAIL: '$*' exited $rc, expected $want"; cat "$log"; fail=1
+  elif ! grep -qF -- "$text" "$log"; then
+    echo "FAIL: '$*' output lacks: $text"; cat "$log"; fail=1
+  else
+    echo "ok: '$*' -> exit $rc, says: $(grep -F -- "$text" "$log" | head -1)"
+  fi
+}
+
+# --- usage errors: exit 2, the message names what is wrong and what is valid
+expect 2 "unknown flag '--colls all_reduce'" -- --colls all_reduce
+expect 2 "-d: unknown dtype 'f128'; valid: f32, f64, f16, bf16, i8, u8, i32, i64, all" -- -d f128
+expect 2 "-o: unknown reduction 'mean'; valid: sum, prod, min, max, avg, all" -- -o mean
+expect 2 "--algo: unknown algorithm 'fastest' for all_reduce; valid: auto, native, rabenseifner" -- --algo fastest
+expect 2 "--coll: unknown collective 'allreduce'; valid: all_reduce" -- --coll allreduce
+expect 2 "--backend: unknown backend 'gloo'; valid: ucx, mpi, all" -- --backend gloo
+expect 2 "-b: '12Q' is not a size" -- -b 12Q
+expect 2 "-e must not be smaller than -b" -- -b 1M -e 1K
+expect 2 "--groups 3 does not divide the 2 ranks of this job" -- --np 2 --groups 3
+expect 2 "-r 2 is not a rank of a group of 2" -- --np 2 --coll broadcast -r 2
+expect 2 "--np: 'x' is not a number of ranks" -- --np x
+expect 0 "rabenseifner" -- --list
+
+# --- a real 2-rank run: every collective, both backends; table, footer and JSON contract
+expect 0 "# Out of bounds values : 0 OK" -- --np 2 --backend ucx,mpi --coll all --algo auto \
+  -b 1K -e 64K -f 8 -n 4 -w 1 --benchmark_out="$tmp/run/results.json"
+for text in "#  all_reduce  backend=ucx  algo=auto  ranks=2" "out-of-place" "in-place" \
+            "(elements)" "#wrong" "# Avg bus bandwidth" "# Bus bandwidth at the largest size" \
+            "# results: $tmp/run/results.json"; do
+  grep -qF -- "${text#\#  }" "$log" || { echo "FAIL: table lacks: $text"; fail=1; }
+done
+# Rows: size count type redop root, then time algbw busbw #wrong for out-of-place and in-place.
+rows=$(grep -cE '^ +[0-9]+ +[0-9]+ +f32 +(sum|none) +-?[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +0( +[0-9.]+ +[0-9.]+ +[0-9.]+ +0)? *$' "$log")
+# 7 collectives x 2 backends x 3 sizes (1K, 8K, 64K)
+[[ $rows == 42 ]] || { echo "FAIL: expected 42 table rows, found $rows"; cat "$log"; fail=1; }
+$check "$tmp/run/results.json" --iterations 4 || fail=1
+ls "$tmp/run" | grep -q tmp && { echo "FAIL: a temporary results file was left behind"; fail=1; }
+
+# --- the checker itself fails on a broken file (so the check above can fail)
+$check "$data/good_results.json" || fail=1
+if $check "$data/bad_results.json" 2>/dev/null; then echo "FAIL: checker accepted bad_results.json"; fail=1; fi
+
+# --- uneven rank speed: rank 1 sleeps 2 ms before every op; all ranks agree and finish
+expect 0 "# Out of bounds values : 0 OK" -- --np 3 --coll all_reduce,broadcast -b 4K -e 4K \
+  -n 25 --debug-slow-rank 1 --benchmark_out="$tmp/slow.json"
+$check "$tmp/slow.json" --iterations 25 || fail=1
+
+# --- a wrong element is counted, reported and fails the run with exit 7
+expect 7 "# Out of bounds values : 2 FAILED" -- --np 2 --coll all_reduce -b 4K -e 4K -n 2 \
+  --inplace both --debug-corrupt-rank 1 --benchmark_out="$tmp/wrong.json"
+$check "$tmp/wrong.json" --expect-wrong || fail=1
+
+exit $fail
