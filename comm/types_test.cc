@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "comm/coll.h"
@@ -95,6 +96,31 @@ TEST(Coll, InPlaceFollowsNcclConventions) {
   a.send = buf.data();
   a.recv = buf.data() + 6;
   EXPECT_TRUE(a.in_place());
+}
+
+}  // namespace
+}  // namespace tpbench
+
+namespace tpbench {
+namespace {
+
+TEST(Reduce, StreamingMatchesPlainAtEveryAlignment) {
+  for (DataType t : AllDataTypes()) {
+    for (ReduceOp op : {ReduceOp::kSum, ReduceOp::kProd, ReduceOp::kMax}) {
+      const size_t es = DataTypeSize(t), n = 1037;
+      std::vector<char> a((n + 8) * es), b((n + 8) * es), want((n + 8) * es), got((n + 8) * es);
+      for (size_t i = 0; i < n + 8; ++i) {
+        StoreFromDouble(a.data(), i, t, static_cast<double>(i % 7));
+        StoreFromDouble(b.data(), i, t, static_cast<double>((i * 5) % 3 + 1));
+      }
+      for (size_t off = 0; off < 5; ++off) {  // misaligned outputs take the scalar head
+        ReduceInto(want.data() + off * es, a.data(), b.data(), n, t, op);
+        ReduceIntoStreaming(got.data() + off * es, a.data(), b.data(), n, t, op);
+        ASSERT_EQ(0, std::memcmp(want.data() + off * es, got.data() + off * es, n * es))
+            << DataTypeName(t) << " " << ReduceOpName(op) << " offset " << off;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -19,6 +19,10 @@ constexpr int kRingInflight = 2;  // receive buffers in flight per step
 // slower than several smaller ones on shared memory).
 constexpr size_t kRingAllGatherSegmentBytes = 1024 * 1024;
 
+// Final reduced blocks at least this large are written with non-temporal stores
+// (ReduceIntoStreaming): they exceed the caches and the peer reads them from memory anyway.
+constexpr size_t kStreamingMinBytes = 4u << 20;
+
 // Pipelined chain broadcast.
 constexpr size_t kChainSegmentBytes = 256 * 1024;
 

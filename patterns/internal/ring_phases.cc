@@ -51,8 +51,14 @@ void RingReduceScatter(P2P& p, const RingReduceScatterArgs& a) {
     for (size_t i = 0; i < nseg; ++i) {
       const size_t e = i * seg, m = std::min(seg, len - e);
       p.Wait(rr[i % kRingInflight]);
-      ReduceInto(dst + e * es, mine + e * es, tmp + (i % kRingInflight) * seg * es, m, a.dtype,
-                 a.op);
+      // The last step's output is final and large outputs leave the cache anyway: stream it.
+      if (last && len * es >= kStreamingMinBytes) {
+        ReduceIntoStreaming(dst + e * es, mine + e * es, tmp + (i % kRingInflight) * seg * es, m,
+                            a.dtype, a.op);
+      } else {
+        ReduceInto(dst + e * es, mine + e * es, tmp + (i % kRingInflight) * seg * es, m, a.dtype,
+                   a.op);
+      }
       if (!last) out_sends.Add(p.Isend(dst + e * es, m * es, a.right, a.tag));
       if (i + kRingInflight < nseg) post(i + kRingInflight);
     }
