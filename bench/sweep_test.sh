@@ -48,4 +48,8 @@ n = len(d["benchmarks"])
 assert n == 16 + 17, n
 print("merged results OK: %d benchmarks, world sizes %s" % (n, sizes))
 PY
+
+# The CI-sized quick sweep runs and its results satisfy the contract.
+"$sweep" --quick --out "$tmp/quick" >"$tmp/log" 2>&1 || { echo "FAIL: --quick exited $?"; cat "$tmp/log"; fail=1; }
+$check "$tmp/quick/results.json" || fail=1
 exit $fail
