@@ -1,0 +1,869 @@
+"""tpbench results JSON -> a self-contained HTML report (index.html + PNG plots beside it).
+
+The page opens from disk with no server and no network: plots are PNG files referenced
+relatively, styles are inline, there is no script. Every plot has a table of the exact numbers
+under it. See docs/reports.md.
+
+Errors in the inputs (missing file, malformed JSON, a required field missing) raise
+ReportError with a message naming the file and the field; main() prints it and exits 2.
+"""
+
+import argparse
+import datetime
+import html
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+
+COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce",
+               "all_to_all", "sendrecv")
+COLL_FIELDS = ("time_us", "busbw_GBps", "size_bytes")
+LAYER_FIELDS = ("step_ms",)
+LAYER_COUNTERS = ("fwd_ms", "bwd_ms", "step_ms", "comm_bytes_per_rank", "comm_bytes_model",
+                  "tflops", "comm_frac", "max_rel_err")
+BACKEND_STYLE = {"ucx": "-", "mpi": "--", "nccl": ":"}
+SMALL_MAX = 64 * 1024
+DEFAULT_NOISE_PCT = 5.0
+LIMIT_KEY = "host_memcpy_GBps"
+
+
+class ReportError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+def _read_json(path, what):
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise ReportError("%s: %s file does not exist" % (path, what))
+    except OSError as e:
+        raise ReportError("%s: cannot read %s file: %s" % (path, what, e.strerror or e))
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise ReportError("%s: malformed JSON: %s" % (path, e))
+
+
+def base_name(name):
+    """The benchmark's name without Google Benchmark's suffixes (iterations, time kind,
+    aggregate name)."""
+    name = re.sub(r"/iterations:\d+.*$", "", name)
+    name = re.sub(r"/(manual_time|real_time|process_time).*$", "", name)
+    name = re.sub(r"_(mean|median|stddev|cv)$", "", name)
+    return name
+
+
+def _num(b, key, path, where):
+    v = b.get(key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(float(v)):
+        raise ReportError("%s: %s: required field '%s' missing or not a number"
+                          % (path, where, key))
+    return float(v)
+
+
+class Entry(object):
+    """One benchmark case: the mean over its iteration runs (or its 'mean' aggregate), and the
+    stddev/cv aggregates when the run had repetitions."""
+
+    def __init__(self, key, kind, parts):
+        self.key = key          # (base name, world size)
+        self.kind = kind        # "coll" or "layer"
+        self.parts = parts      # parsed name fields
+        self.runs = []          # iteration runs (dicts)
+        self.aggs = {}          # aggregate name -> dict
+        self.source = None
+
+    def value(self, counter):
+        if "mean" in self.aggs and isinstance(self.aggs["mean"].get(counter), (int, float)):
+            return float(self.aggs["mean"][counter])
+        vals = [float(r[counter]) for r in self.runs if isinstance(r.get(counter), (int, float))]
+        if not vals:
+            return None
+        return sum(vals) / len(vals)
+
+    def cv_pct(self, counter):
+        """Coefficient of variation in percent, from the cv or stddev aggregate; None if the
+        run had no repetitions."""
+        cv = self.aggs.get("cv", {}).get(counter)
+        if isinstance(cv, (int, float)):
+            return 100.0 * float(cv)
+        sd = self.aggs.get("stddev", {}).get(counter)
+        mean = self.value(counter)
+        if isinstance(sd, (int, float)) and mean:
+            return 100.0 * float(sd) / abs(mean)
+        return None
+
+
+def parse_coll(base):
+    p = base.split("/")
+    d = {"coll": p[0], "backend": p[1] if len(p) > 1 else "?",
+         "algo": p[2] if len(p) > 2 else "?", "dtype": p[3] if len(p) > 3 else "",
+         "redop": p[4] if len(p) > 4 else "", "groups": "", "inplace": "0", "root": ""}
+    for x in p[5:]:
+        k, _, v = x.partition(":")
+        if k == "groups":
+            d["groups"] = v
+        elif k == "inplace":
+            d["inplace"] = v
+        elif k == "root":
+            d["root"] = v
+    return d
+
+
+def parse_layer(base):
+    """Layer names are not fixed yet: the scheme is the first name part starting with 'tp'
+    (tp1d, tp2d, tp2p5d, tp3d), else the first part; the rest names the case."""
+    p = base.split("/")
+    idx = next((i for i, x in enumerate(p) if x.startswith("tp")), 0)
+    rest = p[:idx] + p[idx + 1:]
+    return {"scheme": p[idx], "case": "/".join(rest) or p[idx]}
+
+
+class Results(object):
+    def __init__(self):
+        self.files = []      # (path, context)
+        self.entries = {}    # key -> Entry
+        self.replaced = []   # (key, earlier file, later file)
+
+    def coll(self):
+        return [e for e in self.entries.values() if e.kind == "coll"]
+
+    def layers(self):
+        return [e for e in self.entries.values() if e.kind == "layer"]
+
+
+def load_results(paths, what="results"):
+    res = Results()
+    for path in paths:
+        data = _read_json(path, what)
+        if not isinstance(data, dict):
+            raise ReportError("%s: top level must be an object with 'context' and 'benchmarks'"
+                              % path)
+        for k, t in (("context", dict), ("benchmarks", list)):
+            if k not in data:
+                raise ReportError("%s: required field '%s' missing" % (path, k))
+            if not isinstance(data[k], t):
+                raise ReportError("%s: field '%s' must be a JSON %s"
+                                  % (path, k, "object" if t is dict else "list"))
+        ctx = data["context"]
+        res.files.append((path, ctx))
+        ctx_world = str(ctx.get("world_size", ""))
+        for i, b in enumerate(data["benchmarks"]):
+            if not isinstance(b, dict):
+                raise ReportError("%s: benchmarks[%d] is not an object" % (path, i))
+            name = b.get("name")
+            if not isinstance(name, str) or not name:
+                raise ReportError("%s: benchmarks[%d]: required field 'name' missing" % (path, i))
+            where = "benchmarks[%d] (%s)" % (i, name)
+            if b.get("error_occurred"):
+                continue
+            run_type = b.get("run_type", "iteration")
+            src = b.get("run_name") if run_type == "aggregate" and b.get("run_name") else name
+            base = base_name(src)
+            first = base.split("/")[0]
+            if first in COLLECTIVES:
+                kind, fields = "coll", COLL_FIELDS
+            else:
+                kind, fields = "layer", LAYER_FIELDS
+            if run_type == "aggregate" and b.get("aggregate_name") not in ("mean", "stddev", "cv"):
+                continue  # median etc.: not used
+            for k in fields:
+                _num(b, k, path, where)
+            ws = b.get("world_size")
+            if not isinstance(ws, (int, float)) or isinstance(ws, bool):
+                if ctx_world.isdigit():
+                    ws = int(ctx_world)
+                elif isinstance(b.get("ranks"), (int, float)):
+                    ws = int(b["ranks"])
+                else:
+                    raise ReportError("%s: %s: required field 'world_size' missing (and the "
+                                      "context's world_size is not a single number)" % (path, where))
+            key = (base, int(ws))
+            e = res.entries.get(key)
+            if e is not None and e.source != path:
+                # The same case in a later file replaces the earlier one (never mixed).
+                res.replaced.append((key, e.source, path))
+                e = None
+            if e is None:
+                parts = parse_coll(base) if kind == "coll" else parse_layer(base)
+                e = res.entries[key] = Entry(key, kind, parts)
+                e.source = path
+            if run_type == "aggregate":
+                e.aggs[b["aggregate_name"]] = b
+            else:
+                e.runs.append(b)
+    # An entry seen only through aggregates other than mean has no value; drop it.
+    res.entries = {k: e for k, e in res.entries.items() if e.runs or "mean" in e.aggs}
+    return res
+
+
+def load_verdict(path):
+    data = _read_json(path, "verdict")
+    if not isinstance(data, dict):
+        raise ReportError("%s: top level must be an object with 'verdict'" % path)
+    v = data.get("verdict")
+    if not isinstance(v, str) or v.lower() not in ("pass", "fail"):
+        raise ReportError("%s: required field 'verdict' missing or not \"pass\"/\"fail\"" % path)
+    regs = data.get("regressions", [])
+    if not isinstance(regs, list):
+        raise ReportError("%s: field 'regressions' must be a list" % path)
+    for i, r in enumerate(regs):
+        if not isinstance(r, dict):
+            raise ReportError("%s: regressions[%d] is not an object" % (path, i))
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting
+
+def fmt(v):
+    """Numbers in tables: 6 significant digits (the test compares against the same)."""
+    if v is None:
+        return "-"
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return "%d" % int(v)
+    return "%.6g" % v
+
+
+def fmt_size(n):
+    n = int(n)
+    for unit, s in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= s and n % s == 0:
+            return "%d %s" % (n // s, unit)
+    return "%d B" % n
+
+
+def esc(s):
+    return html.escape(str(s), quote=True)
+
+
+def table(headers, rows, cls=None, row_classes=None):
+    out = ['<table%s><thead><tr>%s</tr></thead><tbody>'
+           % (' class="%s"' % cls if cls else "", "".join("<th>%s</th>" % esc(h) for h in headers))]
+    for i, r in enumerate(rows):
+        rc = row_classes[i] if row_classes else ""
+        out.append('<tr%s>%s</tr>' % (' class="%s"' % rc if rc else "",
+                                       "".join("<td>%s</td>" % esc(c) for c in r)))
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Output helpers
+
+def write_atomically(path, data, mode="w"):
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=d)
+    try:
+        with os.fdopen(fd, mode) as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class Plotter(object):
+    def __init__(self, out):
+        os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "tpbench-mpl"))
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        self.plt = plt
+        self.out = out
+        self.files = []
+
+    def save(self, fig, name):
+        path = os.path.join(self.out, name)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=self.out)
+        os.close(fd)
+        try:
+            fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        finally:
+            self.plt.close(fig)
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        self.files.append(name)
+        return '<img src="%s" alt="%s">' % (esc(name), esc(name))
+
+
+def series_label(p, world=None):
+    s = "%s %s" % (p["backend"], p["algo"])
+    if p["groups"]:
+        s += " groups:%s" % p["groups"]
+    if p["inplace"] not in ("", "0"):
+        s += " inplace"
+    if world is not None:
+        s += " (%d ranks)" % world
+    return s
+
+
+def series_key(e):
+    p = e.parts
+    return (p["backend"], p["algo"], p["dtype"], p["redop"], p["inplace"], p["root"],
+            p["groups"])
+
+
+def _log2_axis(ax, sizes):
+    sizes = [s for s in sizes if s > 0] or [1]
+    lo, hi = int(math.floor(math.log2(min(sizes)))), int(math.ceil(math.log2(max(sizes))))
+    ax.set_xscale("log", base=2)
+    ax.set_xlim(2 ** lo / 1.5, 2 ** hi * 1.5)
+    step = 1 if hi - lo <= 12 else (2 if hi - lo <= 24 else 3)
+    ticks = [1 << k for k in range(lo, hi + 1, step)]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([fmt_size(t).replace(" ", "") for t in ticks], rotation=45, fontsize=7)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+
+def measure_memcpy_GBps(size=64 << 20, reps=5):
+    """Single-thread memcpy bandwidth (bytes copied per second) of a 64 MiB buffer: slice
+    assignment between bytearrays is one memcpy in CPython."""
+    src = bytearray(os.urandom(1 << 16)) * (size >> 16)
+    dst = bytearray(size)
+    mv_d, mv_s = memoryview(dst), memoryview(src)
+    mv_d[:] = mv_s  # fault the pages in
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        mv_d[:] = mv_s
+        best = min(best, time.perf_counter() - t0)
+    return size / best / 1e9
+
+
+def _ctx_union(res, key):
+    vals = []
+    for _, ctx in res.files:
+        v = ctx.get(key)
+        if v is not None and str(v) not in vals:
+            vals.append(str(v))
+    return ", ".join(vals) if vals else "-"
+
+
+def _largest_common(entries_by_world):
+    """Largest size present at every world size of {world: {size: entry}}."""
+    sets = [set(d) for d in entries_by_world.values() if d]
+    if not sets:
+        return None
+    common = set.intersection(*sets)
+    common.discard(0)
+    return max(common) if common else None
+
+
+def section_summary(res, verdict, limit):
+    ctxs = [c for _, c in res.files]
+    rows = [
+        ("files", ", ".join(p for p, _ in res.files)),
+        ("machine_profile", _ctx_union(res, "machine_profile")),
+        ("cpu_model", _ctx_union(res, "cpu_model")),
+        ("gpu_model", _ctx_union(res, "gpu_model")),
+        ("ucx_version", _ctx_union(res, "ucx_version")),
+        ("mpi_version", _ctx_union(res, "mpi_version")),
+        ("nccl_version", _ctx_union(res, "nccl_version")),
+        ("cuda_version", _ctx_union(res, "cuda_version")),
+        ("backends", ", ".join(sorted({e.parts["backend"] for e in res.coll()}
+                                      | {b for c in ctxs for b in str(c.get("backend", "")).split(",") if b}))),
+        ("world sizes", ", ".join(str(w) for w in sorted({e.key[1] for e in res.entries.values()}))),
+        ("git sha (tpbench_version)", _ctx_union(res, "tpbench_version")),
+        ("date", _ctx_union(res, "date")),
+        ("benchmarks", "%d cases (%d collective, %d layer)"
+         % (len(res.entries), len(res.coll()), len(res.layers()))),
+        ("bandwidth limit line", limit[1]),
+    ]
+    if res.replaced:
+        pairs = sorted({(a, b) for _, a, b in res.replaced})
+        rows.append(("cases in several files", "%d cases taken from the later file (%s)"
+                     % (len(res.replaced), "; ".join("%s over %s" % (b, a) for a, b in pairs))))
+    out = ['<section id="summary"><h2>Summary</h2>']
+    if verdict is not None:
+        v = verdict["verdict"].upper()
+        out.append('<p class="verdict %s" id="verdict">verdict: %s</p>'
+                   % ("pass" if v == "PASS" else "fail", v))
+        extra = [(k, verdict[k]) for k in sorted(verdict)
+                 if k not in ("verdict", "regressions") and not isinstance(verdict[k], (dict, list))]
+        if extra:
+            out.append(table(["verdict key", "value"], extra, cls="kv"))
+        regs = verdict.get("regressions", [])
+        if regs:
+            out.append("<p>%d regression%s in the verdict:</p>" % (len(regs), "s" * (len(regs) != 1)))
+            out.append(table(["name", "metric", "change %"],
+                             [(r.get("name", "?"), r.get("metric", "?"),
+                               fmt(r["change_pct"]) if isinstance(r.get("change_pct"), (int, float))
+                               else r.get("change_pct", "?")) for r in regs[:50]],
+                             cls="regressions", row_classes=["regress"] * min(len(regs), 50)))
+            if len(regs) > 50:
+                out.append("<p>(%d more not shown)</p>" % (len(regs) - 50))
+        else:
+            out.append("<p>no regressions listed in the verdict</p>")
+    out.append(table(["", ""], rows, cls="kv"))
+
+    # Headline figures: all_reduce, whole world (no groups).
+    ar = [e for e in res.coll() if e.parts["coll"] == "all_reduce" and not e.parts["groups"]]
+    head = []
+    for w in sorted({e.key[1] for e in ar}):
+        ew = [e for e in ar if e.key[1] == w]
+        largest = max(e.value("size_bytes") for e in ew)
+        for backend in sorted({e.parts["backend"] for e in ew}):
+            cands = [e for e in ew if e.parts["backend"] == backend
+                     and e.value("size_bytes") == largest]
+            if cands:
+                best = max(cands, key=lambda e: e.value("busbw_GBps"))
+                head.append(("best all_reduce bus bandwidth, %s, %d ranks, %s (GB/s)"
+                             % (backend, w, fmt_size(largest)),
+                             "%s (%s)" % (fmt(best.value("busbw_GBps")), best.parts["algo"])))
+        for size in (16 << 20, 64 << 20):
+            def best_bw(backend):
+                c = [e.value("busbw_GBps") for e in ew
+                     if e.parts["backend"] == backend and e.value("size_bytes") == size]
+                return max(c) if c else None
+            u, m = best_bw("ucx"), best_bw("mpi")
+            if u and m:
+                head.append(("ucx/mpi all_reduce bus bandwidth ratio, %d ranks, %s"
+                             % (w, fmt_size(size)), fmt(u / m)))
+    out.append("<h3>Headline figures</h3>")
+    if head:
+        out.append(table(["figure", "value"], head, cls="headline"))
+    else:
+        out.append("<p>no all_reduce results in these files</p>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def _by_series(entries):
+    """{(world, series key): {size: entry}}"""
+    d = {}
+    for e in entries:
+        d.setdefault((e.key[1], series_key(e)), {})[int(e.value("size_bytes"))] = e
+    return d
+
+
+def _color_for(algos):
+    import matplotlib
+    cmap = matplotlib.colormaps["tab10"] if hasattr(matplotlib, "colormaps") else \
+        matplotlib.cm.get_cmap("tab10")
+    return {a: cmap(i % 10) for i, a in enumerate(algos)}
+
+
+def _size_table(series, counter, sizes, label_of):
+    headers = ["size"] + [label_of(k) for k in series]
+    rows = []
+    for s in sizes:
+        row = [fmt_size(s)]
+        for k in series:
+            e = series[k].get(s)
+            row.append(fmt(e.value(counter)) if e else "-")
+        rows.append(row)
+    return table(headers, rows, cls="numbers")
+
+
+def section_collective(pl, res, coll, limit):
+    entries = [e for e in res.coll() if e.parts["coll"] == coll]
+    out = ['<section id="coll-%s"><h2>%s</h2>' % (coll, coll)]
+    worlds = sorted({e.key[1] for e in entries})
+    for w in worlds:
+        ser = {k[1]: v for k, v in _by_series(entries).items() if k[0] == w}
+        keys = sorted(ser)
+        algos = sorted({k[1] for k in keys})
+        colors = _color_for(algos)
+        sizes = sorted({s for v in ser.values() for s in v})
+        label_of = lambda k: series_label(dict(zip(("backend", "algo", "dtype", "redop",
+                                                     "inplace", "root", "groups"), k)))
+        # bus bandwidth vs size
+        fig, ax = pl.plt.subplots(figsize=(8, 4.2))
+        for k in keys:
+            pts = sorted((s, e.value("busbw_GBps")) for s, e in ser[k].items() if s > 0)
+            if not pts:
+                continue
+            ax.plot([p[0] for p in pts], [p[1] for p in pts],
+                    linestyle=BACKEND_STYLE.get(k[0], "-."), color=colors[k[1]],
+                    marker="s" if k[6] else "o", markersize=3, label=label_of(k))
+        if limit[0]:
+            ax.axhline(limit[0], color="black", linewidth=1, linestyle="-")
+            ax.text(0.01, limit[0], " limit: %s" % limit[1], transform=ax.get_yaxis_transform(),
+                    va="bottom", fontsize=7)
+        else:
+            ax.text(0.01, 0.97, "limit not measured", transform=ax.transAxes, va="top",
+                    fontsize=8, color="gray")
+        _log2_axis(ax, sizes)
+        ax.set_xlabel("message size (bytes, log2)")
+        ax.set_ylabel("bus bandwidth (GB/s)")
+        ax.set_title("%s, %d ranks: bus bandwidth vs size" % (coll, w))
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+        out.append('<h3>%d ranks: bus bandwidth (GB/s) vs size</h3>' % w)
+        out.append(pl.save(fig, "%s-np%d-busbw.png" % (coll, w)))
+        out.append(_size_table(ser, "busbw_GBps", sizes, label_of))
+        # time vs size, small messages
+        small = [s for s in sizes if s <= SMALL_MAX]
+        if small:
+            fig, ax = pl.plt.subplots(figsize=(8, 3.6))
+            for k in keys:
+                pts = sorted((s, e.value("time_us")) for s, e in ser[k].items()
+                             if 0 < s <= SMALL_MAX)
+                if pts:
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts],
+                            linestyle=BACKEND_STYLE.get(k[0], "-."), color=colors[k[1]],
+                            marker="s" if k[6] else "o", markersize=3, label=label_of(k))
+            _log2_axis(ax, small)
+            ax.set_xlabel("message size (bytes, log2)")
+            ax.set_ylabel("time per op (us)")
+            ax.set_title("%s, %d ranks: time vs size (<= 64 KiB)" % (coll, w))
+            ax.grid(True, alpha=0.3)
+            ax.legend(fontsize=7, ncol=2)
+            out.append('<h3>%d ranks: time per op (us), messages up to 64 KiB</h3>' % w)
+            out.append(pl.save(fig, "%s-np%d-time-small.png" % (coll, w)))
+            out.append(_size_table(ser, "time_us", small, label_of))
+    out.append("</section>")
+    return "".join(out)
+
+
+def section_scaling(pl, res):
+    out = ['<section id="scaling"><h2>Scaling with world size</h2>']
+    entries = [e for e in res.coll() if not e.parts["groups"]]
+    worlds = sorted({e.key[1] for e in entries})
+    if len(worlds) < 2:
+        out.append("<p>only one world size in these files: no scaling plot</p></section>")
+        return "".join(out)
+    out.append("<p>Bus bandwidth at the largest size present at every world size, per "
+               "collective, backend and algorithm.</p>")
+    colls = [c for c in COLLECTIVES if any(e.parts["coll"] == c for e in entries)]
+    ncol = 3
+    nrow = (len(colls) + ncol - 1) // ncol
+    fig, axes = pl.plt.subplots(nrow, ncol, figsize=(12, 3.2 * nrow), squeeze=False)
+    rows = []
+    for i, coll in enumerate(colls):
+        ax = axes[i // ncol][i % ncol]
+        by = {}
+        for e in entries:
+            if e.parts["coll"] == coll:
+                by.setdefault(series_key(e), {}).setdefault(e.key[1], {})[
+                    int(e.value("size_bytes"))] = e
+        colors = _color_for(sorted({k[1] for k in by}))
+        for k in sorted(by):
+            if len(by[k]) < 2:
+                continue
+            size = _largest_common(by[k])
+            if size is None:
+                continue
+            ws = sorted(by[k])
+            ys = [by[k][w][size].value("busbw_GBps") for w in ws]
+            ax.plot(ws, ys, linestyle=BACKEND_STYLE.get(k[0], "-."), color=colors[k[1]],
+                    marker="o", markersize=3, label="%s %s" % (k[0], k[1]))
+            rows.append([coll, k[0], k[1], fmt_size(size)] +
+                        ["%d: %s" % (w, fmt(y)) for w, y in zip(ws, ys)])
+        ax.set_title(coll, fontsize=9)
+        ax.set_xticks(worlds)
+        ax.set_xlabel("ranks", fontsize=8)
+        ax.set_ylabel("busbw (GB/s)", fontsize=8)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=6)
+    for j in range(len(colls), nrow * ncol):
+        axes[j // ncol][j % ncol].axis("off")
+    fig.tight_layout()
+    out.append(pl.save(fig, "scaling.png"))
+    width = max((len(r) for r in rows), default=4)
+    out.append(table(["collective", "backend", "algorithm", "size"] +
+                     ["ranks: busbw GB/s"] * (width - 4),
+                     [r + [""] * (width - len(r)) for r in rows], cls="numbers"))
+    out.append("</section>")
+    return "".join(out)
+
+
+def section_groups(pl, res):
+    out = ['<section id="groups"><h2>Concurrent groups</h2>']
+    grp = [e for e in res.coll() if e.parts["groups"]]
+    if not grp:
+        out.append("<p>no concurrent-group results (/groups:) in these files</p></section>")
+        return "".join(out)
+    out.append("<p>Several sub-groups running the collective at once (<code>--groups</code>), "
+               "next to the same collective on a world of the group's size alone.</p>")
+    for coll in [c for c in COLLECTIVES if any(e.parts["coll"] == c for e in grp)]:
+        g = [e for e in grp if e.parts["coll"] == coll]
+        ranks = sorted({int(e.value("ranks")) for e in g if e.value("ranks")})
+        ref = [e for e in res.coll() if e.parts["coll"] == coll and not e.parts["groups"]
+               and e.key[1] in ranks and e.parts["algo"] in {x.parts["algo"] for x in g}]
+        ser = {}
+        for e in g + ref:
+            k = (e.key[1],) + series_key(e)
+            ser.setdefault(k, {})[int(e.value("size_bytes"))] = e
+        sizes = sorted({int(e.value("size_bytes")) for e in g})
+        fig, ax = pl.plt.subplots(figsize=(8, 4))
+        keys = sorted(ser)
+        colors = _color_for(sorted({k[7] or "alone" for k in keys}))
+        for k in keys:
+            pts = sorted((s, e.value("busbw_GBps")) for s, e in ser[k].items()
+                         if s > 0 and (s in sizes))
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts],
+                        linestyle=BACKEND_STYLE.get(k[1], "-."), color=colors[k[7] or "alone"],
+                        marker="s" if k[7] else "o", markersize=3,
+                        label=("%s %s groups:%s on %d ranks" % (k[1], k[2], k[7], k[0])) if k[7]
+                        else "%s %s alone on %d ranks" % (k[1], k[2], k[0]))
+        _log2_axis(ax, sizes)
+        ax.set_xlabel("message size per group (bytes, log2)")
+        ax.set_ylabel("bus bandwidth per group (GB/s)")
+        ax.set_title("%s: concurrent groups" % coll)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+        out.append("<h3>%s</h3>" % coll)
+        out.append(pl.save(fig, "groups-%s.png" % coll))
+        lab = lambda k: ("%s %s groups:%s on %d ranks" % (k[1], k[2], k[7], k[0])) if k[7] \
+            else "%s %s alone on %d ranks" % (k[1], k[2], k[0])
+        out.append(_size_table({k: ser[k] for k in keys}, "busbw_GBps", sizes, lab))
+        out.append(_size_table({k: ser[k] for k in keys}, "time_us", sizes,
+                               lambda k: lab(k) + " (us)"))
+    out.append("</section>")
+    return "".join(out)
+
+
+def section_layers(pl, res):
+    out = ['<section id="layers"><h2>TP schemes (layers)</h2>']
+    lay = res.layers()
+    if not lay:
+        out.append('<p class="none">no layer results in these files</p></section>')
+        return "".join(out)
+    schemes = sorted({e.parts["scheme"] for e in lay})
+    cases = sorted({(e.parts["case"], e.key[1]) for e in lay})
+    # Per scheme: step/fwd/bwd time and measured comm volume next to the model.
+    for sch in schemes:
+        es = sorted([e for e in lay if e.parts["scheme"] == sch],
+                    key=lambda e: (e.parts["case"], e.key[1]))
+        labels = ["%s (%d ranks)" % (e.parts["case"], e.key[1]) for e in es]
+        fig, (a1, a2) = pl.plt.subplots(1, 2, figsize=(11, 0.5 * len(es) + 2.5))
+        y = list(range(len(es)))
+        h = 0.27
+        for j, (c, col) in enumerate((("fwd_ms", "tab:blue"), ("bwd_ms", "tab:orange"),
+                                      ("step_ms", "tab:green"))):
+            a1.barh([v + (j - 1) * h for v in y], [e.value(c) or 0 for e in es], height=h,
+                    color=col, label=c)
+        a1.set_yticks(y)
+        a1.set_yticklabels(labels, fontsize=7)
+        a1.set_xlabel("ms")
+        a1.set_title("%s: time per step" % sch)
+        a1.legend(fontsize=7)
+        for j, (c, col) in enumerate((("comm_bytes_per_rank", "tab:purple"),
+                                      ("comm_bytes_model", "tab:gray"))):
+            a2.barh([v + (j - 0.5) * h for v in y], [(e.value(c) or 0) / 2 ** 20 for e in es],
+                    height=h, color=col, label={"comm_bytes_per_rank": "measured",
+                                                "comm_bytes_model": "model"}[c])
+        a2.set_yticks(y)
+        a2.set_yticklabels([])
+        a2.set_xlabel("MiB per rank")
+        a2.set_title("%s: communication volume, measured vs model" % sch)
+        a2.legend(fontsize=7)
+        fig.tight_layout()
+        out.append('<h3 class="scheme">%s</h3>' % esc(sch))
+        out.append(pl.save(fig, "layers-%s.png" % re.sub(r"[^A-Za-z0-9_.-]", "_", sch)))
+        present = [c for c in LAYER_COUNTERS if any(e.value(c) is not None for e in es)]
+        out.append(table(["case", "ranks"] + present,
+                         [[e.parts["case"], e.key[1]] + [fmt(e.value(c)) for c in present]
+                          for e in es], cls="numbers"))
+    # Side by side: step time of every scheme per case.
+    fig, ax = pl.plt.subplots(figsize=(10, 0.45 * len(cases) * max(1, len(schemes)) / 2 + 2.5))
+    h = 0.8 / max(1, len(schemes))
+    rows = []
+    for j, sch in enumerate(schemes):
+        vals = []
+        for c, w in cases:
+            e = res.entries.get(next((k for k, x in res.entries.items() if x.kind == "layer"
+                                      and x.parts["scheme"] == sch and x.parts["case"] == c
+                                      and k[1] == w), None))
+            vals.append(e.value("step_ms") if e else 0)
+        ax.barh([i + j * h for i in range(len(cases))], vals, height=h, label=sch)
+    for c, w in cases:
+        row = [c, w]
+        for sch in schemes:
+            e = next((x for x in lay if x.parts["scheme"] == sch and x.parts["case"] == c
+                      and x.key[1] == w), None)
+            row.append(fmt(e.value("step_ms")) if e else "-")
+        rows.append(row)
+    ax.set_yticks([i + h * (len(schemes) - 1) / 2 for i in range(len(cases))])
+    ax.set_yticklabels(["%s (%d ranks)" % cw for cw in cases], fontsize=7)
+    ax.set_xlabel("step time (ms)")
+    ax.set_title("schemes side by side: step time")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    out.append("<h3>Schemes side by side</h3>")
+    out.append(pl.save(fig, "layers-schemes.png"))
+    out.append(table(["case", "ranks"] + ["%s step_ms" % s for s in schemes], rows,
+                     cls="numbers"))
+    out.append("</section>")
+    return "".join(out)
+
+
+def compare(res, base):
+    """Rows for every case in both: (entry, metric, current, baseline, change %, band %,
+    status), status one of regress / improve / same. Time: up is worse; bandwidth: down."""
+    rows = []
+    for key in sorted(set(res.entries) & set(base.entries)):
+        e, b = res.entries[key], base.entries[key]
+        metrics = (("time_us", 1), ("busbw_GBps", -1)) if e.kind == "coll" else (("step_ms", 1),)
+        for m, sign in metrics:
+            cur, old = e.value(m), b.value(m)
+            if cur is None or old is None or old == 0:
+                continue
+            change = 100.0 * (cur - old) / old
+            cv = b.cv_pct(m)
+            band = max(cv, 0.0) if cv is not None else DEFAULT_NOISE_PCT
+            worse = change * sign
+            status = "regress" if worse > band else ("improve" if worse < -band else "same")
+            rows.append((e, m, cur, old, change, band, status))
+    return rows
+
+
+def section_baseline(pl, res, base, base_paths):
+    out = ['<section id="baseline"><h2>Against the baseline</h2>']
+    if base is None:
+        out.append("<p>no baseline given (--baseline)</p></section>")
+        return "".join(out)
+    rows = compare(res, base)
+    out.append("<p>Baseline: %s. Cases matched by name (without the iterations suffix) and "
+               "world size: %d. Noise band: the baseline's coefficient of variation when it "
+               "has repetitions (stddev/cv aggregates), else &plusmn;%g%%.</p>"
+               % (esc(", ".join(base_paths)), len({r[0].key for r in rows}), DEFAULT_NOISE_PCT))
+    if not rows:
+        out.append("<p>no benchmark is present in both</p></section>")
+        return "".join(out)
+    nreg = sum(1 for r in rows if r[6] == "regress")
+    out.append('<p id="regression-count">%d regression%s beyond the noise band, %d '
+               'improvement%s</p>' % (nreg, "s" * (nreg != 1),
+                                      sum(1 for r in rows if r[6] == "improve"),
+                                      "s" * (sum(1 for r in rows if r[6] == "improve") != 1)))
+    metrics = sorted({r[1] for r in rows}, key=lambda m: ("time_us", "busbw_GBps", "step_ms").index(m))
+    fig, axes = pl.plt.subplots(len(metrics), 1, figsize=(10, 3.2 * len(metrics)), squeeze=False)
+    for ax, m in zip(axes[:, 0], metrics):
+        rs = [r for r in rows if r[1] == m]
+        xs = list(range(len(rs)))
+        ax.fill_between(xs, [-r[5] for r in rs], [r[5] for r in rs], color="gray", alpha=0.25,
+                        step="mid", label="noise band")
+        for status, col in (("same", "tab:blue"), ("improve", "tab:green"), ("regress", "red")):
+            pts = [(x, r[4]) for x, r in zip(xs, rs) if r[6] == status]
+            if pts:
+                ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=10, color=col,
+                           label=status)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_ylabel("%s change (%%)" % m)
+        ax.set_xlabel("case (table order)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    out.append(pl.save(fig, "baseline.png"))
+    rows_sorted = sorted(rows, key=lambda r: (r[6] != "regress", r[1], r[0].key))
+    out.append(table(["benchmark", "ranks", "metric", "current", "baseline", "change %",
+                      "noise band %", "status"],
+                     [(r[0].key[0], r[0].key[1], r[1], fmt(r[2]), fmt(r[3]), "%+.2f" % r[4],
+                       "%.2f" % r[5], r[6]) for r in rows_sorted],
+                     cls="numbers baseline", row_classes=[r[6] for r in rows_sorted]))
+    out.append("</section>")
+    return "".join(out)
+
+
+CSS = """
+body{font-family:sans-serif;margin:1.5em;max-width:1200px;color:#222}
+h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;font-size:12px;margin:.5em 0 1.2em}
+th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}
+th{background:#f2f2f2}
+td:first-child{text-align:left}
+table.kv td{text-align:left}
+tr.regress td{background:#fdd;color:#a00;font-weight:bold}
+tr.improve td{background:#dfd}
+p.verdict{font-size:20px;font-weight:bold;padding:.3em .6em;display:inline-block}
+p.verdict.pass{background:#dfd;color:#060}
+p.verdict.fail{background:#fdd;color:#a00}
+img{max-width:100%;display:block}
+nav a{margin-right:.8em}
+"""
+
+
+def build(results_paths, out, baseline_paths=None, verdict_path=None, measure_limit=False):
+    """Writes out/index.html (+ PNGs); returns the path of index.html. Raises ReportError."""
+    res = load_results(results_paths)
+    if not res.entries:
+        raise ReportError("%s: no benchmark results in the file%s"
+                          % (", ".join(results_paths), "s" * (len(results_paths) != 1)))
+    base = load_results(baseline_paths, "baseline") if baseline_paths else None
+    verdict = load_verdict(verdict_path) if verdict_path else None
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise ReportError("%s: cannot create the output folder: %s" % (out, e.strerror or e))
+
+    limit = (None, "limit not measured")
+    lim_vals = [c.get(LIMIT_KEY) for _, c in res.files if isinstance(c.get(LIMIT_KEY), (int, float))]
+    if lim_vals:
+        limit = (float(max(lim_vals)), "host memcpy %s GB/s (results context %s)"
+                 % (fmt(float(max(lim_vals))), LIMIT_KEY))
+    elif measure_limit:
+        v = measure_memcpy_GBps()
+        limit = (v, "host memcpy %s GB/s (1 thread, 64 MiB, measured at report time)" % fmt(v))
+
+    pl = Plotter(out)
+    colls = [c for c in COLLECTIVES if any(e.parts["coll"] == c for e in res.coll())]
+    body = [section_summary(res, verdict, limit)]
+    for c in colls:
+        body.append(section_collective(pl, res, c, limit))
+    body.append(section_scaling(pl, res))
+    body.append(section_groups(pl, res))
+    body.append(section_layers(pl, res))
+    body.append(section_baseline(pl, res, base, baseline_paths or []))
+    nav = "".join('<a href="#%s">%s</a>' % (a, t) for a, t in
+                  [("summary", "summary")] + [("coll-" + c, c) for c in colls] +
+                  [("scaling", "scaling"), ("groups", "groups"), ("layers", "TP schemes"),
+                   ("baseline", "baseline")])
+    title = "tpbench report: %s" % _ctx_union(res, "machine_profile")
+    page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<title>%s</title><style>%s</style></head><body>"
+            "<h1>%s</h1><p>generated %s</p><nav>%s</nav>%s</body></html>\n"
+            % (esc(title), CSS, esc(title),
+               datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"), nav, "".join(body)))
+    index = os.path.join(out, "index.html")
+    write_atomically(index, page)
+    return index
+
+
+def _user_path(p):
+    if os.path.isabs(p):
+        return p
+    return os.path.join(os.environ.get("BUILD_WORKING_DIRECTORY", os.getcwd()), p)
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(prog="html", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--results", nargs="+", required=True, metavar="R.json",
+                    help="results JSON files (tpbench / Google Benchmark schema)")
+    ap.add_argument("--baseline", nargs="+", metavar="B.json", help="baseline results JSON")
+    ap.add_argument("--verdict", metavar="V.json", help="the gate's verdict JSON")
+    ap.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    ap.add_argument("--measure-limit", action="store_true",
+                    help="measure host memcpy bandwidth now for the limit line when the results "
+                         "context has no %s (only meaningful on the machine that ran them)"
+                    % LIMIT_KEY)
+    args = ap.parse_args(argv)  # exits 2 on usage errors
+    try:
+        index = build([_user_path(p) for p in args.results], _user_path(args.out),
+                      [_user_path(p) for p in args.baseline] if args.baseline else None,
+                      _user_path(args.verdict) if args.verdict else None, args.measure_limit)
+    except ReportError as e:
+        print("html: error: %s" % e, file=sys.stderr)
+        return 2
+    print("# report: %s" % index, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

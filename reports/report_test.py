@@ -1,0 +1,212 @@
+"""Unit tests of the report generator on the fixtures in reports/testdata/."""
+
+import os
+import sys
+
+# reports/ (this file's folder, first on sys.path) holds html.py, which would shadow the
+# standard library's `html` module; import everything from the workspace root instead.
+HERE = os.path.dirname(os.path.abspath(__file__))
+_shadow = {HERE, os.path.dirname(os.path.realpath(__file__))}
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.getcwd()) not in _shadow]
+if os.path.dirname(HERE) not in sys.path:
+    sys.path.append(os.path.dirname(HERE))
+
+import json  # noqa: E402
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import unittest  # noqa: E402
+
+TMP = os.environ.get("TEST_TMPDIR") or tempfile.mkdtemp()
+os.environ["MPLCONFIGDIR"] = os.path.join(TMP, "mpl")
+
+from reports import report  # noqa: E402
+
+DATA = os.path.join(HERE, "testdata")
+
+
+def td(name):
+    return os.path.join(DATA, name)
+
+
+def tables_text(page):
+    """All table cells of the page, unescaped."""
+    import html
+    return [html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", page)]
+
+
+class ReportTest(unittest.TestCase):
+    maxDiff = 2000
+    longMessage = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.out = os.path.join(TMP, "full")
+        cls.index = report.build(
+            [td("results_small.json"), td("perf_small.json"), td("layers.json")], cls.out,
+            [td("baseline.json")], td("verdict.json"))
+        with open(cls.index) as f:
+            cls.page = f.read()
+        cls.cells = tables_text(cls.page)
+
+    def test_sections_present(self):
+        for sid in ("summary", "coll-all_reduce", "coll-all_gather", "coll-broadcast",
+                    "scaling", "groups", "layers", "baseline"):
+            self.assertIn('<section id="%s">' % sid, self.page)
+        self.assertIn("verdict: FAIL", self.page)
+        self.assertIn("limit not measured", self.page)
+        for scheme in ("tp1d", "tp2d", "tp2p5d", "tp3d"):
+            self.assertIn('<h3 class="scheme">%s</h3>' % scheme, self.page)
+        self.assertIn("Schemes side by side", self.page)
+        for k in ("x86_64-amd-epyc-2c-24g", "1.13.1", "Open MPI v4.1.4", "5d293ffbe8a3"):
+            self.assertIn(k, self.page)
+
+    def test_images_exist_and_are_relative(self):
+        imgs = re.findall(r'<img src="([^"]+)"', self.page)
+        self.assertGreater(len(imgs), 10)
+        for src in imgs:
+            self.assertNotIn("/", src)
+            path = os.path.join(self.out, src)
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", src)
+        self.assertNotRegex(self.page, r"(src|href)=\"(https?:|//)")
+        self.assertEqual([f for f in os.listdir(self.out) if f.startswith(".tmp-")], [])
+
+    def test_numbers_match_input(self):
+        with open(td("results_small.json")) as f:
+            data = json.load(f)
+        checked = 0
+        for b in data["benchmarks"]:
+            if b["name"].startswith(("all_gather/ucx/ring", "broadcast/mpi/auto")):
+                self.assertIn(report.fmt(b["busbw_GBps"]), self.cells, b["name"])
+                checked += 1
+                if b["size_bytes"] <= 65536:
+                    self.assertIn(report.fmt(b["time_us"]), self.cells, b["name"])
+        self.assertGreater(checked, 10)
+        with open(td("layers.json")) as f:
+            for b in json.load(f)["benchmarks"]:
+                for k in ("fwd_ms", "bwd_ms", "step_ms", "comm_bytes_per_rank",
+                          "comm_bytes_model"):
+                    self.assertIn(report.fmt(b[k]), self.cells, (b["name"], k))
+
+    def test_headline(self):
+        with open(td("results_small.json")) as f:
+            data = json.load(f)
+        best = max(b["busbw_GBps"] for b in data["benchmarks"]
+                   if b["name"].startswith("all_reduce/ucx/") and b["world_size"] == 4
+                   and "groups" not in b["name"] and b["size_bytes"] == 64 << 20)
+        self.assertIn(report.fmt(best), self.page)
+        self.assertIn("ucx/mpi all_reduce bus bandwidth ratio, 2 ranks, 64 MiB", self.page)
+
+    def test_baseline_regression_highlighted(self):
+        # The fixture baseline has ucx ring 8 MiB on 2 ranks 25% faster: a 33% regression.
+        rows = re.findall(r'<tr class="regress">(.*?)</tr>', self.page)
+        regs = [r for r in rows if "all_reduce/ucx/ring/f32/sum/bytes:8388608/inplace:0/ranks:2"
+                "</td><td>2</td>" in r]
+        self.assertEqual(len(regs), 2, rows)  # time_us and busbw_GBps
+        self.assertIn("+33.33", "".join(regs))
+        self.assertIn('<tr class="improve"><td>all_reduce/mpi/auto/f32/sum/bytes:67108864/'
+                      'inplace:0/ranks:2</td>', self.page)
+        # broadcast/ucx/chain has other iteration suffixes in the baseline: still matched.
+        self.assertRegex(self.page, r"<td>broadcast/ucx/chain/[^<]*</td><td>2</td><td>time_us")
+        # perf_small.json (read after results_small.json) replaces its cases: ucx ring 64 MiB
+        # there is a genuine 7% regression against the sweep's baseline.
+        m = re.search(r'<p id="regression-count">(\d+) regressions beyond the noise band, '
+                      r'(\d+) improvements', self.page)
+        self.assertTrue(m)
+        self.assertGreaterEqual(int(m.group(1)), 2)
+        self.assertGreaterEqual(int(m.group(2)), 1)
+        self.assertTrue("cases in several files" in self.page)
+
+    def test_noise_band_from_aggregates(self):
+        base = report.load_results([td("perf_small.json")])
+        rows = report.compare(base, base)
+        self.assertTrue(rows)
+        with open(td("perf_small.json")) as f:
+            cvs = {b["run_name"]: b["time_us"] for b in json.load(f)["benchmarks"]
+                   if b.get("aggregate_name") == "cv"}
+        for e, m, cur, old, change, band, status in rows:
+            self.assertEqual(change, 0.0)
+            self.assertEqual(status, "same")
+            if m == "time_us":
+                self.assertAlmostEqual(band, 100 * cvs[e.key[0] + "/iterations:%d/manual_time"
+                                                     % e.runs[0]["iterations"]])
+        # Without repetitions: +-5%.
+        r = report.load_results([td("results_small.json")])
+        self.assertEqual({x[5] for x in report.compare(r, r)}, {5.0})
+
+    def test_no_layers_and_limit_from_context(self):
+        with open(td("results_small.json")) as f:
+            data = json.load(f)
+        data["context"]["host_memcpy_GBps"] = 9.5
+        p = os.path.join(TMP, "with_limit.json")
+        with open(p, "w") as f:
+            json.dump(data, f)
+        out = os.path.join(TMP, "nolayers")
+        with open(report.build([p], out)) as f:
+            page = f.read()
+        self.assertIn("no layer results in these files", page)
+        self.assertIn("host memcpy 9.5 GB/s (results context host_memcpy_GBps)", page)
+        self.assertIn("no baseline given", page)
+        self.assertNotIn('id="verdict"', page)
+
+    def run_cli(self, *args):
+        p = subprocess.run([sys.executable, os.path.join(HERE, "html.py")] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True)
+        return p.returncode, p.stdout, p.stderr
+
+    def bad(self, name, text):
+        p = os.path.join(TMP, name)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    def test_cli_ok(self):
+        out = os.path.join(TMP, "cli")
+        rc, so, se = self.run_cli("--results", td("layers.json"), "--out", out)
+        self.assertEqual(rc, 0, se)
+        self.assertIn("# report: %s/index.html" % out, so)
+
+    def test_errors(self):
+        out = os.path.join(TMP, "err")
+        bench = {"name": "all_reduce/ucx/ring/f32/sum/bytes:8/inplace:0/ranks:2",
+                 "run_type": "iteration", "time_us": 1.0, "busbw_GBps": 0.1, "size_bytes": 8,
+                 "world_size": 2}
+        nosize = dict(bench)
+        del nosize["size_bytes"]
+        cases = [
+            (os.path.join(TMP, "missing.json"), "missing.json: results file does not exist"),
+            (self.bad("trunc.json", '{"context": {}, "benchmarks": ['), "trunc.json: malformed JSON"),
+            (self.bad("nobench.json", '{"context": {}}'),
+             "nobench.json: required field 'benchmarks' missing"),
+            (self.bad("nosize.json", json.dumps({"context": {}, "benchmarks": [nosize]})),
+             "nosize.json: benchmarks[0] (all_reduce/ucx/ring/f32/sum/bytes:8/inplace:0/ranks:2)"
+             ": required field 'size_bytes' missing"),
+            (self.bad("noname.json", json.dumps({"context": {}, "benchmarks": [{"x": 1}]})),
+             "noname.json: benchmarks[0]: required field 'name' missing"),
+        ]
+        for path, msg in cases:
+            rc, so, se = self.run_cli("--results", path, "--out", out)
+            self.assertEqual(rc, 2, (path, se))
+            self.assertIn(msg, se)
+            self.assertNotIn("Traceback", se)
+        good = self.bad("good.json", json.dumps({"context": {}, "benchmarks": [bench]}))
+        for text, msg in (('{"regressions": []}', "badverdict.json: required field 'verdict'"),
+                          ('{"verdict": "pass", "regressions": 3}',
+                           "badverdict.json: field 'regressions' must be a list")):
+            rc, so, se = self.run_cli("--results", good, "--verdict",
+                                      self.bad("badverdict.json", text), "--out", out)
+            self.assertEqual(rc, 2, se)
+            self.assertIn(msg, se)
+        rc, so, se = self.run_cli("--results", good, "--baseline",
+                                  self.bad("badbase.json", "[]"), "--out", out)
+        self.assertEqual(rc, 2, se)
+        self.assertIn("badbase.json: top level", se)
+        rc, so, se = self.run_cli("--results", good)  # no --out: usage
+        self.assertEqual(rc, 2)
+        self.assertIn("--out", se)
+
+
+if __name__ == "__main__":
+    unittest.main()
