@@ -1,0 +1,91 @@
+"""//ci:baseline: stores a results file as the baseline the gate compares against.
+
+    bazel run //ci:baseline -- --results R.json [--update] [--out B.json]
+
+Writes ci/baselines/<context.machine_profile>/<sweep>.json in the source tree (sweep from
+context.sweep without ".sweep"; "default" when absent), or --out. Refuses to overwrite an
+existing baseline unless --update. The stored file keeps the context and the per-repetition
+("iteration") runs; aggregates are dropped (the gate recomputes medians). It adds
+context.tpbench_baseline = {"created", "tpbench_version" (the git sha the results were
+measured at), "source", "repetitions", "benchmarks", "replaces" (the previous baseline's sha
+and date when updating)}. Exit codes: 0 written, 2 usage (malformed results, would overwrite).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import results  # noqa: E402
+from results import UsageError  # noqa: E402
+
+
+# What the gate reads, plus enough of Google Benchmark's schema to stay a valid results file.
+KEEP = {"name", "run_name", "run_type", "repetitions", "repetition_index", "iterations",
+        "real_time", "time_unit", "world_size", "time_us", "algbw_GBps", "busbw_GBps",
+        "size_bytes", "count", "ranks", "in_place"} | set(results.EXACT_METRICS)
+
+
+class ArgParser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def main(argv):
+    ap = ArgParser(prog="baseline", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--results", required=True, help="results JSON to store")
+    ap.add_argument("--update", action="store_true", help="replace an existing baseline")
+    ap.add_argument("--out", help="baseline path (default: ci/baselines/<profile>/<sweep>.json)")
+    ap.add_argument("--baselines-dir", help="stored baselines (default: ci/baselines in the "
+                                            "source tree)")
+    try:
+        args = ap.parse_args(argv)
+        rpath = results.user_path(args.results)
+        res = results.load(rpath)  # validates what the gate needs
+        ctx = dict(res["context"])
+        sweep = ctx.get("sweep") if isinstance(ctx.get("sweep"), str) else ""
+        sweep = sweep[:-len(".sweep")] if sweep.endswith(".sweep") else (sweep or "default")
+        if args.out:
+            out = results.user_path(args.out)
+        else:
+            bdir = (results.user_path(args.baselines_dir) if args.baselines_dir
+                    else os.path.join(results.workspace_dir(), "ci", "baselines"))
+            out = os.path.join(bdir, ctx["machine_profile"], sweep + ".json")
+        replaces = None
+        if os.path.exists(out):
+            if not args.update:
+                raise UsageError("%s exists; pass --update to replace it (the gate compares "
+                                 "against it, so replacing it is a deliberate act)" % out)
+            old = results.load(out)["context"].get("tpbench_baseline", {})
+            replaces = {"tpbench_version": old.get("tpbench_version"),
+                        "created": old.get("created")}
+    except UsageError as e:
+        print("baseline: error: %s" % e, file=sys.stderr)
+        return 2
+    runs = [{k: v for k, v in b.items() if k in KEEP}
+            for b in res["raw"]["benchmarks"] if b.get("run_type", "iteration") == "iteration"]
+    reps = max((b.get("repetitions", 1) for b in runs), default=1)
+    ctx["tpbench_baseline"] = {
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "tpbench_version": ctx.get("tpbench_version", "unknown"),
+        "source": rpath,
+        "repetitions": reps,
+        "benchmarks": len(res["cases"]),
+        "replaces": replaces,
+    }
+    # One benchmark per line: small diffs when a baseline is updated.
+    text = ('{"context": %s,\n "benchmarks": [\n  %s\n ]}\n'
+            % (json.dumps(ctx, indent=1, sort_keys=True),
+               ",\n  ".join(json.dumps(b, sort_keys=True) for b in runs)))
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    results.write_atomically(out, text)
+    print("baseline: %s %s (profile %s, commit %s, %d benchmarks x %d repetitions)"
+          % ("updated" if replaces else "created", out, ctx["machine_profile"],
+             ctx["tpbench_baseline"]["tpbench_version"], len(res["cases"]), reps))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,426 @@
+"""//ci:gate: compares a tpbench results file with a stored baseline and decides pass/fail.
+
+    bazel run //ci:gate -- --results R.json [--baseline B.json] [--force] [--out DIR]
+                           [--timing fail|report] [--allow-missing-baseline]
+
+Without --baseline the stored baseline is ci/baselines/<machine_profile>/<sweep>.json, where
+machine_profile and sweep come from the results' context ("quick.sweep" -> quick.json; no
+sweep -> default.json). Decision rules (docs/ci.md):
+
+- exact metrics (wrong == 0; bytes_sent_per_rank, msgs_per_rank, comm_bytes_per_rank,
+  comm_bytes_model equal to the baseline's) fail on any difference; a baseline benchmark
+  missing from the results fails too (coverage must not shrink silently); a benchmark new in
+  the results is listed but does not fail.
+- timing metrics (time_us lower is better, busbw_GBps higher is better), per benchmark from
+  the per-repetition samples: a regression needs a one-sided Mann-Whitney U p <= ALPHA in the
+  bad direction AND a median change beyond the size class's threshold. A change beyond the
+  threshold that is not significant, or samples too few for significance, is "inconclusive".
+  With --timing report, timing regressions are reported but do not fail.
+
+Writes verdict.json, summary.md and junit.xml into --out (default: beside the results).
+Exit codes: 0 pass, 7 fail, 2 usage (bad flag, missing/malformed file, no baseline,
+another profile's baseline without --force).
+"""
+
+import argparse
+import datetime
+import json
+import math
+import os
+import statistics
+import sys
+from xml.sax.saxutils import escape, quoteattr
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mannwhitney  # noqa: E402
+import results  # noqa: E402
+from results import UsageError  # noqa: E402
+
+ALPHA = 0.05
+SMALL_MAX_BYTES = 64 * 1024
+# Thresholds on the change of the median, percent, by size class. Measured noise on the
+# development machine (x86_64-amd-epyc-2c-24g): see docs/ci.md "Thresholds" for the numbers.
+METRICS = {
+    "time_us": {"lower_is_better": True, "threshold_pct": {"small": 25.0, "large": 5.0}},
+    "busbw_GBps": {"lower_is_better": False, "threshold_pct": {"small": 25.0, "large": 5.0}},
+}
+# Default repetitions CI runs (bench --benchmark_repetitions); ci/gate_test.py shows an
+# injected 10% slowdown is caught in >= 95% of trials at this count under the modelled noise.
+DEFAULT_REPETITIONS = 10
+OUTLIER_MADS = 5.0
+OUTLIER_MIN_PCT = 5.0
+
+
+def size_class(size_bytes):
+    return "small" if size_bytes <= SMALL_MAX_BYTES else "large"
+
+
+def display_name(key):
+    name, world = key
+    return name if world is None else "%s [world_size=%d]" % (name, world)
+
+
+def drop_outliers(samples):
+    """Samples without outliers: values farther from the median than OUTLIER_MADS robust
+    standard deviations (1.4826 MAD), but never closer than OUTLIER_MIN_PCT of the median.
+    Timing noise on a shared machine is one-sided spikes (a preempted rank makes one
+    repetition 2-1000x slower); one spike in 5 repetitions otherwise hides even a 2x slowdown
+    from the rank test."""
+    if len(samples) < 3:
+        return list(samples)
+    m = statistics.median(samples)
+    mad = statistics.median([abs(v - m) for v in samples])
+    cut = max(OUTLIER_MADS * 1.4826 * mad, OUTLIER_MIN_PCT / 100.0 * abs(m))
+    return [v for v in samples if abs(v - m) <= cut]
+
+
+def compare_metric(base, new, lower_is_better, threshold_pct, alpha=ALPHA):
+    """Classifies one metric: (status, info). status: regression, improvement, inconclusive,
+    unchanged. info: baseline_median, median, change_pct, p_value (one-sided, bad direction
+    for a regression or unchanged, good direction for an improvement), n_baseline, n (after
+    dropping outliers), outliers (dropped, both samples)."""
+    nb0, nn0 = len(base), len(new)
+    base, new = drop_outliers(base), drop_outliers(new)
+    mb, mn = statistics.median(base), statistics.median(new)
+    info = {"baseline_median": mb, "median": mn, "change_pct": None, "p_value": None,
+            "n_baseline": len(base), "n": len(new), "threshold_pct": threshold_pct,
+            "outliers": nb0 - len(base) + nn0 - len(new)}
+    if mb == 0 or not math.isfinite(mb):
+        if mn == mb:
+            return "unchanged", info
+        info["reason"] = "baseline median is %r: no relative change" % mb
+        return "inconclusive", info
+    change = (mn - mb) / abs(mb) * 100.0
+    info["change_pct"] = change
+    worse = change > 0 if lower_is_better else change < 0
+    beyond = abs(change) > threshold_pct
+    # "greater": the new samples tend to be larger than the baseline's.
+    bad_alt = "greater" if lower_is_better else "less"
+    good_alt = "less" if lower_is_better else "greater"
+    alt = bad_alt if (worse or not beyond) else good_alt
+    _, p = mannwhitneyu_safe(new, base, alt)
+    info["p_value"] = p
+    if mannwhitney.min_p_value(len(new), len(base)) > alpha:
+        if beyond:
+            info["reason"] = ("%d vs %d repetitions cannot reach p <= %g; re-measure with more "
+                              "repetitions" % (len(new), len(base), alpha))
+            return "inconclusive", info
+        return "unchanged", info
+    if beyond and p <= alpha:
+        return ("regression" if worse else "improvement"), info
+    if beyond:
+        info["reason"] = "median changed beyond the threshold but p > %g" % alpha
+        return "inconclusive", info
+    return "unchanged", info
+
+
+def mannwhitneyu_safe(x, y, alternative):
+    try:
+        return mannwhitney.mannwhitneyu(x, y, alternative)
+    except ValueError:
+        return None, 1.0
+
+
+def find_baseline(res, path, baselines_dir):
+    ctx = res["context"]
+    profile = ctx["machine_profile"]
+    sweep = ctx.get("sweep") if isinstance(ctx.get("sweep"), str) else ""
+    sweep = sweep[:-len(".sweep")] if sweep.endswith(".sweep") else (sweep or "default")
+    return os.path.join(baselines_dir, profile, sweep + ".json"), profile, sweep
+
+
+def evaluate(res, base, timing_mode="fail", forced=False, baseline_path="", notes=()):
+    """The verdict dict for a loaded results file and a loaded baseline."""
+    regressions, improvements, inconclusive, exact_failures = [], [], [], []
+    missing, new_cases, unchanged = [], [], 0
+    testcases = []  # (classname, name, kind, message); kind: ok, failure, skipped
+    rcases, bcases = res["cases"], base["cases"]
+
+    for key in sorted(rcases, key=lambda k: (k[0], k[1] or 0)):
+        case = rcases[key]
+        name = display_name(key)
+        wrong = [v for v in case["exact"].get("wrong", []) if v != 0]
+        if wrong:
+            exact_failures.append({"name": name, "metric": "wrong", "baseline": 0,
+                                   "value": max(wrong),
+                                   "message": "wrong = %g (must be 0)" % max(wrong)})
+        if key not in bcases:
+            new_cases.append(name)
+            testcases.append((name, "baseline", "skipped", "new benchmark, not in the baseline"))
+            continue
+        bcase = bcases[key]
+        # Exact metrics.
+        mism = []
+        for metric in results.EXACT_METRICS:
+            if metric == "wrong":
+                continue
+            bv, nv = bcase["exact"].get(metric), case["exact"].get(metric)
+            if bv is None and nv is None:
+                continue
+            if bv is None or nv is None:
+                mism.append({"name": name, "metric": metric,
+                             "baseline": None if bv is None else bv[0],
+                             "value": None if nv is None else nv[0],
+                             "message": "%s %s" % (metric, "is new (not in the baseline)"
+                                                   if bv is None else "is missing")})
+                continue
+            allowed = set(bv)
+            bad = sorted({v for v in nv if v not in allowed})
+            if bad:
+                mism.append({"name": name, "metric": metric, "baseline": bv[0], "value": bad[0],
+                             "message": "%s = %.17g, baseline %.17g" % (metric, bad[0], bv[0])})
+        exact_failures.extend(mism)
+        msg = "; ".join(m["message"] for m in mism + [e for e in exact_failures
+                                                       if e["name"] == name and
+                                                       e["metric"] == "wrong"])
+        testcases.append((name, "exact", "failure" if msg else "ok", msg))
+        # Timing metrics.
+        cls = size_class(case["size_bytes"])
+        for metric, spec in METRICS.items():
+            bs, ns = bcase["samples"].get(metric), case["samples"].get(metric)
+            if not bs or not ns:
+                continue
+            status, info = compare_metric(bs, ns, spec["lower_is_better"],
+                                          spec["threshold_pct"][cls])
+            entry = {"name": name, "metric": metric, "size_class": cls}
+            entry.update(info)
+            text = describe(entry)
+            if status == "regression":
+                regressions.append(entry)
+                testcases.append((name, metric, "failure" if timing_mode == "fail" else "skipped",
+                                  "regression: " + text + ("" if timing_mode == "fail"
+                                                           else " (--timing report)")))
+            elif status == "improvement":
+                improvements.append(entry)
+                testcases.append((name, metric, "ok", "improvement: " + text))
+            elif status == "inconclusive":
+                inconclusive.append(entry)
+                testcases.append((name, metric, "skipped", "inconclusive: " + text))
+            else:
+                unchanged += 1
+                testcases.append((name, metric, "ok", text))
+    for key in sorted(set(bcases) - set(rcases), key=lambda k: (k[0], k[1] or 0)):
+        name = display_name(key)
+        missing.append(name)
+        testcases.append((name, "present", "failure", "in the baseline but missing from the "
+                                                      "results"))
+    failed = bool(exact_failures or missing or (regressions and timing_mode == "fail"))
+    return {
+        "verdict": "fail" if failed else "pass",
+        "profile": res["context"]["machine_profile"],
+        "baseline": baseline_path,
+        "baseline_profile": base["context"]["machine_profile"],
+        "baseline_commit": base["context"].get("tpbench_baseline", {}).get(
+            "tpbench_version", base["context"].get("tpbench_version")),
+        "results_commit": res["context"].get("tpbench_version"),
+        "forced": forced,
+        "timing_mode": timing_mode,
+        "alpha": ALPHA,
+        "thresholds_pct": {m: s["threshold_pct"] for m, s in METRICS.items()},
+        "small_max_bytes": SMALL_MAX_BYTES,
+        "regressions": regressions,
+        "improvements": improvements,
+        "inconclusive": inconclusive,
+        "exact_failures": exact_failures,
+        "missing": missing,
+        "new": new_cases,
+        "unchanged": unchanged,
+        "notes": list(notes),
+        "_testcases": testcases,
+    }
+
+
+def fmt_num(v):
+    return "-" if v is None else "%.4g" % v
+
+
+def describe(e):
+    ch = "n/a" if e.get("change_pct") is None else "%+.1f%%" % e["change_pct"]
+    p = "n/a" if e.get("p_value") is None else "%.3g" % e["p_value"]
+    s = "median %s -> %s (%s, p=%s, n=%d vs %d, threshold %g%%)" % (
+        fmt_num(e["baseline_median"]), fmt_num(e["median"]), ch, p, e["n_baseline"], e["n"],
+        e["threshold_pct"])
+    if e.get("reason"):
+        s += "; " + e["reason"]
+    return s
+
+
+def summary_md(v):
+    out = ["# tpbench performance gate: %s" % v["verdict"].upper(), ""]
+    out.append("- results profile: `%s`; baseline: `%s` (profile `%s`, commit `%s`)%s" % (
+        v["profile"], v["baseline"], v["baseline_profile"], v["baseline_commit"],
+        " **FORCED across profiles**" if v["forced"] else ""))
+    out.append("- timing mode: `%s` (%s); alpha %g; median-change thresholds: %s" % (
+        v["timing_mode"], "timing regressions fail" if v["timing_mode"] == "fail"
+        else "timing regressions are reported, not failing", v["alpha"],
+        ", ".join("%s <=%d KiB %g%% / larger %g%%" % (m, v["small_max_bytes"] // 1024,
+                                                      t["small"], t["large"])
+                  for m, t in v["thresholds_pct"].items())))
+    out.append("- %d regressions, %d improvements, %d inconclusive, %d unchanged; "
+               "%d exact failures, %d missing, %d new" % (
+                   len(v["regressions"]), len(v["improvements"]), len(v["inconclusive"]),
+                   v["unchanged"], len(v["exact_failures"]), len(v["missing"]), len(v["new"])))
+    for n in v["notes"]:
+        out.append("- note: %s" % n)
+    out.append("")
+
+    def table(title, rows):
+        out.append("## %s (%d)" % (title, len(rows)))
+        out.append("")
+        if not rows:
+            out.append("none")
+            out.append("")
+            return
+        out.append("| benchmark | metric | baseline median | median | change | p-value | n |")
+        out.append("|---|---|---|---|---|---|---|")
+        for e in rows:
+            out.append("| `%s` | %s | %s | %s | %s | %s | %d vs %d |" % (
+                e["name"], e["metric"], fmt_num(e["baseline_median"]), fmt_num(e["median"]),
+                "n/a" if e["change_pct"] is None else "%+.1f%%" % e["change_pct"],
+                "n/a" if e["p_value"] is None else "%.3g" % e["p_value"],
+                e["n_baseline"], e["n"]))
+        out.append("")
+
+    out.append("## Exact-metric failures (%d)" % len(v["exact_failures"]))
+    out.append("")
+    out.extend(["- `%s`: %s" % (e["name"], e["message"]) for e in v["exact_failures"]] or
+               ["none"])
+    out.append("")
+    if v["missing"]:
+        out.append("## Missing from the results (%d)" % len(v["missing"]))
+        out.append("")
+        out.extend("- `%s`" % n for n in v["missing"])
+        out.append("")
+    table("Regressions", v["regressions"])
+    table("Improvements", v["improvements"])
+    table("Inconclusive (re-measure with more repetitions)", v["inconclusive"])
+    out.append("## Unchanged")
+    out.append("")
+    out.append("%d benchmark metrics within their thresholds or not significant." % v["unchanged"])
+    out.append("")
+    if v["new"]:
+        out.append("## New benchmarks, not in the baseline (%d)" % len(v["new"]))
+        out.append("")
+        out.extend("- `%s`" % n for n in v["new"])
+        out.append("")
+    return "\n".join(out)
+
+
+def junit_xml(v):
+    cases = v["_testcases"]
+    fails = sum(1 for c in cases if c[2] == "failure")
+    skips = sum(1 for c in cases if c[2] == "skipped")
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<testsuites><testsuite name="tpbench-gate" tests="%d" failures="%d" errors="0" '
+             'skipped="%d">' % (len(cases), fails, skips)]
+    for cls, name, kind, msg in cases:
+        head = '<testcase classname=%s name=%s' % (quoteattr(cls), quoteattr(name))
+        if kind == "failure":
+            lines.append('%s><failure message=%s>%s</failure></testcase>'
+                         % (head, quoteattr(msg), escape(msg)))
+        elif kind == "skipped":
+            lines.append('%s><skipped message=%s/></testcase>' % (head, quoteattr(msg)))
+        elif msg:
+            lines.append('%s><system-out>%s</system-out></testcase>' % (head, escape(msg)))
+        else:
+            lines.append('%s/>' % head)
+    lines.append("</testsuite></testsuites>")
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(v, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    public = {k: val for k, val in v.items() if not k.startswith("_")}
+    public["date"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    paths = {}
+    for fname, text in (("verdict.json", json.dumps(public, indent=1) + "\n"),
+                        ("summary.md", summary_md(v)),
+                        ("junit.xml", junit_xml(v))):
+        p = os.path.join(out_dir, fname)
+        results.write_atomically(p, text)
+        paths[fname] = p
+    return paths
+
+
+class ArgParser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def main(argv):
+    ap = ArgParser(prog="gate", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--results", required=True, help="results JSON to judge")
+    ap.add_argument("--baseline", help="baseline JSON (default: the stored one for the "
+                                       "results' machine profile and sweep)")
+    ap.add_argument("--force", action="store_true",
+                    help="compare against a baseline of another machine profile")
+    ap.add_argument("--out", help="folder for verdict.json, summary.md, junit.xml "
+                                  "(default: beside the results)")
+    ap.add_argument("--timing", choices=("fail", "report"), default="fail",
+                    help="fail: timing regressions fail the gate; report: listed only")
+    ap.add_argument("--allow-missing-baseline", action="store_true",
+                    help="no stored baseline for this profile: say so, write a 'no_baseline' "
+                         "verdict and exit 0 instead of 2")
+    ap.add_argument("--baselines-dir", help="where stored baselines live "
+                                            "(default: ci/baselines in the source tree)")
+    ap.add_argument("--quiet", action="store_true", help="do not print the summary")
+    try:
+        args = ap.parse_args(argv)
+        rpath = results.user_path(args.results)
+        res = results.load(rpath)
+        out_dir = results.user_path(args.out) if args.out else os.path.dirname(rpath)
+        notes = []
+        if args.baseline:
+            bpath = results.user_path(args.baseline)
+        else:
+            bdir = (results.user_path(args.baselines_dir) if args.baselines_dir
+                    else os.path.join(results.workspace_dir(), "ci", "baselines"))
+            bpath, profile, sweep = find_baseline(res, rpath, bdir)
+            if not os.path.exists(bpath):
+                msg = ("no stored baseline for machine profile '%s' and sweep '%s' (looked for "
+                       "%s); create one on such a machine with: bazel run //ci:baseline -- "
+                       "--results %s" % (profile, sweep, bpath, rpath))
+                if not args.allow_missing_baseline:
+                    raise UsageError(msg)
+                print("gate: %s" % msg, file=sys.stderr)
+                v = {"verdict": "no_baseline", "profile": profile, "baseline": None,
+                     "forced": False, "timing_mode": args.timing, "regressions": [],
+                     "improvements": [], "inconclusive": [], "exact_failures": [],
+                     "unchanged": 0, "notes": [msg]}
+                os.makedirs(out_dir, exist_ok=True)
+                results.write_atomically(os.path.join(out_dir, "verdict.json"),
+                                         json.dumps(v, indent=1) + "\n")
+                results.write_atomically(os.path.join(out_dir, "summary.md"),
+                                         "# tpbench performance gate: NO BASELINE\n\n%s\n" % msg)
+                return 0
+        base = results.load(bpath)
+        rprof = res["context"]["machine_profile"]
+        bprof = base["context"]["machine_profile"]
+        forced = False
+        if rprof != bprof:
+            if not args.force:
+                raise UsageError("%s: context.machine_profile is '%s' but the results (%s) are "
+                                 "from '%s'; timings are not comparable across machines (pass "
+                                 "--force to compare anyway)" % (bpath, bprof, rpath, rprof))
+            forced = True
+            notes.append("baseline profile '%s' differs from the results' '%s': compared anyway "
+                         "because of --force" % (bprof, rprof))
+    except UsageError as e:
+        print("gate: error: %s" % e, file=sys.stderr)
+        return 2
+    v = evaluate(res, base, args.timing, forced, bpath, notes)
+    try:
+        paths = write_outputs(v, out_dir)
+    except OSError as e:
+        print("gate: error: cannot write into %s: %s" % (out_dir, e), file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(summary_md(v))
+    print("gate: %s (%d regressions, %d exact failures, %d missing, %d inconclusive); wrote %s"
+          % (v["verdict"], len(v["regressions"]), len(v["exact_failures"]), len(v["missing"]),
+             len(v["inconclusive"]), ", ".join(paths.values())))
+    return 7 if v["verdict"] == "fail" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
