@@ -7,7 +7,8 @@
 Every entry is validated for every world size it lists before anything runs; then each world
 size is launched once per benchmark binary (`<binary> --np N --sweep FILE`), and the parts are
 merged into <out>/results.json (Google Benchmark's schema; each benchmark gains "world_size").
-The path is printed at the end. Exit code: the worst of the parts (7 wrong results, 4 hang,
+The path is printed at the end, then the HTML report is written to <out>/report/ (//reports:html;
+`# report: <path>/index.html`). Exit code: the worst of the parts (7 wrong results, 4 hang,
 3 backend, 2 usage), 0 when every part passed.
 """
 
@@ -112,6 +113,8 @@ def main(argv):
     ap.add_argument("--sweep", help="sweep definition (default: bench/sweeps/default.sweep)")
     ap.add_argument("--quick", action="store_true", help="run bench/sweeps/quick.sweep")
     ap.add_argument("--out", help="output folder (default: results/<timestamp>)")
+    ap.add_argument("--no-report", action="store_true",
+                    help="skip the HTML report (<out>/report/index.html)")
     args, extra = ap.parse_known_args(argv)
     bad = [a for a in extra if not a.startswith("--benchmark_")]
     if bad:
@@ -176,7 +179,29 @@ def main(argv):
     path = os.path.join(out, "results.json")
     write_atomically(path, json.dumps(merged, indent=1))
     print("# sweep results: %s" % path, flush=True)
+    if not args.no_report:
+        write_report(path, os.path.join(out, "report"))
     return worst
+
+
+def write_report(results, out):
+    """<out>/index.html from //reports:html's library; a failure here is reported but does not
+    change the sweep's exit code (results.json is the product)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root not in sys.path:
+        sys.path.append(root)
+    try:
+        from reports import report
+    except ImportError as e:
+        print("sweep: report not written: %s" % e, file=sys.stderr)
+        return
+    try:
+        # Same machine, right after the run: the memcpy limit line is measured here.
+        index = report.build([results], out, measure_limit=True)
+    except report.ReportError as e:
+        print("sweep: report not written: %s" % e, file=sys.stderr)
+        return
+    print("# report: %s" % index, flush=True)
 
 
 if __name__ == "__main__":
