@@ -288,7 +288,7 @@ class Plotter(object):
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=self.out)
         os.close(fd)
         try:
-            fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight")
+            fig.savefig(tmp, format="png", dpi=96, bbox_inches="tight")
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         finally:
@@ -490,14 +490,14 @@ def section_collective(pl, res, coll, limit):
                 continue
             ax.plot([p[0] for p in pts], [p[1] for p in pts],
                     linestyle=BACKEND_STYLE.get(k[0], "-."), color=colors[k[1]],
-                    marker="s" if k[6] else "o", markersize=3, label=label_of(k))
+                    marker="s" if k[6] else ("^" if k[4] not in ("", "0") else "o"), markersize=3, label=label_of(k))
         if limit[0]:
             ax.axhline(limit[0], color="black", linewidth=1, linestyle="-")
             ax.text(0.01, limit[0], " limit: %s" % limit[1], transform=ax.get_yaxis_transform(),
                     va="bottom", fontsize=7)
         else:
-            ax.text(0.01, 0.97, "limit not measured", transform=ax.transAxes, va="top",
-                    fontsize=8, color="gray")
+            ax.text(0.99, 0.02, "limit not measured", transform=ax.transAxes, va="bottom",
+                    ha="right", fontsize=8, color="gray")
         _log2_axis(ax, sizes)
         ax.set_xlabel("message size (bytes, log2)")
         ax.set_ylabel("bus bandwidth (GB/s)")
@@ -517,7 +517,7 @@ def section_collective(pl, res, coll, limit):
                 if pts:
                     ax.plot([p[0] for p in pts], [p[1] for p in pts],
                             linestyle=BACKEND_STYLE.get(k[0], "-."), color=colors[k[1]],
-                            marker="s" if k[6] else "o", markersize=3, label=label_of(k))
+                            marker="s" if k[6] else ("^" if k[4] not in ("", "0") else "o"), markersize=3, label=label_of(k))
             _log2_axis(ax, small)
             ax.set_xlabel("message size (bytes, log2)")
             ax.set_ylabel("time per op (us)")

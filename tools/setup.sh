@@ -11,6 +11,7 @@ PACKAGES=(
   libopenblas-dev                           # host compute (layers)
   libbenchmark-dev libgtest-dev             # Google Benchmark, GoogleTest
   python3-matplotlib                        # reports (run by /usr/bin/python3)
+  chromium chromium-driver                  # reports browser test (headless, file://)
 )
 
 missing=()
