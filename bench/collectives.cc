@@ -16,8 +16,8 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -117,7 +117,8 @@ void PrintList() {
     if (k == OpKind::kSendRecv) {
       std::printf("  ucx  auto                 ring shift: send to rank+1, receive from rank-1\n");
     } else {
-      std::printf("  ucx  auto                 chosen by size and ranks (patterns/auto_select.cc)\n");
+      std::printf(
+          "  ucx  auto                 chosen by size and ranks (patterns/auto_select.cc)\n");
       for (const Algorithm& a : AllAlgorithms()) {
         if (a.kind == k) std::printf("  ucx  %-20s %s\n", a.name, a.description);
       }
@@ -138,10 +139,10 @@ Config ParseConfig(FlagParser& p, int world) {
   c.checks = static_cast<int>(ParseInt(p.Value("-c", "1"), "-c", 0, 1000));
   c.root = static_cast<int>(ParseInt(p.Value("-r", "0"), "-r", 0, 1 << 20));
   c.timeout_s = ParseDouble(p.Value("-T", "0"), "-T", 0, 1e6);
-  c.slow_rank = static_cast<int>(ParseInt(p.Value("--debug-slow-rank", "-1"),
-                                          "--debug-slow-rank", -1, 1 << 20));
-  c.corrupt_rank = static_cast<int>(ParseInt(p.Value("--debug-corrupt-rank", "-1"),
-                                             "--debug-corrupt-rank", -1, 1 << 20));
+  c.slow_rank = static_cast<int>(
+      ParseInt(p.Value("--debug-slow-rank", "-1"), "--debug-slow-rank", -1, 1 << 20));
+  c.corrupt_rank = static_cast<int>(
+      ParseInt(p.Value("--debug-corrupt-rank", "-1"), "--debug-corrupt-rank", -1, 1 << 20));
 
   std::string b = p.Value("--backend", "ucx");
   c.backends = b == "all" ? BackendNames() : SplitList(b);
@@ -372,8 +373,12 @@ class TableReporter : public benchmark::BenchmarkReporter {
       auto it = g_case_by_name.find(name);
       if (it == g_case_by_name.end()) continue;
       const Case& c = g_cases[it->second];
-      Row row{&c, Get(r, "time_us"), Get(r, "algbw_GBps"), Get(r, "busbw_GBps"),
-              Get(r, "wrong"), r.error_occurred ? r.error_message : ""};
+      Row row{&c,
+              Get(r, "time_us"),
+              Get(r, "algbw_GBps"),
+              Get(r, "busbw_GBps"),
+              Get(r, "wrong"),
+              r.error_occurred ? r.error_message : ""};
       Add(row);
     }
   }
@@ -589,9 +594,9 @@ void AddCases(const Config& cfg, Comms* comms, int world) {
                          (HasRoot(kind) ? "root:" + std::to_string(c.root) + "/" : "") +
                          "bytes:" + std::to_string(bytes) + "/inplace:" + std::to_string(ip) +
                          "/ranks:" + std::to_string(comm->size()) +
-                         (cfg.groups > 1 ? "/groups:" + std::to_string(cfg.groups) +
-                                               (cfg.strided ? "s" : "c")
-                                         : "");
+                         (cfg.groups > 1
+                              ? "/groups:" + std::to_string(cfg.groups) + (cfg.strided ? "s" : "c")
+                              : "");
                 if (g_case_by_name.count(c.name)) continue;  // the same case from two entries
                 g_case_by_name[c.name] = g_cases.size();
                 g_cases.push_back(c);
@@ -617,8 +622,8 @@ void CheckAlgoNames(const Config& cfg) {
       if (a == "all" || std::find(valid.begin(), valid.end(), a) != valid.end()) continue;
       std::string list;
       for (const std::string& v : valid) list += v + ", ";
-      throw UsageError("--algo: unknown algorithm '" + a + "' for " + cname + "; valid: " +
-                       list + "all");
+      throw UsageError("--algo: unknown algorithm '" + a + "' for " + cname + "; valid: " + list +
+                       "all");
     }
   }
 }

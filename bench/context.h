@@ -11,10 +11,10 @@
 namespace tpbench {
 
 struct RunContext {
-  std::string git_sha;          // "unknown" outside a git checkout
+  std::string git_sha;  // "unknown" outside a git checkout
   std::string ucx_version;
   std::string mpi_version;
-  std::string nccl_version;     // "none" when not built with CUDA
+  std::string nccl_version;  // "none" when not built with CUDA
   std::string cuda_version;
   std::string driver_version;
   std::string cpu_model;

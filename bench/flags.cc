@@ -91,10 +91,14 @@ size_t ParseSize(const std::string& s, const std::string& flag) {
   std::string suffix = end ? std::string(end) : "";
   if (!suffix.empty() && (suffix.back() == 'B' || suffix.back() == 'b')) suffix.pop_back();
   double mult = 1;
-  if (suffix == "K" || suffix == "k") mult = 1024.0;
-  else if (suffix == "M" || suffix == "m") mult = 1024.0 * 1024;
-  else if (suffix == "G" || suffix == "g") mult = 1024.0 * 1024 * 1024;
-  else if (!suffix.empty()) mult = -1;
+  if (suffix == "K" || suffix == "k")
+    mult = 1024.0;
+  else if (suffix == "M" || suffix == "m")
+    mult = 1024.0 * 1024;
+  else if (suffix == "G" || suffix == "g")
+    mult = 1024.0 * 1024 * 1024;
+  else if (!suffix.empty())
+    mult = -1;
   if (errno || end == s.c_str() || mult < 0 || v < 0 || v * mult > 64.0 * (1ull << 30)) {
     throw UsageError(flag + ": '" + s + "' is not a size (e.g. 8, 64K, 16M, 1G; at most 64G)");
   }

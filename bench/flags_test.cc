@@ -40,8 +40,9 @@ TEST(ParseSize, BadSizeNamesTheFlag) {
 }
 
 TEST(FlagParser, ValuesBooleansAndPassThrough) {
-  std::vector<std::string> v = {"prog", "-b", "8", "-e=64M", "--list", "--inplace",
-                                "--benchmark_repetitions=3", "--coll", "all_reduce"};
+  std::vector<std::string> v = {
+      "prog",   "-b",        "8", "-e=64M", "--list", "--inplace", "--benchmark_repetitions=3",
+      "--coll", "all_reduce"};
   auto argv = Argv(v);
   FlagParser p(static_cast<int>(argv.size()), argv.data(), {"--list"});
   EXPECT_EQ(p.Value("-b", "1"), "8");

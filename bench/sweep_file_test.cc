@@ -26,15 +26,16 @@ TEST(SweepFile, EntriesCommentsAndContinuations) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].binary, "collectives");
   EXPECT_EQ(lines[0].ranks, (std::vector<int>{2, 4}));
-  EXPECT_EQ(lines[0].args, (std::vector<std::string>{"--coll", "all_reduce", "-b", "8", "-e", "1M"}));
+  EXPECT_EQ(lines[0].args,
+            (std::vector<std::string>{"--coll", "all_reduce", "-b", "8", "-e", "1M"}));
   EXPECT_NE(lines[0].origin.find("a.sweep:3"), std::string::npos);
   EXPECT_NE(lines[1].origin.find("a.sweep:5"), std::string::npos);
 }
 
 TEST(SweepFile, ErrorsNameTheLine) {
-  for (const char* bad : {"collectives --coll all_reduce\n", "nccltests ranks=2\n",
-                          "collectives ranks=2 --np 4\n", "collectives ranks=x\n",
-                          "collectives ranks=2 --benchmark_out=x\n"}) {
+  for (const char* bad :
+       {"collectives --coll all_reduce\n", "nccltests ranks=2\n", "collectives ranks=2 --np 4\n",
+        "collectives ranks=x\n", "collectives ranks=2 --benchmark_out=x\n"}) {
     try {
       ReadSweepFile(Write("b.sweep", bad));
       FAIL() << bad;

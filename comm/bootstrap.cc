@@ -1,6 +1,7 @@
 #include "comm/bootstrap.h"
 
 #include <mpi.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,7 +10,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <sched.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -121,8 +121,9 @@ int MaybeRelaunch(int argc, char** argv) {
   if (pid < 0) throw BackendError("fork failed while relaunching under mpirun");
   if (pid == 0) {
     execvp("mpirun", cargs.data());
-    std::fprintf(stderr, "tpbench: error: cannot run mpirun (%s); install openmpi-bin "
-                         "(tools/setup.sh) or start the program under your launcher\n",
+    std::fprintf(stderr,
+                 "tpbench: error: cannot run mpirun (%s); install openmpi-bin "
+                 "(tools/setup.sh) or start the program under your launcher\n",
                  std::strerror(errno));
     _exit(static_cast<int>(ExitCode::kBackend));
   }
@@ -153,9 +154,8 @@ void Bootstrap::Init(int* argc, char*** argv) {
   sa.sa_handler = OnTerm;
   sigaction(SIGTERM, &sa, nullptr);
   if (g_requested_np > 0 && g_requested_np != g_size) {
-    throw UsageError("--np " + std::to_string(g_requested_np) +
-                     " does not match the job size " + std::to_string(g_size) +
-                     " given by the launcher");
+    throw UsageError("--np " + std::to_string(g_requested_np) + " does not match the job size " +
+                     std::to_string(g_size) + " given by the launcher");
   }
 }
 
@@ -179,12 +179,11 @@ bool Bootstrap::oversubscribed() {
 }
 
 void Bootstrap::AllGather(const void* in, size_t bytes, void* out) {
-  if (MPI_Allgather(in, static_cast<int>(bytes), MPI_BYTE, out, static_cast<int>(bytes),
-                    MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS) {
+  if (MPI_Allgather(in, static_cast<int>(bytes), MPI_BYTE, out, static_cast<int>(bytes), MPI_BYTE,
+                    MPI_COMM_WORLD) != MPI_SUCCESS) {
     throw BackendError("bootstrap MPI_Allgather failed");
   }
 }
-
 
 namespace {
 

@@ -130,8 +130,8 @@ std::string CommBase::Describe(const CollArgs& a, const std::string& algo) const
   if (a.kind != OpKind::kBarrier && a.kind != OpKind::kSendRecv) s += "/" + algo;
   s += " of " + std::to_string(a.count) + " x " + DataTypeName(a.dtype);
   if (a.kind == OpKind::kSendRecv) {
-    s += " (send to " + std::to_string(a.peer_send) + ", recv from " +
-         std::to_string(a.peer_recv) + ")";
+    s += " (send to " + std::to_string(a.peer_send) + ", recv from " + std::to_string(a.peer_recv) +
+         ")";
   }
   s += " on group '" + name_ + "' (" + std::to_string(size_) + " ranks, this is rank " +
        std::to_string(rank_) + ")";
@@ -167,8 +167,8 @@ WorkPtr CommBase::Run(const CollArgs& in, const OpOptions& o) {
   a.rank = rank_;
   a.size = size_;
   Validate(a);
-  const bool reduces = a.kind == OpKind::kAllReduce || a.kind == OpKind::kReduceScatter ||
-                       a.kind == OpKind::kReduce;
+  const bool reduces =
+      a.kind == OpKind::kAllReduce || a.kind == OpKind::kReduceScatter || a.kind == OpKind::kReduce;
   const std::string algo = o.algo.empty() ? "auto" : o.algo;
   if (a.kind != OpKind::kBarrier && a.kind != OpKind::kSendRecv) CheckAlgorithm(a.kind, algo);
   const bool avg = reduces && a.op == ReduceOp::kAvg;

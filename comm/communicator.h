@@ -85,8 +85,8 @@ class Communicator {
                             const OpOptions& o = {}) = 0;
   virtual WorkPtr AllGather(const void* send, void* recv, size_t count, DataType t,
                             const OpOptions& o = {}) = 0;
-  virtual WorkPtr ReduceScatter(const void* send, void* recv, size_t count, DataType t,
-                                ReduceOp op, const OpOptions& o = {}) = 0;
+  virtual WorkPtr ReduceScatter(const void* send, void* recv, size_t count, DataType t, ReduceOp op,
+                                const OpOptions& o = {}) = 0;
   virtual WorkPtr Broadcast(const void* send, void* recv, size_t count, DataType t, int root,
                             const OpOptions& o = {}) = 0;
   virtual WorkPtr Reduce(const void* send, void* recv, size_t count, DataType t, ReduceOp op,
@@ -94,12 +94,11 @@ class Communicator {
   virtual WorkPtr AllToAll(const void* send, void* recv, size_t count, DataType t,
                            const OpOptions& o = {}) = 0;
   // Sends count elements to peer_send and receives count elements from peer_recv.
-  virtual WorkPtr SendRecv(const void* send, int peer_send, void* recv, int peer_recv,
-                           size_t count, DataType t, const OpOptions& o = {}) = 0;
+  virtual WorkPtr SendRecv(const void* send, int peer_send, void* recv, int peer_recv, size_t count,
+                           DataType t, const OpOptions& o = {}) = 0;
   virtual WorkPtr Send(const void* buf, size_t count, DataType t, int peer,
                        const OpOptions& o = {}) = 0;
-  virtual WorkPtr Recv(void* buf, size_t count, DataType t, int peer,
-                       const OpOptions& o = {}) = 0;
+  virtual WorkPtr Recv(void* buf, size_t count, DataType t, int peer, const OpOptions& o = {}) = 0;
   virtual WorkPtr Barrier(const OpOptions& o = {}) = 0;
 
   // The generic entry used by benchmarks: runs the op described by a (kind, buffers, ...).

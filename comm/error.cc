@@ -1,8 +1,9 @@
 #include "comm/error.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
-#include <unistd.h>
 
 namespace tpbench {
 

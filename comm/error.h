@@ -45,13 +45,13 @@ int RunMain(const std::function<int()>& body);
 
 }  // namespace tpbench
 
-#define TP_CHECK(cond)                                                      \
-  do {                                                                      \
-    if (!(cond)) ::tpbench::CheckFailed(__FILE__, __LINE__, #cond, "");     \
+#define TP_CHECK(cond)                                                  \
+  do {                                                                  \
+    if (!(cond)) ::tpbench::CheckFailed(__FILE__, __LINE__, #cond, ""); \
   } while (0)
-#define TP_CHECK_MSG(cond, msg)                                             \
-  do {                                                                      \
-    if (!(cond)) ::tpbench::CheckFailed(__FILE__, __LINE__, #cond, (msg));  \
+#define TP_CHECK_MSG(cond, msg)                                            \
+  do {                                                                     \
+    if (!(cond)) ::tpbench::CheckFailed(__FILE__, __LINE__, #cond, (msg)); \
   } while (0)
 
 #endif  // TPBENCH_COMM_ERROR_H_

@@ -29,10 +29,14 @@ int Main(int argc, char** argv) {
   double timeout_s = 30;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string f = argv[i], v = argv[i + 1];
-    if (f == "--backend") backend = v;
-    else if (f == "--mode") mode = v;
-    else if (f == "-T") timeout_s = std::stod(v);
-    else throw UsageError("unknown flag '" + f + "'; valid: --np, --backend, --mode, -T");
+    if (f == "--backend")
+      backend = v;
+    else if (f == "--mode")
+      mode = v;
+    else if (f == "-T")
+      timeout_s = std::stod(v);
+    else
+      throw UsageError("unknown flag '" + f + "'; valid: --np, --backend, --mode, -T");
   }
   if (mode != "kill" && mode != "hang") throw UsageError("--mode: valid: kill, hang");
   auto world = CreateWorld(backend);

@@ -5,7 +5,8 @@
 //
 // Exits 0 when every element of every case is exact, the guard elements after each output are
 // untouched and (where the backend measures its traffic) the bytes and messages each rank sent
-// equal the algorithm's exact model (patterns/volume.h); 7 otherwise (failing cases listed on stderr by the rank that saw them).
+// equal the algorithm's exact model (patterns/volume.h); 7 otherwise (failing cases listed on
+// stderr by the rank that saw them).
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -22,7 +23,7 @@
 namespace tpbench {
 namespace {
 
-constexpr size_t kGuard = 16;           // elements after every output that must stay untouched
+constexpr size_t kGuard = 16;            // elements after every output that must stay untouched
 constexpr unsigned char kPoison = 0xA5;  // fill byte of outputs before each op
 
 struct Options {
@@ -61,8 +62,8 @@ struct Tally {
 };
 
 // Runs one case on comm and returns the number of wrong elements on this rank.
-uint64_t RunCase(Communicator& comm, CollArgs a, const std::string& algo, bool in_place,
-                 int seed, std::string* detail) {
+uint64_t RunCase(Communicator& comm, CollArgs a, const std::string& algo, bool in_place, int seed,
+                 std::string* detail) {
   a.rank = comm.rank();
   a.size = comm.size();
   const size_t es = DataTypeSize(a.dtype);
@@ -95,9 +96,7 @@ uint64_t RunCase(Communicator& comm, CollArgs a, const std::string& algo, bool i
         send = recvbuf.data();
         recv = recvbuf.data() + a.rank * a.count * es;
         break;
-      default:
-        send = recv = recvbuf.data();
-        break;
+      default: send = recv = recvbuf.data(); break;
     }
   }
   const bool fills = !(a.kind == OpKind::kBroadcast && a.rank != a.root);
@@ -187,8 +186,8 @@ void RunAll(Communicator& comm, bool full, const Options& o, Tally* t) {
                     std::fprintf(stderr,
                                  "WRONG: rank %d of '%s': %s/%s %s %s count=%zu %s root=%d: "
                                  "%llu wrong%s\n",
-                                 comm.rank(), comm.name().c_str(), OpKindName(kind),
-                                 algo.c_str(), DataTypeName(dt), ReduceOpName(op), count,
+                                 comm.rank(), comm.name().c_str(), OpKindName(kind), algo.c_str(),
+                                 DataTypeName(dt), ReduceOpName(op), count,
                                  in_place ? "in-place" : "out-of-place", root,
                                  static_cast<unsigned long long>(wrong), detail.c_str());
                   }
@@ -219,7 +218,8 @@ int Main(int argc, char** argv) {
   Tally t;
   RunAll(*world, /*full=*/true, o, &t);
   // A split with reversed order inside each group: rank mapping is not the identity.
-  std::unique_ptr<Communicator> half = world->Split(world->rank() % 2, world->size() - world->rank());
+  std::unique_ptr<Communicator> half =
+      world->Split(world->rank() % 2, world->size() - world->rank());
   RunAll(*half, /*full=*/false, o, &t);
   int64_t totals[2] = {static_cast<int64_t>(t.cases), static_cast<int64_t>(t.wrong_cases)};
   world->AllReduce(totals, totals, 2, DataType::kI64, ReduceOp::kSum, {"auto", {}})->Wait();

@@ -17,19 +17,16 @@ void Apply(void* out, const void* a, const void* b, size_t n, F f) {
   T* o = static_cast<T*>(out);
   const T* x = static_cast<const T*>(a);
   const T* y = static_cast<const T*>(b);
-  for (size_t i = 0; i < n; ++i) o[i] = static_cast<T>(f(static_cast<Acc>(x[i]), static_cast<Acc>(y[i])));
+  for (size_t i = 0; i < n; ++i)
+    o[i] = static_cast<T>(f(static_cast<Acc>(x[i]), static_cast<Acc>(y[i])));
 }
 
 template <typename T, typename Acc>
 void ReduceTyped(void* out, const void* a, const void* b, size_t n, ReduceOp op) {
   switch (op) {
     case ReduceOp::kSum:
-    case ReduceOp::kAvg:
-      Apply<T, Acc>(out, a, b, n, [](Acc u, Acc v) { return u + v; });
-      break;
-    case ReduceOp::kProd:
-      Apply<T, Acc>(out, a, b, n, [](Acc u, Acc v) { return u * v; });
-      break;
+    case ReduceOp::kAvg: Apply<T, Acc>(out, a, b, n, [](Acc u, Acc v) { return u + v; }); break;
+    case ReduceOp::kProd: Apply<T, Acc>(out, a, b, n, [](Acc u, Acc v) { return u * v; }); break;
     case ReduceOp::kMin:
       Apply<T, Acc>(out, a, b, n, [](Acc u, Acc v) { return std::min(u, v); });
       break;
@@ -42,7 +39,8 @@ void ReduceTyped(void* out, const void* a, const void* b, size_t n, ReduceOp op)
 template <typename T, typename Acc>
 void DivideTyped(void* buf, size_t n, int d) {
   T* p = static_cast<T*>(buf);
-  for (size_t i = 0; i < n; ++i) p[i] = static_cast<T>(static_cast<Acc>(p[i]) / static_cast<Acc>(d));
+  for (size_t i = 0; i < n; ++i)
+    p[i] = static_cast<T>(static_cast<Acc>(p[i]) / static_cast<Acc>(d));
 }
 
 }  // namespace
@@ -98,8 +96,10 @@ void ReduceIntoStreaming(void* out, const void* a, const void* b, size_t n, Data
     const float* y = static_cast<const float*>(b);
     switch (op) {
       case ReduceOp::kSum:
-      case ReduceOp::kAvg: return StreamF32(o, x, y, n, [](__m128 u, __m128 v) { return _mm_add_ps(u, v); });
-      case ReduceOp::kProd: return StreamF32(o, x, y, n, [](__m128 u, __m128 v) { return _mm_mul_ps(u, v); });
+      case ReduceOp::kAvg:
+        return StreamF32(o, x, y, n, [](__m128 u, __m128 v) { return _mm_add_ps(u, v); });
+      case ReduceOp::kProd:
+        return StreamF32(o, x, y, n, [](__m128 u, __m128 v) { return _mm_mul_ps(u, v); });
       default: break;  // min/max: NaN handling differs from std::min; keep the plain loop
     }
   } else if (t == DataType::kF64) {
@@ -108,8 +108,10 @@ void ReduceIntoStreaming(void* out, const void* a, const void* b, size_t n, Data
     const double* y = static_cast<const double*>(b);
     switch (op) {
       case ReduceOp::kSum:
-      case ReduceOp::kAvg: return StreamF64(o, x, y, n, [](__m128d u, __m128d v) { return _mm_add_pd(u, v); });
-      case ReduceOp::kProd: return StreamF64(o, x, y, n, [](__m128d u, __m128d v) { return _mm_mul_pd(u, v); });
+      case ReduceOp::kAvg:
+        return StreamF64(o, x, y, n, [](__m128d u, __m128d v) { return _mm_add_pd(u, v); });
+      case ReduceOp::kProd:
+        return StreamF64(o, x, y, n, [](__m128d u, __m128d v) { return _mm_mul_pd(u, v); });
       default: break;
     }
   }

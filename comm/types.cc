@@ -9,9 +9,9 @@ const char* const kDataTypeNames[kNumDataTypes] = {"f32", "f64", "f16", "bf16",
                                                    "i8",  "u8",  "i32", "i64"};
 const size_t kDataTypeSizes[kNumDataTypes] = {4, 8, 2, 2, 1, 1, 4, 8};
 const char* const kReduceOpNames[kNumReduceOps] = {"sum", "prod", "min", "max", "avg"};
-const char* const kOpKindNames[kNumOpKinds] = {
-    "all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce",
-    "all_to_all", "sendrecv",   "barrier",        "internal"};
+const char* const kOpKindNames[kNumOpKinds] = {"all_reduce", "all_gather", "reduce_scatter",
+                                               "broadcast",  "reduce",     "all_to_all",
+                                               "sendrecv",   "barrier",    "internal"};
 
 std::string Join(const char* const* names, int n) {
   std::string s;

@@ -1,8 +1,8 @@
 // comm/types.h: element types, reductions and op kinds shared by every backend.
 //
 //   DataType t;
-//   if (!ParseDataType("bf16", &t)) Fail(UsageError("unknown dtype ... valid: " + DataTypeNames()));
-//   size_t bytes = count * DataTypeSize(t);
+//   if (!ParseDataType("bf16", &t)) Fail(UsageError("unknown dtype ... valid: " +
+//   DataTypeNames())); size_t bytes = count * DataTypeSize(t);
 #ifndef TPBENCH_COMM_TYPES_H_
 #define TPBENCH_COMM_TYPES_H_
 

@@ -1,6 +1,7 @@
 // comm/work.h: the asynchronous handle every communicator op returns.
 //
-//   WorkPtr w = comm.AllReduce(x, x, n, DataType::kF32, ReduceOp::kSum, {.stream = Stream::Async()});
+//   WorkPtr w = comm.AllReduce(x, x, n, DataType::kF32, ReduceOp::kSum, {.stream =
+//   Stream::Async()});
 //   ... compute ...
 //   w->Wait();                  // throws Error (exit code 4 on timeout, 3 on transport failure)
 //   double us = w->DurationUs();

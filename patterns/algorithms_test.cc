@@ -3,14 +3,14 @@
 // place, every root, eager and rendezvous sends, results checked exactly, guard bytes around
 // every buffer and out-of-place inputs checked untouched. Iterates AllAlgorithms(), so a newly
 // registered algorithm is covered without editing this file.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstring>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "comm/coll.h"
 #include "comm/error.h"
@@ -200,8 +200,8 @@ std::string RunCase(const Case& c, Outcome* outcome = nullptr,
       const double got = LoadAsDouble(b.recv, i, c.t), want = Expected(c, r, i);
       if (got != want) {
         std::ostringstream s;
-        s << c.Describe() << ": rank " << r << " element " << i << " is " << got
-          << ", expected " << want;
+        s << c.Describe() << ": rank " << r << " element " << i << " is " << got << ", expected "
+          << want;
         return s.str();
       }
     }
@@ -245,8 +245,8 @@ TEST(Algorithms, CountsWorldSizesRootsPlacement) {
   Failures f;
   for (const Algorithm& alg : AllAlgorithms()) {
     for (int n = 1; n <= 9; ++n) {
-      std::vector<size_t> counts = {0, 1, 7, 1001, static_cast<size_t>(n - 1),
-                                    static_cast<size_t>(n + 1)};
+      std::vector<size_t> counts = {
+          0, 1, 7, 1001, static_cast<size_t>(n - 1), static_cast<size_t>(n + 1)};
       std::sort(counts.begin(), counts.end());
       counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
       for (size_t count : counts) {
@@ -308,8 +308,8 @@ TEST(Algorithms, OneMebibyte) {
   Failures f;
   for (const Algorithm& alg : AllAlgorithms()) {
     for (int n : {2, 3, 5, 8}) {
-      const bool per_rank = alg.kind == OpKind::kAllGather ||
-                            alg.kind == OpKind::kReduceScatter || alg.kind == OpKind::kAllToAll;
+      const bool per_rank = alg.kind == OpKind::kAllGather || alg.kind == OpKind::kReduceScatter ||
+                            alg.kind == OpKind::kAllToAll;
       const size_t count = (size_t{1} << 18) / (per_rank ? n : 1) + 3;  // f32: ~1 MiB, uneven
       Case c{&alg, n, count, DataType::kF32, ReduceOp::kSum, n % 2 == 1, 1 % n, n == 3};
       f.Run(c);
@@ -385,8 +385,7 @@ TEST(ThreadTransport, TimeoutNamesTheMissingPeer) {
     FAIL() << "expected a timeout";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kTimeout);
-    EXPECT_NE(std::string(e.what()).find("recv from rank 2 (tag 7"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("recv from rank 2 (tag 7"), std::string::npos) << e.what();
   }
 }
 

@@ -26,8 +26,8 @@ void AllGatherBruck(P2P& p, const CollArgs& a) {
   for (int k = 0; k < BruckSteps(n); ++k) {
     // Step k: send slots [0, c) to r - 2^k, receive c slots from r + 2^k after the 2^k held.
     const BruckStep s = BruckAllGatherStep(r, n, k);
-    p.SendRecv(rot, s.blocks * blk, s.send_to, rot + s.recv_at * blk, s.blocks * blk,
-               s.recv_from, kTagStep + k);
+    p.SendRecv(rot, s.blocks * blk, s.send_to, rot + s.recv_at * blk, s.blocks * blk, s.recv_from,
+               kTagStep + k);
   }
   // Un-rotate: slots [0, n-r) are blocks [r, n), slots [n-r, n) are blocks [0, r).
   std::memcpy(recv + r * blk, rot, (n - r) * blk);

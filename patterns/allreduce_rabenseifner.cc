@@ -18,8 +18,8 @@ namespace {
 
 constexpr int kTagFold = 0;
 constexpr int kTagUnfold = 1;
-constexpr int kTagHalving = 2;     // + step (< 32)
-constexpr int kTagDoubling = 40;   // + step
+constexpr int kTagHalving = 2;    // + step (< 32)
+constexpr int kTagDoubling = 40;  // + step
 
 void AllReduceRabenseifner(P2P& p, const CollArgs& a) {
   const int n = p.size(), r = p.rank();

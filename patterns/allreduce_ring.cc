@@ -35,8 +35,7 @@ void AllReduceRing(P2P& p, const CollArgs& a) {
   rs.tag = kTagReduceScatter;
   internal::RingReduceScatter(p, rs);
   // Phase 2: all-gather the complete blocks around the same ring.
-  internal::RingAllGather(p, recv, part, es, r, n, RingLeft(r, n), RingRight(r, n),
-                          kTagAllGather);
+  internal::RingAllGather(p, recv, part, es, r, n, RingLeft(r, n), RingRight(r, n), kTagAllGather);
 }
 
 }  // namespace

@@ -33,7 +33,6 @@ void AllToAllPairwise(P2P& p, const CollArgs& a) {
 
 }  // namespace
 
-TPBENCH_REGISTER_ALGORITHM(kAllToAll, "pairwise", "pairwise exchange, n-1 steps",
-                           AllToAllPairwise);
+TPBENCH_REGISTER_ALGORITHM(kAllToAll, "pairwise", "pairwise exchange, n-1 steps", AllToAllPairwise);
 
 }  // namespace tpbench

@@ -28,8 +28,8 @@ void BroadcastScatterAllGather(P2P& p, const CollArgs& a) {
   const BinomialNode t = BinomialTreeNode(r, n, a.root);
   const int v = t.vrank;
   // Scatter: receive the blocks of this rank's subtree from the parent...
-  if (t.parent >= 0) p.Recv(buf + part.Offset(v) * es, part.Span(v, t.vend) * es, t.parent,
-                            kTagScatter);
+  if (t.parent >= 0)
+    p.Recv(buf + part.Offset(v) * es, part.Span(v, t.vend) * es, t.parent, kTagScatter);
   // ...and pass each child the blocks of its subtree.
   internal::RequestList sends;
   for (int i = 0; i < t.num_children; ++i) {

@@ -19,8 +19,8 @@ void ReduceBinomial(P2P& p, const CollArgs& a) {
   }
   // The root accumulates in recv; other ranks in scratch (their recv may be null).
   internal::BinomialReduce(p, static_cast<const char*>(a.send),
-                           is_root ? static_cast<char*>(a.recv) : nullptr, a.count, a.dtype,
-                           a.op, a.root, kTag);
+                           is_root ? static_cast<char*>(a.recv) : nullptr, a.count, a.dtype, a.op,
+                           a.root, kTag);
 }
 
 }  // namespace

@@ -47,8 +47,8 @@ void ReduceScatterRecursiveHalving(P2P& p, const CollArgs& a) {
   for (int g = 0; g <= f.pof2; ++g) group[g] = f.First(g) * blk;
   // A proxy's group is (extra's block, own block): only its own block goes to recv.
   const size_t skip = f.IsProxy(r) ? blk : 0;
-  internal::RecursiveHalving(p, f, f.NewRank(r), group, src, work, a.dtype, a.op, kTagStep,
-                             recv, skip);
+  internal::RecursiveHalving(p, f, f.NewRank(r), group, src, work, a.dtype, a.op, kTagStep, recv,
+                             skip);
   // Unfold: give the extra rank its block.
   if (f.IsProxy(r)) p.Send(work + (r - 1) * blk, blk, r - 1, kTagUnfold);
 }

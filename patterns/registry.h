@@ -43,8 +43,8 @@ bool RegisterAlgorithm(const Algorithm& a);
 
 }  // namespace tpbench
 
-#define TPBENCH_REGISTER_ALGORITHM(kind, name, desc, fn)                                  \
-  static const bool tpbench_registered_##fn =                                             \
+#define TPBENCH_REGISTER_ALGORITHM(kind, name, desc, fn) \
+  static const bool tpbench_registered_##fn =            \
       ::tpbench::RegisterAlgorithm(::tpbench::Algorithm{::tpbench::OpKind::kind, name, desc, fn})
 
 #endif  // TPBENCH_PATTERNS_REGISTRY_H_

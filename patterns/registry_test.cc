@@ -1,11 +1,11 @@
 // patterns/registry_test.cc: the registry table, name resolution and "auto" selection.
 #include "patterns/registry.h"
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <set>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "comm/error.h"
 

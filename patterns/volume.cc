@@ -163,10 +163,9 @@ VolumeModel Broadcast(const std::string& a, size_t count, size_t es, int n, int 
 
 VolumeModel ModelSent(OpKind kind, const std::string& algo, size_t count, size_t es, int n,
                       int rank, int root) {
-  const bool per_rank = kind == OpKind::kAllGather || kind == OpKind::kReduceScatter ||
-                        kind == OpKind::kAllToAll;
-  const std::string a =
-      ResolveAlgorithm(kind, algo, count * es * (per_rank ? n : 1), n).name;
+  const bool per_rank =
+      kind == OpKind::kAllGather || kind == OpKind::kReduceScatter || kind == OpKind::kAllToAll;
+  const std::string a = ResolveAlgorithm(kind, algo, count * es * (per_rank ? n : 1), n).name;
   switch (kind) {
     case OpKind::kAllReduce: return AllReduce(a, count, es, n, rank);
     case OpKind::kAllGather: return AllGather(a, count, es, n, rank);

@@ -32,12 +32,12 @@ VolumeModel ModelSent(OpKind kind, const std::string& algo, size_t count, size_t
 VolumeModel ModelSentMax(OpKind kind, const std::string& algo, size_t count, size_t elem_size,
                          int n, int root = 0);
 
-inline uint64_t ModelBytesSent(OpKind kind, const std::string& algo, size_t count,
-                               size_t elem_size, int n, int rank, int root = 0) {
+inline uint64_t ModelBytesSent(OpKind kind, const std::string& algo, size_t count, size_t elem_size,
+                               int n, int rank, int root = 0) {
   return ModelSent(kind, algo, count, elem_size, n, rank, root).bytes;
 }
-inline uint64_t ModelMsgsSent(OpKind kind, const std::string& algo, size_t count,
-                              size_t elem_size, int n, int rank, int root = 0) {
+inline uint64_t ModelMsgsSent(OpKind kind, const std::string& algo, size_t count, size_t elem_size,
+                              int n, int rank, int root = 0) {
   return ModelSent(kind, algo, count, elem_size, n, rank, root).msgs;
 }
 

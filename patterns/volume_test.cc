@@ -3,10 +3,10 @@
 // and the model equals the textbook closed forms where blocks divide evenly.
 #include "patterns/volume.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "comm/coll.h"
 #include "comm/error.h"
@@ -43,18 +43,17 @@ TEST(Volume, MeasuredEqualsModelForEveryAlgorithm) {
   int checked = 0;
   for (const Algorithm& alg : AllAlgorithms()) {
     for (int n = 1; n <= 9; ++n) {
-      for (size_t count : {size_t{0}, size_t{1}, size_t{5}, size_t{1001}, static_cast<size_t>(n) * 12}) {
+      for (size_t count :
+           {size_t{0}, size_t{1}, size_t{5}, size_t{1001}, static_cast<size_t>(n) * 12}) {
         for (DataType t : {DataType::kF32, DataType::kI8}) {
           const int root = (n - 1) / 2;
           const auto stats = Measure(alg, n, count, t, root);
           for (int r = 0; r < n; ++r) {
             const VolumeModel m = ModelSent(alg.kind, alg.name, count, DataTypeSize(t), n, r, root);
             EXPECT_EQ(stats[r].bytes, m.bytes) << OpKindName(alg.kind) << "/" << alg.name
-                                               << " n=" << n << " count=" << count
-                                               << " rank=" << r;
+                                               << " n=" << n << " count=" << count << " rank=" << r;
             EXPECT_EQ(stats[r].msgs, m.msgs) << OpKindName(alg.kind) << "/" << alg.name
-                                             << " n=" << n << " count=" << count
-                                             << " rank=" << r;
+                                             << " n=" << n << " count=" << count << " rank=" << r;
             ++checked;
           }
         }

@@ -9,8 +9,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <memory>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -141,8 +141,7 @@ class Watchdog {
                  "tpbench: error: rank %d: timeout after %g s in %s: the MPI library does not "
                  "report which peers are missing; the group holds world ranks %s\n",
                  Bootstrap::rank(), static_cast<double>(timeout_.count()) / 1000.0,
-                 describe_().c_str(),
-                 ranks.c_str());
+                 describe_().c_str(), ranks.c_str());
     std::fflush(stderr);
     std::fflush(stdout);
     _exit(static_cast<int>(ExitCode::kTimeout));
@@ -286,8 +285,8 @@ class MpiCommunicator : public CommBase {
       MPI_Comm sub = MPI_COMM_NULL;
       {
         const std::chrono::milliseconds t = timeout();
-        InFlight guard(shared_->watchdog(), Clock::now() + t, t, [&what] { return what; },
-                       &world_ranks());
+        InFlight guard(
+            shared_->watchdog(), Clock::now() + t, t, [&what] { return what; }, &world_ranks());
         MpiShared::Check(MPI_Comm_split(comm_, color < 0 ? MPI_UNDEFINED : color, key, &sub),
                          "MPI_Comm_split");
       }
@@ -321,8 +320,9 @@ class MpiCommunicator : public CommBase {
     int rc = MPI_SUCCESS;
     const char* call = "";
 
-    InFlight guard(shared_->watchdog(), deadline(), timeout(), [this] { return current_op(); },
-                   &world_ranks());
+    InFlight guard(
+        shared_->watchdog(), deadline(), timeout(), [this] { return current_op(); },
+        &world_ranks());
     switch (a.kind) {
       case OpKind::kAllReduce:
         call = "MPI_Allreduce";

@@ -8,8 +8,7 @@
 namespace tpbench {
 namespace internal {
 
-void BinomialBroadcast(P2P& p, const char* root_src, char* buf, size_t bytes, int root,
-                       int tag) {
+void BinomialBroadcast(P2P& p, const char* root_src, char* buf, size_t bytes, int root, int tag) {
   const BinomialNode t = BinomialTreeNode(p.rank(), p.size(), root);
   // Receive the whole message from the parent.
   if (t.parent >= 0) p.Recv(buf, bytes, t.parent, tag);

@@ -7,8 +7,8 @@ namespace tpbench {
 namespace internal {
 
 void RecursiveHalving(P2P& p, const Fold& f, int nr, const std::vector<size_t>& group,
-                      const char* src, char* work, DataType t, ReduceOp op, int tag,
-                      char* last_dst, size_t last_skip) {
+                      const char* src, char* work, DataType t, ReduceOp op, int tag, char* last_dst,
+                      size_t last_skip) {
   if (f.steps == 0) return;
   const size_t es = DataTypeSize(t);
   // The first step keeps the largest range; later ones keep parts of it.
@@ -20,8 +20,8 @@ void RecursiveHalving(P2P& p, const Fold& f, int nr, const std::vector<size_t>& 
     const HalvingStep h = RecursiveHalvingStep(nr, f.pof2, s);
     const size_t keep_off = group[h.keep_lo], keep_len = group[h.keep_hi] - keep_off;
     const size_t send_off = group[h.send_lo], send_len = group[h.send_hi] - send_off;
-    p.SendRecv(cur + send_off, send_len, f.OldRank(h.partner), tmp, keep_len,
-               f.OldRank(h.partner), tag + s);
+    p.SendRecv(cur + send_off, send_len, f.OldRank(h.partner), tmp, keep_len, f.OldRank(h.partner),
+               tag + s);
     const char* lhs = nr < h.partner ? cur + keep_off : tmp;
     const char* rhs = nr < h.partner ? tmp : cur + keep_off;
     if (s == f.steps - 1 && last_dst != nullptr) {
@@ -39,9 +39,9 @@ void RecursiveDoublingGather(P2P& p, const Fold& f, int nr, const std::vector<si
   for (int s = 0; s < f.steps; ++s) {
     // Step s: swap windows of 2^s groups with the partner.
     const DoublingStep d = RecursiveDoublingStep(nr, s);
-    p.SendRecv(buf + group[d.have_lo], group[d.have_hi] - group[d.have_lo],
-               f.OldRank(d.partner), buf + group[d.recv_lo],
-               group[d.recv_hi] - group[d.recv_lo], f.OldRank(d.partner), tag + s);
+    p.SendRecv(buf + group[d.have_lo], group[d.have_hi] - group[d.have_lo], f.OldRank(d.partner),
+               buf + group[d.recv_lo], group[d.recv_hi] - group[d.recv_lo], f.OldRank(d.partner),
+               tag + s);
   }
 }
 

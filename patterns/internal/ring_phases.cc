@@ -97,11 +97,13 @@ void RingAllGather(P2P& p, char* buf, const BlockPartition& part, size_t elem, i
     const char* base = buf + part.Offset(b) * elem;
     for (size_t e = 0, i = 0; e < len; e += seg, ++i) {
       if (k > 0 && !has_all) p.Wait(recvs[first[k - 1] + i]);
-      if (!skip_send) sends.Add(p.Isend(base + e * elem, std::min(seg, len - e) * elem, right, tag));
+      if (!skip_send)
+        sends.Add(p.Isend(base + e * elem, std::min(seg, len - e) * elem, right, tag));
     }
   }
   // The last step's segments are not forwarded.
-  if (!has_all) p.WaitAll(recvs.data() + first[n - 2], static_cast<int>(recvs.size() - first[n - 2]));
+  if (!has_all)
+    p.WaitAll(recvs.data() + first[n - 2], static_cast<int>(recvs.size() - first[n - 2]));
   sends.WaitAll(p);
 }
 

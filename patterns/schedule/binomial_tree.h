@@ -15,9 +15,9 @@
 namespace tpbench {
 
 struct BinomialChild {
-  int rank;      // real rank
-  int vrank;     // relative rank (first of its subtree)
-  int vend;      // one past the last relative rank of its subtree
+  int rank;   // real rank
+  int vrank;  // relative rank (first of its subtree)
+  int vend;   // one past the last relative rank of its subtree
 };
 
 struct BinomialNode {

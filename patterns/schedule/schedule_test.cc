@@ -3,11 +3,11 @@
 // set of ranks whose contributions a partial contains. Reduce-scatter steps must combine
 // disjoint sets, every block must reach every rank that needs it exactly once, and the final
 // state must be complete.
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <set>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "patterns/schedule/binomial_tree.h"
 #include "patterns/schedule/blocks.h"

@@ -22,11 +22,11 @@ struct Req {
   int peer = -1;
   int tag = 0;
   size_t bytes = 0;
-  void* recv_buf = nullptr;          // receive
-  const void* send_buf = nullptr;    // rendezvous send
-  std::vector<char> eager;           // eager send payload
+  void* recv_buf = nullptr;        // receive
+  const void* send_buf = nullptr;  // rendezvous send
+  std::vector<char> eager;         // eager send payload
   bool done = false;
-  std::string error;                 // set on a size mismatch
+  std::string error;  // set on a size mismatch
 };
 
 // Messages and posted receives from src to dst with one tag, each in order.
@@ -150,10 +150,9 @@ class ThreadP2P : public P2P {
                      std::to_string(q->bytes) + " bytes)";
         }
         if (!missing.empty()) {
-          throw TimeoutError("rank " + std::to_string(rank_) + " of " +
-                             std::to_string(w_->n()) + " timed out after " +
-                             std::to_string(w_->opts().timeout.count()) + " ms waiting for " +
-                             missing);
+          throw TimeoutError("rank " + std::to_string(rank_) + " of " + std::to_string(w_->n()) +
+                             " timed out after " + std::to_string(w_->opts().timeout.count()) +
+                             " ms waiting for " + missing);
         }
       }
     }
@@ -172,8 +171,7 @@ class ThreadP2P : public P2P {
   void Check(int peer, int tag, const char* what) const {
     if (peer < 0 || peer >= w_->n() || tag < 0 || tag > 4095) {
       throw BackendError(std::string(what) + " on rank " + std::to_string(rank_) + ": peer " +
-                         std::to_string(peer) + " or tag " + std::to_string(tag) +
-                         " out of range");
+                         std::to_string(peer) + " or tag " + std::to_string(tag) + " out of range");
     }
   }
 
