@@ -210,8 +210,9 @@ def load_verdict(path):
     if not isinstance(data, dict):
         raise ReportError("%s: top level must be an object with 'verdict'" % path)
     v = data.get("verdict")
-    if not isinstance(v, str) or v.lower() not in ("pass", "fail"):
-        raise ReportError("%s: required field 'verdict' missing or not \"pass\"/\"fail\"" % path)
+    if not isinstance(v, str) or not v:
+        raise ReportError("%s: required field 'verdict' missing or not a string (\"pass\", "
+                          "\"fail\", ...)" % path)
     regs = data.get("regressions", [])
     if not isinstance(regs, list):
         raise ReportError("%s: field 'regressions' must be a list" % path)
@@ -390,11 +391,18 @@ def section_summary(res, verdict, limit):
                      % (len(res.replaced), "; ".join("%s over %s" % (b, a) for a, b in pairs))))
     out = ['<section id="summary"><h2>Summary</h2>']
     if verdict is not None:
-        v = verdict["verdict"].upper()
-        out.append('<p class="verdict %s" id="verdict">verdict: %s</p>'
-                   % ("pass" if v == "PASS" else "fail", v))
+        v = verdict["verdict"].upper().replace("_", " ")
+        cls = {"PASS": "pass", "FAIL": "fail"}.get(v, "other")
+        out.append('<p class="verdict %s" id="verdict">verdict: %s</p>' % (cls, esc(v)))
         extra = [(k, verdict[k]) for k in sorted(verdict)
                  if k not in ("verdict", "regressions") and not isinstance(verdict[k], (dict, list))]
+        extra += [(k, "%d entries" % len(verdict[k])) for k in sorted(verdict)
+                  if k not in ("regressions", "notes") and isinstance(verdict[k], list)]
+        notes = verdict.get("notes")
+        if isinstance(notes, list) and notes:
+            extra.append(("notes", "; ".join(str(n) for n in notes)))
+        elif isinstance(notes, str) and notes:
+            extra.append(("notes", notes))
         if extra:
             out.append(table(["verdict key", "value"], extra, cls="kv"))
         regs = verdict.get("regressions", [])
@@ -785,6 +793,7 @@ tr.improve td{background:#dfd}
 p.verdict{font-size:20px;font-weight:bold;padding:.3em .6em;display:inline-block}
 p.verdict.pass{background:#dfd;color:#060}
 p.verdict.fail{background:#fdd;color:#a00}
+p.verdict.other{background:#eee;color:#444}
 img{max-width:100%;display:block}
 nav a{margin-right:.8em}
 """

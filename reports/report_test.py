@@ -193,12 +193,25 @@ class ReportTest(unittest.TestCase):
             self.assertNotIn("Traceback", se)
         good = self.bad("good.json", json.dumps({"context": {}, "benchmarks": [bench]}))
         for text, msg in (('{"regressions": []}', "badverdict.json: required field 'verdict'"),
+                          ('{"verdict": 1}', "badverdict.json: required field 'verdict'"),
                           ('{"verdict": "pass", "regressions": 3}',
                            "badverdict.json: field 'regressions' must be a list")):
             rc, so, se = self.run_cli("--results", good, "--verdict",
                                       self.bad("badverdict.json", text), "--out", out)
             self.assertEqual(rc, 2, se)
             self.assertIn(msg, se)
+        # //ci:gate's "no_baseline" verdict, with its lists: shown, not an error.
+        vpath = self.bad("nobase.json", json.dumps({
+            "verdict": "no_baseline", "profile": "p", "regressions": [], "improvements": [],
+            "inconclusive": [], "exact_failures": [], "missing": ["a"], "new": [],
+            "unchanged": 0, "notes": ["no stored baseline for machine profile p"]}))
+        rc, so, se = self.run_cli("--results", good, "--verdict", vpath, "--out", out)
+        self.assertEqual(rc, 0, se)
+        with open(os.path.join(out, "index.html")) as f:
+            page = f.read()
+        self.assertIn("verdict: NO BASELINE", page)
+        self.assertIn("<td>missing</td><td>1 entries</td>", page)
+        self.assertIn("no stored baseline for machine profile p", page)
         rc, so, se = self.run_cli("--results", good, "--baseline",
                                   self.bad("badbase.json", "[]"), "--out", out)
         self.assertEqual(rc, 2, se)
