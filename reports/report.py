@@ -317,6 +317,11 @@ def series_key(e):
             p["groups"])
 
 
+def _legend(ax, **kw):
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kw)
+
+
 def _log2_axis(ax, sizes):
     sizes = [s for s in sizes if s > 0] or [1]
     lo, hi = int(math.floor(math.log2(min(sizes)))), int(math.ceil(math.log2(max(sizes))))
@@ -511,7 +516,7 @@ def section_collective(pl, res, coll, limit):
         ax.set_ylabel("bus bandwidth (GB/s)")
         ax.set_title("%s, %d ranks: bus bandwidth vs size" % (coll, w))
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
+        _legend(ax, fontsize=7, ncol=2)
         out.append('<h3>%d ranks: bus bandwidth (GB/s) vs size</h3>' % w)
         out.append(pl.save(fig, "%s-np%d-busbw.png" % (coll, w)))
         out.append(_size_table(ser, "busbw_GBps", sizes, label_of))
@@ -531,7 +536,7 @@ def section_collective(pl, res, coll, limit):
             ax.set_ylabel("time per op (us)")
             ax.set_title("%s, %d ranks: time vs size (<= 64 KiB)" % (coll, w))
             ax.grid(True, alpha=0.3)
-            ax.legend(fontsize=7, ncol=2)
+            _legend(ax, fontsize=7, ncol=2)
             out.append('<h3>%d ranks: time per op (us), messages up to 64 KiB</h3>' % w)
             out.append(pl.save(fig, "%s-np%d-time-small.png" % (coll, w)))
             out.append(_size_table(ser, "time_us", small, label_of))
@@ -578,7 +583,7 @@ def section_scaling(pl, res):
         ax.set_xlabel("ranks", fontsize=8)
         ax.set_ylabel("busbw (GB/s)", fontsize=8)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=6)
+        _legend(ax, fontsize=6)
     for j in range(len(colls), nrow * ncol):
         axes[j // ncol][j % ncol].axis("off")
     fig.tight_layout()
@@ -626,7 +631,7 @@ def section_groups(pl, res):
         ax.set_ylabel("bus bandwidth per group (GB/s)")
         ax.set_title("%s: concurrent groups" % coll)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
+        _legend(ax, fontsize=7)
         out.append("<h3>%s</h3>" % coll)
         out.append(pl.save(fig, "groups-%s.png" % coll))
         lab = lambda k: ("%s %s groups:%s on %d ranks" % (k[1], k[2], k[7], k[0])) if k[7] \
@@ -662,7 +667,7 @@ def section_layers(pl, res):
         a1.set_yticklabels(labels, fontsize=7)
         a1.set_xlabel("ms")
         a1.set_title("%s: time per step" % sch)
-        a1.legend(fontsize=7)
+        _legend(a1, fontsize=7)
         for j, (c, col) in enumerate((("comm_bytes_per_rank", "tab:purple"),
                                       ("comm_bytes_model", "tab:gray"))):
             a2.barh([v + (j - 0.5) * h for v in y], [(e.value(c) or 0) / 2 ** 20 for e in es],
@@ -672,7 +677,7 @@ def section_layers(pl, res):
         a2.set_yticklabels([])
         a2.set_xlabel("MiB per rank")
         a2.set_title("%s: communication volume, measured vs model" % sch)
-        a2.legend(fontsize=7)
+        _legend(a2, fontsize=7)
         fig.tight_layout()
         out.append('<h3 class="scheme">%s</h3>' % esc(sch))
         out.append(pl.save(fig, "layers-%s.png" % re.sub(r"[^A-Za-z0-9_.-]", "_", sch)))
@@ -703,7 +708,7 @@ def section_layers(pl, res):
     ax.set_yticklabels(["%s (%d ranks)" % cw for cw in cases], fontsize=7)
     ax.set_xlabel("step time (ms)")
     ax.set_title("schemes side by side: step time")
-    ax.legend(fontsize=7)
+    _legend(ax, fontsize=7)
     fig.tight_layout()
     out.append("<h3>Schemes side by side</h3>")
     out.append(pl.save(fig, "layers-schemes.png"))
@@ -767,7 +772,7 @@ def section_baseline(pl, res, base, base_paths):
         ax.set_ylabel("%s change (%%)" % m)
         ax.set_xlabel("case (table order)")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
+        _legend(ax, fontsize=7)
     fig.tight_layout()
     out.append(pl.save(fig, "baseline.png"))
     rows_sorted = sorted(rows, key=lambda r: (r[6] != "regress", r[1], r[0].key))
@@ -848,7 +853,7 @@ def build(results_paths, out, baseline_paths=None, verdict_path=None, measure_li
 def _user_path(p):
     if os.path.isabs(p):
         return p
-    return os.path.join(os.environ.get("BUILD_WORKING_DIRECTORY", os.getcwd()), p)
+    return os.path.normpath(os.path.join(os.environ.get("BUILD_WORKING_DIRECTORY", os.getcwd()), p))
 
 
 def main(argv):

@@ -167,6 +167,7 @@ class ReportTest(unittest.TestCase):
         rc, so, se = self.run_cli("--results", td("layers.json"), "--out", out)
         self.assertEqual(rc, 0, se)
         self.assertIn("# report: %s/index.html" % out, so)
+        self.assertEqual(se, "")  # no warnings either
 
     def test_errors(self):
         out = os.path.join(TMP, "err")
