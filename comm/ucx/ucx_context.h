@@ -93,28 +93,27 @@ bool UcxContext::WaitUntil(Done done, Clock::time_point deadline, Slow on_slow) 
   // wait's start is taken at its first clock check, which is early enough for kSlowWait.
   Clock::time_point start{};
   bool slow_reported = false;
+  // Checks the clock: false once the deadline has passed; reports a slow wait once.
+  auto in_time = [&] {
+    const Clock::time_point now = Clock::now();
+    if (now >= deadline) return false;
+    if (start == Clock::time_point{}) start = now;
+    if (!slow_reported && now - start > kSlowWait) {
+      slow_reported = true;
+      on_slow();
+    }
+    return true;
+  };
   for (unsigned turn = 1;; ++turn) {
     while (ucp_worker_progress(worker_) != 0) {
     }
     if (done()) return true;
     if (blocking_) {
-      const Clock::time_point now = Clock::now();
-      if (now >= deadline) return false;
-      if (start == Clock::time_point{}) start = now;
-      if (!slow_reported && now - start > kSlowWait) {
-        slow_reported = true;
-        on_slow();
-      }
+      if (!in_time()) return false;
       BlockOnce(deadline);
     } else if ((turn & 255) == 0) {
       sched_yield();
-      const Clock::time_point now = Clock::now();
-      if (now >= deadline) return false;
-      if (start == Clock::time_point{}) start = now;
-      if (!slow_reported && now - start > kSlowWait) {
-        slow_reported = true;
-        on_slow();
-      }
+      if (!in_time()) return false;
     }
   }
 }
