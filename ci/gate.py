@@ -2,6 +2,7 @@
 
     bazel run //ci:gate -- --results R.json [--baseline B.json] [--force] [--out DIR]
                            [--timing fail|report] [--allow-missing-baseline]
+                           [--remeasure CMD [--remeasure-rounds N]]
 
 Without --baseline the stored baseline is ci/baselines/<machine_profile>/<sweep>.json, where
 machine_profile and sweep come from the results' context ("quick.sweep" -> quick.json; no
@@ -15,6 +16,10 @@ sweep -> default.json). Decision rules (docs/ci.md):
   the per-repetition samples: a regression needs a one-sided Mann-Whitney U p <= ALPHA in the
   bad direction AND a median change beyond the size class's threshold. A change beyond the
   threshold that is not significant, or samples too few for significance, is "inconclusive".
+  Large-effect rule: the median of the new samples' best half >= 1.5x worse than the
+  baseline's best half, with a rank test p <= ALPHA on the best halves, is a regression too.
+  With --remeasure CMD, inconclusive comparisons are measured again (CMD writes {out}), the
+  new repetitions pooled with the first ones, and re-tested, at most --remeasure-rounds times.
   With --timing report, timing regressions are reported but do not fail.
 
 Writes verdict.json, summary.md and junit.xml into --out (default: beside the results).
@@ -27,6 +32,8 @@ import datetime
 import json
 import math
 import os
+import shlex
+import subprocess
 import statistics
 import sys
 from xml.sax.saxutils import escape, quoteattr
@@ -49,6 +56,16 @@ METRICS = {
 DEFAULT_REPETITIONS = 10
 OUTLIER_MADS = 5.0
 OUTLIER_MIN_PCT = 5.0
+# Large-effect rule (docs/ci.md "Large effects"): timing noise is one-sided (a spike only ever
+# makes a repetition slower), so the best half of a sample's repetitions is its clean core even
+# when up to half of them were spikes. When the median of the new best half is at least
+# LARGE_EFFECT_FACTOR times worse than the baseline's, and a one-sided rank test on the two
+# best halves gives p <= ALPHA, the change is a regression whatever the whole-sample test says.
+# Without it, a baseline with 4-5 spiking repetitions of 10 is bimodal, its median sits between
+# the modes, and a 2x slowdown comes out inconclusive (or, under a 25% threshold, unchanged).
+# Under the modelled noise an A/A pair needs >= 8 of 10 new repetitions to be spikes to trigger
+# it (about 4e-7), and a 10% slowdown never reaches the factor, so both properties are kept.
+LARGE_EFFECT_FACTOR = 1.5
 
 
 def size_class(size_bytes):
@@ -74,11 +91,52 @@ def drop_outliers(samples):
     return [v for v in samples if abs(v - m) <= cut]
 
 
+def best_half(samples, lower_is_better):
+    """The better ceil(n/2) values: the smallest times, the largest bandwidths."""
+    s = sorted(samples, reverse=not lower_is_better)
+    return s[:(len(s) + 1) // 2]
+
+
+def large_effect(base, new, lower_is_better, alpha=ALPHA):
+    """(factor, p) when the large-effect rule holds for the raw samples, else None. factor:
+    how many times worse the median of the new best half is than the baseline's (time ratio
+    new / baseline; bandwidth baseline / new); p: one-sided Mann-Whitney U on the best halves
+    in the bad direction."""
+    bb, nb = best_half(base, lower_is_better), best_half(new, lower_is_better)
+    if mannwhitney.min_p_value(len(nb), len(bb)) > alpha:
+        return None
+    mb, mn = statistics.median(bb), statistics.median(nb)
+    if not (mb > 0 and mn > 0 and math.isfinite(mb) and math.isfinite(mn)):
+        return None
+    factor = mn / mb if lower_is_better else mb / mn
+    if factor < LARGE_EFFECT_FACTOR:
+        return None
+    _, p = mannwhitneyu_safe(nb, bb, "greater" if lower_is_better else "less")
+    if p > alpha:
+        return None
+    return factor, p
+
+
 def compare_metric(base, new, lower_is_better, threshold_pct, alpha=ALPHA):
     """Classifies one metric: (status, info). status: regression, improvement, inconclusive,
     unchanged. info: baseline_median, median, change_pct, p_value (one-sided, bad direction
     for a regression or unchanged, good direction for an improvement), n_baseline, n (after
-    dropping outliers), outliers (dropped, both samples)."""
+    dropping outliers), outliers (dropped, both samples); with a regression by the
+    large-effect rule also rule = "large_effect", best_half_factor, best_half_p_value."""
+    status, info = _compare_whole(base, new, lower_is_better, threshold_pct, alpha)
+    if status in ("regression", "improvement"):
+        return status, info
+    le = large_effect(base, new, lower_is_better, alpha)
+    if le is None:
+        return status, info
+    info.pop("reason", None)
+    info["rule"] = "large_effect"
+    info["best_half_factor"], info["best_half_p_value"] = le
+    return "regression", info
+
+
+def _compare_whole(base, new, lower_is_better, threshold_pct, alpha):
+    """The main rule: rank test and median change over the samples without outliers."""
     nb0, nn0 = len(base), len(new)
     base, new = drop_outliers(base), drop_outliers(new)
     mb, mn = statistics.median(base), statistics.median(new)
@@ -240,6 +298,11 @@ def describe(e):
     s = "median %s -> %s (%s, p=%s, n=%d vs %d, threshold %g%%)" % (
         fmt_num(e["baseline_median"]), fmt_num(e["median"]), ch, p, e["n_baseline"], e["n"],
         e["threshold_pct"])
+    if e.get("rule") == "large_effect":
+        s += "; large effect: best half %.2fx worse (p=%.3g)" % (e["best_half_factor"],
+                                                                e["best_half_p_value"])
+    if e.get("remeasure_rounds"):
+        s += "; after %d re-measure round(s)" % e["remeasure_rounds"]
     if e.get("reason"):
         s += "; " + e["reason"]
     return s
@@ -262,6 +325,12 @@ def summary_md(v):
                    v["unchanged"], len(v["exact_failures"]), len(v["missing"]), len(v["new"])))
     for n in v["notes"]:
         out.append("- note: %s" % n)
+    for r in v.get("remeasure", {}).get("rounds", []):
+        out.append("- re-measure round %d (`%s`): %d comparisons -> %s%s" % (
+            r["round"], r["results"], r["remeasured"],
+            ", ".join("%d %s" % (c, s) for s, c in r["now"].items()),
+            "; not in its results: %s" % ", ".join(r["not_in_results"])
+            if r["not_in_results"] else ""))
     out.append("")
 
     def table(title, rows):
@@ -342,6 +411,104 @@ def write_outputs(v, out_dir):
     return paths
 
 
+def merge_remeasured(res, new, keys_metrics):
+    """res with the timing samples of the (key, metric) pairs in keys_metrics extended by the
+    new results' repetitions (pooled, not replaced: more repetitions give the rank test the
+    power the first run lacked), and the exact values of those benchmarks extended too (a
+    changed exact value in a re-measured run fails like any other). Other comparisons keep
+    their inputs unchanged, so re-evaluating re-tests only the re-measured ones. Returns
+    (merged res, {key: True} for the benchmarks found in the new results)."""
+    cases = {k: {"name": c["name"], "world_size": c["world_size"],
+                 "size_bytes": c["size_bytes"],
+                 "samples": {m: list(v) for m, v in c["samples"].items()},
+                 "exact": {m: list(v) for m, v in c["exact"].items()}}
+             for k, c in res["cases"].items()}
+    found = {}
+    for key in sorted({k for k, _ in keys_metrics}, key=lambda k: (k[0], k[1] or 0)):
+        nc = new["cases"].get(key)
+        if nc is None:
+            continue
+        found[key] = True
+        for metric, vals in nc["exact"].items():
+            cases[key]["exact"].setdefault(metric, []).extend(vals)
+        for k, metric in keys_metrics:
+            if k == key and nc["samples"].get(metric):
+                cases[key]["samples"].setdefault(metric, []).extend(nc["samples"][metric])
+    return {"context": res["context"], "cases": cases}, found
+
+
+def remeasure(res, base, v, command, rounds, out_dir, evaluate_args):
+    """Re-measures the inconclusive comparisons of verdict v: up to rounds times, runs
+    command (placeholders {out}, {outdir}, {names}, {round}; docs/ci.md), pools the new
+    repetitions of the inconclusive benchmarks with the earlier ones and re-evaluates.
+    Returns the final verdict with v["remeasure"] recording each round. Raises UsageError
+    when the command fails or writes no valid results of the same machine profile."""
+    record = {"command": command, "max_rounds": rounds, "rounds": []}
+    remeasured = {}  # (name, metric) -> rounds its samples include
+    for rnd in range(1, rounds + 1):
+        if not v["inconclusive"]:
+            break
+        pending = [(e["name"], e["metric"]) for e in v["inconclusive"]]
+        by_name = {display_name(k): k for k in res["cases"]}
+        keys_metrics = [(by_name[n], m) for n, m in pending if n in by_name]
+        rdir = os.path.join(out_dir, "remeasure-%d" % rnd)
+        if os.path.isdir(rdir):
+            for f in os.listdir(rdir):
+                p = os.path.join(rdir, f)
+                if os.path.isfile(p):
+                    os.remove(p)
+        os.makedirs(rdir, exist_ok=True)
+        rpath = os.path.join(rdir, "results.json")
+        npath = os.path.join(rdir, "names.txt")
+        results.write_atomically(npath, "".join(
+            n + "\n" for n in sorted({display_name(k) for k, _ in keys_metrics})))
+        cmd = (command.replace("{outdir}", shlex.quote(rdir))
+               .replace("{out}", shlex.quote(rpath))
+               .replace("{names}", shlex.quote(npath))
+               .replace("{round}", str(rnd)))
+        print("gate: re-measuring %d inconclusive comparisons (round %d of %d): %s"
+              % (len(pending), rnd, rounds, cmd), file=sys.stderr)
+        proc = subprocess.run(cmd, shell=True, cwd=os.environ.get("BUILD_WORKING_DIRECTORY"))
+        if proc.returncode != 0:
+            raise UsageError("--remeasure round %d: command exited with %d: %s"
+                             % (rnd, proc.returncode, cmd))
+        if not os.path.exists(rpath):
+            raise UsageError("--remeasure round %d: the command wrote no %s (write it to {out} "
+                             "or {outdir}/results.json): %s" % (rnd, rpath, cmd))
+        new = results.load(rpath)
+        if new["context"]["machine_profile"] != res["context"]["machine_profile"]:
+            raise UsageError("%s: context.machine_profile is '%s', the results' is '%s': "
+                             "re-measure on the same machine" % (
+                                 rpath, new["context"]["machine_profile"],
+                                 res["context"]["machine_profile"]))
+        res, found = merge_remeasured(res, new, keys_metrics)
+        for k, m in keys_metrics:
+            if k in found:
+                remeasured[(display_name(k), m)] = rnd
+        v = evaluate(res, base, *evaluate_args)
+        statuses = {}
+        for status in ("regressions", "improvements", "inconclusive"):
+            for e in v[status]:
+                if (e["name"], e["metric"]) in set(pending):
+                    statuses[(e["name"], e["metric"])] = status
+        rec = {"round": rnd, "results": rpath, "remeasured": len(pending),
+               "not_in_results": sorted({display_name(k) for k, _ in keys_metrics
+                                         if k not in found} | {n for n, _ in pending
+                                                               if n not in by_name}),
+               "now": {s: sum(1 for x in statuses.values() if x == s)
+                       for s in ("regressions", "improvements", "inconclusive")}}
+        rec["now"]["unchanged"] = len(pending) - sum(rec["now"].values())
+        record["rounds"].append(rec)
+    for status in ("regressions", "improvements", "inconclusive"):
+        for e in v[status]:
+            if (e["name"], e["metric"]) in remeasured:
+                e["remeasure_rounds"] = remeasured[(e["name"], e["metric"])]
+    v["remeasure"] = record
+    v["notes"].append("re-measured inconclusive comparisons in %d of at most %d rounds (%s)"
+                      % (len(record["rounds"]), rounds, command))
+    return v
+
+
 class ArgParser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(message)
@@ -364,6 +531,14 @@ def main(argv):
     ap.add_argument("--baselines-dir", help="where stored baselines live "
                                             "(default: ci/baselines in the source tree)")
     ap.add_argument("--quiet", action="store_true", help="do not print the summary")
+    ap.add_argument("--remeasure", metavar="CMD",
+                    help="when comparisons are inconclusive, run this shell command to measure "
+                         "again; it must write a results JSON to {out} (= {outdir}/results.json, "
+                         "a fresh folder per round); {names}: a file listing the inconclusive "
+                         "benchmarks; {round}: 1, 2, ... The new repetitions are pooled with "
+                         "the earlier ones and only those comparisons are re-tested")
+    ap.add_argument("--remeasure-rounds", type=int, default=1, metavar="N",
+                    help="at most N re-measure rounds (default 1)")
     try:
         args = ap.parse_args(argv)
         rpath = results.user_path(args.results)
@@ -409,6 +584,19 @@ def main(argv):
         print("gate: error: %s" % e, file=sys.stderr)
         return 2
     v = evaluate(res, base, args.timing, forced, bpath, notes)
+    try:
+        if args.remeasure_rounds < 0:
+            raise UsageError("--remeasure-rounds must be >= 0, got %d" % args.remeasure_rounds)
+        if args.remeasure and v["inconclusive"] and args.remeasure_rounds > 0:
+            os.makedirs(out_dir, exist_ok=True)
+            v = remeasure(res, base, v, args.remeasure, args.remeasure_rounds, out_dir,
+                          (args.timing, forced, bpath, notes))
+        elif args.remeasure:
+            v["remeasure"] = {"command": args.remeasure, "max_rounds": args.remeasure_rounds,
+                              "rounds": []}
+    except UsageError as e:
+        print("gate: error: %s" % e, file=sys.stderr)
+        return 2
     try:
         paths = write_outputs(v, out_dir)
     except OSError as e:
