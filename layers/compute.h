@@ -1,0 +1,116 @@
+// layers/compute.h: the compute backend interface that every TP scheme's layer code calls.
+// HostCompute (layers/host_compute.h) implements it with OpenBLAS and loops; a CUDA backend
+// (cuBLAS + kernels) implements the same interface on kCuda tensors.
+//
+//   HostCompute c;                                       // OpenBLAS, 1 thread
+//   Tensor y = c.NewTensor({B, h_out}, x.dtype());
+//   c.Gemm(false, false, 1.0, x, w, 0.0, &y);            // y = x w
+//   c.AddBias(b, &y);                                    // y[i, :] += b
+//   uint64_t f = c.flops().gemm;                         // 2*B*h_in*h_out
+//
+// Conventions, shared by all backends:
+// - Every tensor is read as a row-major matrix [rows(), cols()] (see tensor.h); shapes are
+//   checked and a mismatch throws UsageError naming the op and the shapes.
+// - All tensors of one call have the same dtype (f32 or f64); scalars are passed as double.
+// - Outputs are overwritten, except Gemm/GemmBatched (beta) and Axpy, which accumulate.
+//   Outputs must not alias inputs unless stated.
+// - GeLU is the tanh approximation (Megatron-LM's / GPT-2's "gelu"):
+//     gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+// - Softmax is over each row (the last dim). Causal masking treats the rows as consecutive
+//   blocks of cols() query rows (one [s, s] score matrix per sample and head): row r is
+//   query position q = r mod cols(), and keys j > q get probability exactly 0.
+// - LayerNorm normalises each row over cols() with the biased variance:
+//     y = (x - mean) * rstd * gamma + beta,  rstd = 1 / sqrt(var + eps);
+//   mean and rstd ([rows()], the dtype of x) are saved for the backward.
+// - Attention head layout: a QKV row of width 3*nh*hd is ordered [head][q|k|v][hd]
+//   (Megatron-LM's layout), so the column chunk r of t holds the q, k and v of heads
+//   r*nh/t .. (r+1)*nh/t - 1 and column-parallel QKV needs no reshuffle. Per-head tensors are
+//   [b*nh*s, hd], rows ordered (sample, head, position).
+#ifndef TPBENCH_LAYERS_COMPUTE_H_
+#define TPBENCH_LAYERS_COMPUTE_H_
+
+#include <cstdint>
+
+#include "layers/tensor.h"
+
+namespace tpbench {
+
+// FLOPs issued through one Compute since construction or the last ResetFlops().
+// gemm is exact (2*m*n*k per product). other is nominal: a fixed per-element cost for each
+// elementwise/reduction op (listed in host_compute.cc), the same in every backend.
+struct FlopCount {
+  uint64_t gemm = 0;
+  uint64_t other = 0;
+  uint64_t total() const { return gemm + other; }
+};
+
+class Compute {
+ public:
+  virtual ~Compute() = default;
+
+  virtual const char* name() const = 0;  // "host", "cuda"
+  virtual MemoryType memory() const = 0;
+  // A zero-filled tensor in this backend's memory.
+  virtual Tensor NewTensor(const Shape& shape, DataType dtype) = 0;
+  // Waits for queued work (no-op on the host).
+  virtual void Synchronize() {}
+
+  // c = alpha * op(a) op(b) + beta * c, op(x) = x or x^T; a, b, c row-major matrices.
+  // With beta == 0, c's old contents are ignored (NaNs included).
+  virtual void Gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b,
+                    double beta, Tensor* c) = 0;
+  // batch independent Gemms: a, b and c are each batch equal blocks of consecutive rows
+  // (a: [batch*rows_a, cols_a], ...), block i of c = alpha op(a_i) op(b_i) + beta c_i.
+  virtual void GemmBatched(int64_t batch, bool trans_a, bool trans_b, double alpha, const Tensor& a,
+                           const Tensor& b, double beta, Tensor* c) = 0;
+
+  // y[i, :] += bias (bias has cols(y) elements).
+  virtual void AddBias(const Tensor& bias, Tensor* y) = 0;
+  // dbias[j] = sum_i dy[i, j].
+  virtual void BiasGrad(const Tensor& dy, Tensor* dbias) = 0;
+
+  // y = gelu(x); dx = gelu'(x) * dy (tanh approximation, see above).
+  virtual void GeluForward(const Tensor& x, Tensor* y) = 0;
+  virtual void GeluBackward(const Tensor& x, const Tensor& dy, Tensor* dx) = 0;
+
+  // y = softmax(x) over rows, optionally causal (see above). y may alias x.
+  virtual void SoftmaxForward(const Tensor& x, bool causal, Tensor* y) = 0;
+  // dx = y * (dy - sum_j(dy * y)) per row, from the forward's output y.
+  virtual void SoftmaxBackward(const Tensor& y, const Tensor& dy, Tensor* dx) = 0;
+
+  // LayerNorm over rows; mean and rstd are [rows(x)].
+  virtual void LayerNormForward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                double eps, Tensor* y, Tensor* mean, Tensor* rstd) = 0;
+  // dx, and dgamma/dbeta summed over the rows of this call.
+  virtual void LayerNormBackward(const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                                 const Tensor& rstd, const Tensor& dy, Tensor* dx, Tensor* dgamma,
+                                 Tensor* dbeta) = 0;
+
+  // out = a + b (residual add); out may alias a or b.
+  virtual void Add(const Tensor& a, const Tensor& b, Tensor* out) = 0;
+  // y += alpha * x.
+  virtual void Axpy(double alpha, const Tensor& x, Tensor* y) = 0;
+  // y = alpha * x (scaled copy); y may alias x.
+  virtual void ScaledCopy(double alpha, const Tensor& x, Tensor* y) = 0;
+
+  // qkv [b*s, 3*nh*hd] -> q, k, v, each [b*nh*s, hd] (layout above).
+  virtual void SplitQkvHeads(const Tensor& qkv, int64_t b, int64_t s, int64_t nh, Tensor* q,
+                             Tensor* k, Tensor* v) = 0;
+  // The inverse: dq, dk, dv [b*nh*s, hd] -> dqkv [b*s, 3*nh*hd].
+  virtual void MergeQkvHeads(const Tensor& q, const Tensor& k, const Tensor& v, int64_t b,
+                             int64_t s, int64_t nh, Tensor* qkv) = 0;
+  // x [b*nh*s, hd] -> y [b*s, nh*hd], column n*hd + d (the attention context).
+  virtual void MergeHeads(const Tensor& x, int64_t b, int64_t s, int64_t nh, Tensor* y) = 0;
+  // The inverse: y [b*s, nh*hd] -> x [b*nh*s, hd].
+  virtual void SplitHeads(const Tensor& y, int64_t b, int64_t s, int64_t nh, Tensor* x) = 0;
+
+  const FlopCount& flops() const { return flops_; }
+  void ResetFlops() { flops_ = FlopCount(); }
+
+ protected:
+  FlopCount flops_;
+};
+
+}  // namespace tpbench
+
+#endif  // TPBENCH_LAYERS_COMPUTE_H_
