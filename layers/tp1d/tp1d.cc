@@ -1,0 +1,194 @@
+// layers/tp1d/tp1d.cc: 1D (Megatron-LM) tensor-parallel layers. See tp1d.h.
+#include "layers/tp1d/tp1d.h"
+
+#include <string>
+#include <utility>
+
+#include "comm/error.h"
+#include "comm/work.h"
+
+namespace tpbench {
+
+void CheckDivisible(const std::string& what, int64_t n, int64_t t) {
+  if (t <= 0 || n % t != 0) {
+    throw UsageError(what + " (" + std::to_string(n) +
+                     ") is not divisible by the tensor-parallel size t (" + std::to_string(t) +
+                     ")");
+  }
+}
+
+void ValidateTp1d(const LayerConfig& cfg, int64_t t) {
+  cfg.Validate();
+  CheckDivisible("hidden", cfg.hidden, t);
+  CheckDivisible("heads", cfg.heads, t);
+  CheckDivisible("ffn hidden (ffn_factor*hidden)", cfg.ffn_hidden(), t);
+}
+
+LinearParams ShardColumn(const LinearParams& full, int64_t t, int64_t r) {
+  CheckDivisible("column-parallel output features", full.w.cols(), t);
+  LinearParams p;
+  p.w = full.w.ColChunk(t, r);
+  if (full.b.defined()) p.b = full.b.ColChunk(t, r);
+  return p;
+}
+
+LinearParams ShardRow(const LinearParams& full, int64_t t, int64_t r) {
+  CheckDivisible("row-parallel input features", full.w.rows(), t);
+  LinearParams p;
+  p.w = full.w.RowChunk(t, r);
+  p.b = full.b;
+  return p;
+}
+
+LayerParams ShardLayerParams(const LayerConfig& cfg, const LayerParams& full, int64_t t,
+                             int64_t r) {
+  ValidateTp1d(cfg, t);
+  LayerParams p;
+  p.ln1 = full.ln1;
+  p.ln2 = full.ln2;
+  p.attn.qkv = ShardColumn(full.attn.qkv, t, r);
+  p.attn.proj = ShardRow(full.attn.proj, t, r);
+  p.mlp.fc1 = ShardColumn(full.mlp.fc1, t, r);
+  p.mlp.fc2 = ShardRow(full.mlp.fc2, t, r);
+  return p;
+}
+
+Tp1d::Tp1d(Compute* c, Communicator* tp, Tp1dOptions opt) : c_(c), tp_(tp), opt_(std::move(opt)) {
+  TP_CHECK(c != nullptr && tp != nullptr);
+}
+
+void Tp1d::AllReduce(Tensor* x) const {
+  tp_->AllReduce(x->data(), x->data(), static_cast<size_t>(x->numel()), x->dtype(), ReduceOp::kSum,
+                 OpOptions{opt_.algo, Stream::Inline()})
+      ->Wait();
+}
+
+// --- Column-parallel linear: operator f (identity forward, all-reduce backward) ---
+
+Tensor Tp1d::ColumnForward(const LinearParams& p, const Tensor& x) const {
+  return ::tpbench::LinearForward(*c_, p, x);
+}
+
+void Tp1d::ColumnBackward(const LinearParams& p, const Tensor& x, const Tensor& dy, Tensor* dx,
+                          LinearParams* grads) const {
+  Compute& c = *c_;
+  *dx = c.NewTensor({dy.rows(), p.w.rows()}, dy.dtype());
+  c.Gemm(false, true, 1.0, dy, p.w, 0.0, dx);  // dX_partial = dY_r W_r^T
+  c.Synchronize();
+  const OpOptions o{opt_.algo, opt_.overlap ? Stream::Async() : Stream::Inline()};
+  WorkPtr w = tp_->AllReduce(dx->data(), dx->data(), static_cast<size_t>(dx->numel()), dx->dtype(),
+                             ReduceOp::kSum, o);
+  if (!opt_.overlap) w->Wait();
+  // dW_r = X^T dY_r, db_r = colsum(dY_r), while the all-reduce is in flight.
+  ::tpbench::LinearBackward(c, p, x, dy, nullptr, grads);
+  w->Wait();
+}
+
+// --- Row-parallel linear: operator g (all-reduce forward, identity backward) ---
+
+Tensor Tp1d::RowForward(const LinearParams& p, const Tensor& x) const {
+  Compute& c = *c_;
+  Tensor y = c.NewTensor({x.rows(), p.w.cols()}, x.dtype());
+  c.Gemm(false, false, 1.0, x, p.w, 0.0, &y);
+  c.Synchronize();
+  AllReduce(&y);
+  if (p.b.defined()) c.AddBias(p.b, &y);
+  return y;
+}
+
+void Tp1d::RowBackward(const LinearParams& p, const Tensor& x, const Tensor& dy, Tensor* dx,
+                       LinearParams* grads) const {
+  ::tpbench::LinearBackward(*c_, p, x, dy, dx, grads);
+}
+
+// --- MLP ---
+
+Tensor Tp1d::MlpForward(const MlpParams& p, const Tensor& x, MlpCache* cache) const {
+  cache->x = x;
+  cache->h1 = ColumnForward(p.fc1, x);
+  cache->act = c_->NewTensor(cache->h1.shape(), cache->h1.dtype());
+  c_->GeluForward(cache->h1, &cache->act);
+  return RowForward(p.fc2, cache->act);
+}
+
+Tensor Tp1d::MlpBackward(const MlpParams& p, const MlpCache& cache, const Tensor& dy,
+                         MlpParams* grads) const {
+  Tensor dact;
+  RowBackward(p.fc2, cache.act, dy, &dact, &grads->fc2);
+  Tensor dh1 = c_->NewTensor(cache.h1.shape(), cache.h1.dtype());
+  c_->GeluBackward(cache.h1, dact, &dh1);
+  Tensor dx;
+  ColumnBackward(p.fc1, cache.x, dh1, &dx, &grads->fc1);
+  return dx;
+}
+
+// --- Attention ---
+
+AttentionShape Tp1d::LocalShape(const AttentionShape& shape) const {
+  CheckDivisible("heads", shape.heads, t());
+  AttentionShape local = shape;
+  local.heads = shape.heads / t();
+  return local;
+}
+
+Tensor Tp1d::AttentionForward(const AttentionShape& shape, const AttentionParams& p,
+                              const Tensor& x, AttentionCache* cache) const {
+  const AttentionShape local = LocalShape(shape);
+  cache->x = x;
+  Tensor qkv = ColumnForward(p.qkv, x);  // this rank's heads, [head][q|k|v][hd]
+  cache->ctx = ::tpbench::CoreAttentionForward(*c_, local, qkv, &cache->core);
+  return RowForward(p.proj, cache->ctx);
+}
+
+Tensor Tp1d::AttentionBackward(const AttentionShape& shape, const AttentionParams& p,
+                               const AttentionCache& cache, const Tensor& dy,
+                               AttentionParams* grads) const {
+  const AttentionShape local = LocalShape(shape);
+  Tensor dctx;
+  RowBackward(p.proj, cache.ctx, dy, &dctx, &grads->proj);
+  Tensor dqkv = ::tpbench::CoreAttentionBackward(*c_, local, cache.core, dctx);
+  Tensor dx;
+  ColumnBackward(p.qkv, cache.x, dqkv, &dx, &grads->qkv);
+  return dx;
+}
+
+// --- The block ---
+
+Tp1dLayer::Tp1dLayer(const Tp1d* tp, const LayerConfig& cfg) : tp_(tp), cfg_(cfg) {
+  TP_CHECK(tp != nullptr);
+  ValidateTp1d(cfg_, tp->t());
+}
+
+Tensor Tp1dLayer::Forward(const LayerParams& p, const Tensor& x, LayerCache* cache) const {
+  if (x.rows() != cfg_.tokens() || x.cols() != cfg_.hidden) {
+    throw UsageError("Tp1dLayer::Forward: x is " + ShapeString(x.shape()) + ", expected [" +
+                     std::to_string(cfg_.tokens()) + ", " + std::to_string(cfg_.hidden) + "]");
+  }
+  Compute& c = tp_->compute();
+  const AttentionShape shape{cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal};
+  cache->x = x;
+  Tensor z1 = LayerNormForward(c, p.ln1, cfg_.ln_eps, x, &cache->ln1);
+  Tensor a = tp_->AttentionForward(shape, p.attn, z1, &cache->attn);
+  cache->y = c.NewTensor(x.shape(), x.dtype());
+  c.Add(x, a, &cache->y);
+  Tensor z2 = LayerNormForward(c, p.ln2, cfg_.ln_eps, cache->y, &cache->ln2);
+  Tensor m = tp_->MlpForward(p.mlp, z2, &cache->mlp);
+  Tensor out = c.NewTensor(x.shape(), x.dtype());
+  c.Add(cache->y, m, &out);
+  return out;
+}
+
+Tensor Tp1dLayer::Backward(const LayerParams& p, const LayerCache& cache, const Tensor& dout,
+                           LayerGrads* grads) const {
+  Compute& c = tp_->compute();
+  const AttentionShape shape{cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal};
+  Tensor dz2 = tp_->MlpBackward(p.mlp, cache.mlp, dout, &grads->mlp);
+  Tensor dy = LayerNormBackward(c, p.ln2, cache.ln2, dz2, &grads->ln2);
+  c.Add(dy, dout, &dy);
+  Tensor dz1 = tp_->AttentionBackward(shape, p.attn, cache.attn, dy, &grads->attn);
+  Tensor dx = LayerNormBackward(c, p.ln1, cache.ln1, dz1, &grads->ln1);
+  c.Add(dx, dy, &dx);
+  return dx;
+}
+
+}  // namespace tpbench

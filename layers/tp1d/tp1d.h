@@ -1,0 +1,121 @@
+// layers/tp1d/tp1d.h: 1D (Megatron-LM) tensor-parallel layers over a Compute backend and the TP
+// group's Communicator (TP_SCHEMES.md section 1; docs/layers.md, "1D tensor parallelism").
+//
+//   Tp1d tp(&compute, tp_comm.get(), Tp1dOptions{});       // algo "ring", overlap on
+//   LinearParams col = ShardColumn(full_fc1, t, r);        // W[:, chunk_t(out)[r]], b chunk
+//   Tensor y_r = tp.ColumnForward(col, x);                 // no communication
+//   tp.ColumnBackward(col, x, dy_r, &dx, &grads);          // all-reduce of dX (async)
+//   LayerParams mine = ShardLayerParams(cfg, full, t, r);  // this rank's block parameters
+//   Tp1dLayer layer(&tp, cfg);
+//   Tensor out = layer.Forward(mine, x, &cache);           // x, out: [b*s, h], replicated
+//   Tensor dx = layer.Backward(mine, cache, dout, &grads); // grads: this rank's slices
+//
+// Communication (per rank, ring model, elements; B = b*s):
+//   column linear fwd+bwd: one all-reduce of dX [B, in]   -> 2(t-1)/t * B*in
+//   row linear fwd+bwd:    one all-reduce of Y [B, out]   -> 2(t-1)/t * B*out
+//   MLP / attention:       one of each                     -> 4(t-1)/t * B*h
+//   block (pre-LN):        4 all-reduces of [B, h]         -> 8(t-1)/t * B*h
+// Shapes that do not split (hidden, heads or ffn*h not divisible by t) throw UsageError
+// naming the dimension and the divisor.
+#ifndef TPBENCH_LAYERS_TP1D_TP1D_H_
+#define TPBENCH_LAYERS_TP1D_TP1D_H_
+
+#include <cstdint>
+#include <string>
+
+#include "comm/communicator.h"
+#include "layers/compute.h"
+#include "layers/reference.h"
+#include "layers/tensor.h"
+
+namespace tpbench {
+
+struct Tp1dOptions {
+  // Algorithm of every collective ("ring" makes the volumes those of TP_SCHEMES.md section 6).
+  std::string algo = "ring";
+  // Column backward: all-reduce dX on the async stream while dW and db are computed. False:
+  // the all-reduce runs inline before dW and db (same bytes, no overlap).
+  bool overlap = true;
+};
+
+// Throws UsageError("<what> (<n>) is not divisible by the tensor-parallel size t (<t>)")
+// unless n % t == 0.
+void CheckDivisible(const std::string& what, int64_t n, int64_t t);
+// Validates cfg (LayerConfig::Validate) and its 1D split over t ranks: hidden, heads and
+// ffn*h divisible by t.
+void ValidateTp1d(const LayerConfig& cfg, int64_t t);
+
+// Rank r's parameters of a column-parallel linear (W[:, chunk_t(out)[r]], b chunk_t[r]) and of
+// a row-parallel one (W[chunk_t(in)[r], :], b full). Copies/views of the full tensors.
+LinearParams ShardColumn(const LinearParams& full, int64_t t, int64_t r);
+LinearParams ShardRow(const LinearParams& full, int64_t t, int64_t r);
+// Rank r's block parameters (or the slice of full-size gradients): QKV and fc1 column, proj
+// and fc2 row, LayerNorms replicated. Validates the split (UsageError).
+LayerParams ShardLayerParams(const LayerConfig& cfg, const LayerParams& full, int64_t t, int64_t r);
+
+class Tp1d {
+ public:
+  // c and tp must outlive this object.
+  Tp1d(Compute* c, Communicator* tp, Tp1dOptions opt = {});
+  Compute& compute() const { return *c_; }
+  Communicator& comm() const { return *tp_; }
+  const Tp1dOptions& options() const { return opt_; }
+  int64_t t() const { return tp_->size(); }
+  int64_t rank() const { return tp_->rank(); }
+
+  // In-place sum all-reduce of x over the TP group (inline).
+  void AllReduce(Tensor* x) const;
+
+  // Column-parallel: x [B, in] replicated, p.w [in, out/t]; returns y_r [B, out/t].
+  Tensor ColumnForward(const LinearParams& p, const Tensor& x) const;
+  // dx (full [B, in], summed over TP) and this rank's dW, db.
+  void ColumnBackward(const LinearParams& p, const Tensor& x, const Tensor& dy, Tensor* dx,
+                      LinearParams* grads) const;
+  // Row-parallel: x_r [B, in/t], p.w [in/t, out], p.b [out]; returns y [B, out] replicated.
+  Tensor RowForward(const LinearParams& p, const Tensor& x) const;
+  // dx_r [B, in/t], dW_r, db (full); no communication.
+  void RowBackward(const LinearParams& p, const Tensor& x, const Tensor& dy, Tensor* dx,
+                   LinearParams* grads) const;
+
+  // MLP: fc1 column (h -> ffn*h), GeLU, fc2 row. x, return [B, h] replicated.
+  Tensor MlpForward(const MlpParams& p, const Tensor& x, MlpCache* cache) const;
+  Tensor MlpBackward(const MlpParams& p, const MlpCache& cache, const Tensor& dy,
+                     MlpParams* grads) const;
+
+  // Attention: QKV column (this rank's heads), local core attention, proj row. shape.heads is
+  // the total number of heads (divisible by t).
+  Tensor AttentionForward(const AttentionShape& shape, const AttentionParams& p, const Tensor& x,
+                          AttentionCache* cache) const;
+  Tensor AttentionBackward(const AttentionShape& shape, const AttentionParams& p,
+                           const AttentionCache& cache, const Tensor& dy,
+                           AttentionParams* grads) const;
+
+ private:
+  AttentionShape LocalShape(const AttentionShape& shape) const;
+
+  Compute* c_;
+  Communicator* tp_;
+  Tp1dOptions opt_;
+};
+
+// The pre-LN transformer block (ReferenceLayer's equations) with 1D TP; LayerNorm local.
+class Tp1dLayer {
+ public:
+  // Validates cfg over tp->t() ranks (UsageError). tp must outlive the layer.
+  Tp1dLayer(const Tp1d* tp, const LayerConfig& cfg);
+  const LayerConfig& config() const { return cfg_; }
+
+  // x [b*s, h] replicated -> out [b*s, h] replicated; p = ShardLayerParams(...) of this rank.
+  Tensor Forward(const LayerParams& p, const Tensor& x, LayerCache* cache) const;
+  // Returns dx (replicated); fills this rank's slices of every parameter gradient.
+  Tensor Backward(const LayerParams& p, const LayerCache& cache, const Tensor& dout,
+                  LayerGrads* grads) const;
+
+ private:
+  const Tp1d* tp_;
+  LayerConfig cfg_;
+};
+
+}  // namespace tpbench
+
+#endif  // TPBENCH_LAYERS_TP1D_TP1D_H_

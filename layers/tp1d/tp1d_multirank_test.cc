@@ -1,0 +1,294 @@
+// layers/tp1d/tp1d_multirank_test.cc: 1D tensor-parallel layers on t ranks (the whole world)
+// against the serial reference, and their measured traffic against TP_SCHEMES.md section 6.
+//
+//   tp1d_multirank_test --np 4 [--backend ucx] [--batch 2 --seq 3 --hidden 24 --heads 12
+//                                                --ffn 4]
+//
+// Every rank builds the full X, parameters and dY from one seed, takes its slices, runs the
+// distributed forward/backward (column linear, row linear, MLP, attention, block; f64 and
+// f32; overlap on and off; causal and not) and compares its Y, dX, dW, db and LN gradients
+// with the slice of the serial reference (max rel error < 1e-10 in f64, < 1e-5 in f32). The
+// bytes each rank sent (all-reduce, ring) must equal the formula exactly, and no other op
+// may send. Exits 0 when all pass, 7 otherwise, 2 on a bad shape (UsageError naming the
+// dimension and the divisor t).
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "comm/bootstrap.h"
+#include "comm/communicator.h"
+#include "comm/error.h"
+#include "comm/world.h"
+#include "layers/host_compute.h"
+#include "layers/reference.h"
+#include "layers/tensor.h"
+#include "layers/tp1d/tp1d.h"
+#include "patterns/volume.h"
+
+namespace tpbench {
+namespace {
+
+struct Options {
+  std::string backend = "ucx";
+  LayerConfig cfg{/*batch=*/2, /*seq=*/3, /*hidden=*/24, /*heads=*/12};
+};
+
+Options Parse(const std::vector<char*>& args) {
+  Options o;
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string a = args[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw UsageError(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--backend") {
+      o.backend = value();
+    } else if (a == "--batch") {
+      o.cfg.batch = std::stoll(value());
+    } else if (a == "--seq") {
+      o.cfg.seq = std::stoll(value());
+    } else if (a == "--hidden") {
+      o.cfg.hidden = std::stoll(value());
+    } else if (a == "--heads") {
+      o.cfg.heads = std::stoll(value());
+    } else if (a == "--ffn") {
+      o.cfg.ffn_factor = std::stoll(value());
+    } else {
+      throw UsageError("unknown flag '" + a +
+                       "'; valid: --np, --backend, --batch, --seq, --hidden, --heads, --ffn");
+    }
+  }
+  return o;
+}
+
+class Checker {
+ public:
+  Checker(Communicator* comm, DataType dtype, std::string ctx)
+      : comm_(comm), tol_(dtype == DataType::kF64 ? 1e-10 : 1e-5), ctx_(std::move(ctx)) {}
+
+  void Close(const std::string& what, const Tensor& got, const Tensor& want) {
+    ++checks_;
+    if (got.numel() != want.numel()) {
+      Fail(what + ": shape " + ShapeString(got.shape()) + ", expected " +
+           ShapeString(want.shape()));
+      return;
+    }
+    double e = MaxRelError(got, want);
+    if (!(e < tol_)) Fail(what + ": max rel error " + std::to_string(e));
+  }
+  // Bytes this rank sent since the last ResetCounters: all in all-reduces, equal to want.
+  void Volume(const std::string& what, uint64_t want, uint64_t model) {
+    ++checks_;
+    const Counters& c = comm_->counters();
+    if (!c.measured) return;
+    uint64_t ar = c.Get(OpKind::kAllReduce).bytes, total = c.Total().bytes;
+    if (ar != want || total != want || model != want) {
+      Fail(what + ": sent " + std::to_string(ar) + " bytes in all-reduces, " +
+           std::to_string(total) + " in all; formula " + std::to_string(want) + ", model " +
+           std::to_string(model));
+    } else if (comm_->rank() == 0) {
+      std::printf("  %-44s %8llu bytes sent per rank (formula %llu)\n", (ctx_ + " " + what).c_str(),
+                  static_cast<unsigned long long>(ar), static_cast<unsigned long long>(want));
+    }
+  }
+  uint64_t failures() const { return failures_; }
+  uint64_t checks() const { return checks_; }
+
+ private:
+  void Fail(const std::string& m) {
+    ++failures_;
+    std::fprintf(stderr, "rank %d: FAIL %s %s\n", comm_->rank(), ctx_.c_str(), m.c_str());
+  }
+  Communicator* comm_;
+  double tol_;
+  std::string ctx_;
+  uint64_t failures_ = 0, checks_ = 0;
+};
+
+// Per-rank bytes of k ring all-reduces of n elements over t ranks: k * 2(t-1)/t * n * es.
+uint64_t RingAllReduceBytes(int k, int64_t n, int64_t t, DataType dt) {
+  TP_CHECK(n % t == 0);
+  return static_cast<uint64_t>(k) * 2 * static_cast<uint64_t>(t - 1) *
+         static_cast<uint64_t>(n / t) * DataTypeSize(dt);
+}
+uint64_t ModelAllReduces(int k, int64_t n, const Communicator& comm, DataType dt) {
+  return k * ModelBytesSent(OpKind::kAllReduce, "ring", static_cast<size_t>(n), DataTypeSize(dt),
+                            comm.size(), comm.rank());
+}
+
+void CheckLayerGrads(Checker* ck, const std::string& prefix, LayerParams got, LayerParams want) {
+  auto g = got.Named();
+  auto w = want.Named();
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (!g[i].second->defined() || !w[i].second->defined()) continue;
+    ck->Close(prefix + "d" + g[i].first, *g[i].second, *w[i].second);
+  }
+}
+
+uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool overlap,
+                 uint64_t* checks) {
+  const int64_t t = comm.size(), r = comm.rank();
+  const int64_t B = cfg.tokens(), h = cfg.hidden, f = cfg.ffn_hidden();
+  HostCompute c;
+  Tp1dOptions opt;
+  opt.overlap = overlap;
+  Tp1d tp(&c, &comm, opt);
+  Checker ck(&comm, dt,
+             std::string(DataTypeName(dt)) + (overlap ? " overlap" : " no-overlap") +
+                 (cfg.causal ? " causal" : "") + " t=" + std::to_string(t));
+
+  LayerParams full = LayerParams::Init(cfg, DataType::kF64, /*seed=*/11).To(dt);
+  Tensor x({B, h}, dt), x4({B, f}, dt), dy({B, h}, dt), dy4({B, f}, dt);
+  x.FillUniform(21, -1, 1);
+  x4.FillUniform(22, -1, 1);
+  dy.FillUniform(23, -1, 1);
+  dy4.FillUniform(24, -1, 1);
+
+  {  // Column-parallel linear (fc1: h -> f).
+    const LinearParams& pf = full.mlp.fc1;
+    Tensor y_ref = LinearForward(c, pf, x);
+    Tensor dx_ref;
+    LinearParams g_ref;
+    LinearBackward(c, pf, x, dy4, &dx_ref, &g_ref);
+    LinearParams p = ShardColumn(pf, t, r);
+    comm.ResetCounters();
+    Tensor y = tp.ColumnForward(p, x);
+    Tensor dx;
+    LinearParams g;
+    tp.ColumnBackward(p, x, dy4.ColChunk(t, r), &dx, &g);
+    ck.Close("column Y", y, y_ref.ColChunk(t, r));
+    ck.Close("column dX", dx, dx_ref);
+    ck.Close("column dW", g.w, g_ref.w.ColChunk(t, r));
+    ck.Close("column db", g.b, g_ref.b.ColChunk(t, r));
+    ck.Volume("column linear fwd+bwd", RingAllReduceBytes(1, B * h, t, dt),
+              ModelAllReduces(1, B * h, comm, dt));
+  }
+  {  // Row-parallel linear (fc2: f -> h).
+    const LinearParams& pf = full.mlp.fc2;
+    Tensor y_ref = LinearForward(c, pf, x4);
+    Tensor dx_ref;
+    LinearParams g_ref;
+    LinearBackward(c, pf, x4, dy, &dx_ref, &g_ref);
+    LinearParams p = ShardRow(pf, t, r);
+    Tensor x_r = x4.ColChunk(t, r);
+    comm.ResetCounters();
+    Tensor y = tp.RowForward(p, x_r);
+    Tensor dx;
+    LinearParams g;
+    tp.RowBackward(p, x_r, dy, &dx, &g);
+    ck.Close("row Y", y, y_ref);
+    ck.Close("row dX", dx, dx_ref.ColChunk(t, r));
+    ck.Close("row dW", g.w, g_ref.w.RowChunk(t, r));
+    ck.Close("row db", g.b, g_ref.b);
+    ck.Volume("row linear fwd+bwd", RingAllReduceBytes(1, B * h, t, dt),
+              ModelAllReduces(1, B * h, comm, dt));
+  }
+  const LayerParams mine = ShardLayerParams(cfg, full, t, r);
+  {  // MLP.
+    MlpCache cache_ref;
+    Tensor y_ref = MlpForward(c, full.mlp, x, &cache_ref);
+    MlpParams g_ref;
+    Tensor dx_ref = MlpBackward(c, full.mlp, cache_ref, dy, &g_ref);
+    comm.ResetCounters();
+    MlpCache cache;
+    Tensor y = tp.MlpForward(mine.mlp, x, &cache);
+    MlpParams g;
+    Tensor dx = tp.MlpBackward(mine.mlp, cache, dy, &g);
+    ck.Close("mlp Y", y, y_ref);
+    ck.Close("mlp dX", dx, dx_ref);
+    ck.Close("mlp fc1 dW", g.fc1.w, g_ref.fc1.w.ColChunk(t, r));
+    ck.Close("mlp fc1 db", g.fc1.b, g_ref.fc1.b.ColChunk(t, r));
+    ck.Close("mlp fc2 dW", g.fc2.w, g_ref.fc2.w.RowChunk(t, r));
+    ck.Close("mlp fc2 db", g.fc2.b, g_ref.fc2.b);
+    ck.Volume("mlp fwd+bwd", RingAllReduceBytes(2, B * h, t, dt),
+              ModelAllReduces(2, B * h, comm, dt));
+  }
+  {  // Attention.
+    const AttentionShape shape{cfg.batch, cfg.seq, cfg.heads, cfg.causal};
+    AttentionCache cache_ref;
+    Tensor y_ref = AttentionForward(c, shape, full.attn, x, &cache_ref);
+    AttentionParams g_ref;
+    Tensor dx_ref = AttentionBackward(c, shape, full.attn, cache_ref, dy, &g_ref);
+    comm.ResetCounters();
+    AttentionCache cache;
+    Tensor y = tp.AttentionForward(shape, mine.attn, x, &cache);
+    AttentionParams g;
+    Tensor dx = tp.AttentionBackward(shape, mine.attn, cache, dy, &g);
+    ck.Close("attention Y", y, y_ref);
+    ck.Close("attention dX", dx, dx_ref);
+    ck.Close("attention qkv dW", g.qkv.w, g_ref.qkv.w.ColChunk(t, r));
+    ck.Close("attention qkv db", g.qkv.b, g_ref.qkv.b.ColChunk(t, r));
+    ck.Close("attention proj dW", g.proj.w, g_ref.proj.w.RowChunk(t, r));
+    ck.Close("attention proj db", g.proj.b, g_ref.proj.b);
+    ck.Volume("attention fwd+bwd", RingAllReduceBytes(2, B * h, t, dt),
+              ModelAllReduces(2, B * h, comm, dt));
+  }
+  {  // The block.
+    ReferenceLayer ref(&c, cfg);
+    LayerCache cache_ref;
+    Tensor y_ref = ref.Forward(full, x, &cache_ref);
+    LayerGrads g_ref;
+    Tensor dx_ref = ref.Backward(full, cache_ref, dy, &g_ref);
+    Tp1dLayer layer(&tp, cfg);
+    comm.ResetCounters();
+    LayerCache cache;
+    Tensor y = layer.Forward(mine, x, &cache);
+    LayerGrads g;
+    Tensor dx = layer.Backward(mine, cache, dy, &g);
+    ck.Close("block Y", y, y_ref);
+    ck.Close("block dX", dx, dx_ref);
+    CheckLayerGrads(&ck, "block ", g, ShardLayerParams(cfg, g_ref, t, r));
+    ck.Volume("block fwd+bwd (8(t-1)/t*B*h)", RingAllReduceBytes(4, B * h, t, dt),
+              ModelAllReduces(4, B * h, comm, dt));
+  }
+  *checks += ck.checks();
+  return ck.failures();
+}
+
+int Main(int argc, char** argv) {
+  if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
+  Bootstrap::Init(&argc, &argv);
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    if (std::string(argv[i]) == "--np") {
+      ++i;
+      continue;
+    }
+    args.push_back(argv[i]);
+  }
+  Options o = Parse(args);
+  ValidateTp1d(o.cfg, Bootstrap::size());  // UsageError (exit 2) before any traffic
+  std::unique_ptr<Communicator> world = CreateWorld(o.backend);
+  uint64_t failures = 0, checks = 0;
+  for (DataType dt : {DataType::kF64, DataType::kF32}) {
+    for (bool overlap : {true, false}) {
+      for (bool causal : {false, true}) {
+        LayerConfig cfg = o.cfg;
+        cfg.causal = causal;
+        failures += RunCase(*world, cfg, dt, overlap, &checks);
+      }
+    }
+  }
+  int64_t totals[2] = {static_cast<int64_t>(checks), static_cast<int64_t>(failures)};
+  world->AllReduce(totals, totals, 2, DataType::kI64, ReduceOp::kSum, {"auto", {}})->Wait();
+  if (world->rank() == 0) {
+    std::printf(
+        "tp1d_multirank_test: backend=%s t=%d b=%lld s=%lld h=%lld heads=%lld: %lld "
+        "checks over all ranks, %lld failed\n",
+        o.backend.c_str(), world->size(), static_cast<long long>(o.cfg.batch),
+        static_cast<long long>(o.cfg.seq), static_cast<long long>(o.cfg.hidden),
+        static_cast<long long>(o.cfg.heads), static_cast<long long>(totals[0]),
+        static_cast<long long>(totals[1]));
+  }
+  world.reset();
+  Bootstrap::Finalize();
+  return totals[1] == 0 ? 0 : static_cast<int>(ExitCode::kWrong);
+}
+
+}  // namespace
+}  // namespace tpbench
+
+int main(int argc, char** argv) {
+  return tpbench::RunMain([&] { return tpbench::Main(argc, argv); });
+}
