@@ -17,11 +17,12 @@ void CheckDivisible(const std::string& what, int64_t n, int64_t t) {
   }
 }
 
-void ValidateTp1d(const LayerConfig& cfg, int64_t t) {
+void ValidateTp1d(const LayerConfig& cfg, int64_t t, bool sequence_parallel) {
   cfg.Validate();
   CheckDivisible("hidden", cfg.hidden, t);
   CheckDivisible("heads", cfg.heads, t);
   CheckDivisible("ffn hidden (ffn_factor*hidden)", cfg.ffn_hidden(), t);
+  if (sequence_parallel) CheckDivisible("tokens (batch*seq)", cfg.tokens(), t);
 }
 
 LinearParams ShardColumn(const LinearParams& full, int64_t t, int64_t r) {
@@ -65,13 +66,40 @@ void Tp1d::AllReduce(Tensor* x) const {
 
 // --- Column-parallel linear: operator f (identity forward, all-reduce backward) ---
 
+WorkPtr Tp1d::StartGatherRows(const Tensor& x, Tensor* out, bool async) const {
+  *out = c_->NewTensor({x.rows() * t(), x.cols()}, x.dtype());
+  return tp_->AllGather(x.data(), out->data(), static_cast<size_t>(x.numel()), x.dtype(),
+                        OpOptions{opt_.algo, async ? Stream::Async() : Stream::Inline()});
+}
+
 Tensor Tp1d::ColumnForward(const LinearParams& p, const Tensor& x) const {
-  return ::tpbench::LinearForward(*c_, p, x);
+  if (!opt_.sequence_parallel) return ::tpbench::LinearForward(*c_, p, x);
+  Tensor xg;
+  StartGatherRows(x, &xg, /*async=*/false)->Wait();  // [B/t, in] -> [B, in]; not saved
+  return ::tpbench::LinearForward(*c_, p, xg);
 }
 
 void Tp1d::ColumnBackward(const LinearParams& p, const Tensor& x, const Tensor& dy, Tensor* dx,
                           LinearParams* grads) const {
   Compute& c = *c_;
+  if (opt_.sequence_parallel) {
+    // Re-gather the input (for dW) while dX_full = dY_r W_r^T is computed; then
+    // reduce-scatter dX_full (dim 0) while dW and db are computed.
+    Tensor xg;
+    WorkPtr ag = StartGatherRows(x, &xg, opt_.overlap);
+    Tensor dx_full = c.NewTensor({dy.rows(), p.w.rows()}, dy.dtype());
+    c.Gemm(false, true, 1.0, dy, p.w, 0.0, &dx_full);
+    c.Synchronize();
+    ag->Wait();
+    *dx = c.NewTensor({x.rows(), p.w.rows()}, dy.dtype());
+    WorkPtr rs = tp_->ReduceScatter(
+        dx_full.data(), dx->data(), static_cast<size_t>(dx->numel()), dx->dtype(), ReduceOp::kSum,
+        OpOptions{opt_.algo, opt_.overlap ? Stream::Async() : Stream::Inline()});
+    if (!opt_.overlap) rs->Wait();
+    ::tpbench::LinearBackward(c, p, xg, dy, nullptr, grads);
+    rs->Wait();
+    return;
+  }
   *dx = c.NewTensor({dy.rows(), p.w.rows()}, dy.dtype());
   c.Gemm(false, true, 1.0, dy, p.w, 0.0, dx);  // dX_partial = dY_r W_r^T
   c.Synchronize();
@@ -91,14 +119,37 @@ Tensor Tp1d::RowForward(const LinearParams& p, const Tensor& x) const {
   Tensor y = c.NewTensor({x.rows(), p.w.cols()}, x.dtype());
   c.Gemm(false, false, 1.0, x, p.w, 0.0, &y);
   c.Synchronize();
-  AllReduce(&y);
+  if (opt_.sequence_parallel) {
+    CheckDivisible("row-parallel output rows (tokens)", y.rows(), t());
+    Tensor ys = c.NewTensor({y.rows() / t(), y.cols()}, y.dtype());
+    tp_->ReduceScatter(y.data(), ys.data(), static_cast<size_t>(ys.numel()), y.dtype(),
+                       ReduceOp::kSum, OpOptions{opt_.algo, Stream::Inline()})
+        ->Wait();
+    y = ys;
+  } else {
+    AllReduce(&y);
+  }
   if (p.b.defined()) c.AddBias(p.b, &y);
   return y;
 }
 
 void Tp1d::RowBackward(const LinearParams& p, const Tensor& x, const Tensor& dy, Tensor* dx,
                        LinearParams* grads) const {
-  ::tpbench::LinearBackward(*c_, p, x, dy, dx, grads);
+  if (!opt_.sequence_parallel) {
+    ::tpbench::LinearBackward(*c_, p, x, dy, dx, grads);
+    return;
+  }
+  Tensor dyg;
+  StartGatherRows(dy, &dyg, /*async=*/false)->Wait();  // [B/t, out] -> [B, out]
+  LinearParams nob{p.w, Tensor()};
+  ::tpbench::LinearBackward(*c_, nob, x, dyg, dx, grads);
+  if (p.b.defined()) {
+    // The bias saw only this rank's rows: sum its gradient over TP.
+    grads->b = c_->NewTensor(p.b.shape(), p.b.dtype());
+    c_->BiasGrad(dy, &grads->b);
+    c_->Synchronize();
+    AllReduce(&grads->b);
+  }
 }
 
 // --- MLP ---
@@ -156,13 +207,14 @@ Tensor Tp1d::AttentionBackward(const AttentionShape& shape, const AttentionParam
 
 Tp1dLayer::Tp1dLayer(const Tp1d* tp, const LayerConfig& cfg) : tp_(tp), cfg_(cfg) {
   TP_CHECK(tp != nullptr);
-  ValidateTp1d(cfg_, tp->t());
+  ValidateTp1d(cfg_, tp->t(), tp->options().sequence_parallel);
 }
 
 Tensor Tp1dLayer::Forward(const LayerParams& p, const Tensor& x, LayerCache* cache) const {
-  if (x.rows() != cfg_.tokens() || x.cols() != cfg_.hidden) {
+  const int64_t rows = cfg_.tokens() / (tp_->options().sequence_parallel ? tp_->t() : 1);
+  if (x.rows() != rows || x.cols() != cfg_.hidden) {
     throw UsageError("Tp1dLayer::Forward: x is " + ShapeString(x.shape()) + ", expected [" +
-                     std::to_string(cfg_.tokens()) + ", " + std::to_string(cfg_.hidden) + "]");
+                     std::to_string(rows) + ", " + std::to_string(cfg_.hidden) + "]");
   }
   Compute& c = tp_->compute();
   const AttentionShape shape{cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal};
@@ -188,6 +240,13 @@ Tensor Tp1dLayer::Backward(const LayerParams& p, const LayerCache& cache, const 
   Tensor dz1 = tp_->AttentionBackward(shape, p.attn, cache.attn, dy, &grads->attn);
   Tensor dx = LayerNormBackward(c, p.ln1, cache.ln1, dz1, &grads->ln1);
   c.Add(dx, dy, &dx);
+  if (tp_->options().sequence_parallel) {
+    // LayerNorm saw only this rank's rows: sum gamma/beta gradients over TP.
+    c.Synchronize();
+    for (Tensor* g : {&grads->ln2.gamma, &grads->ln2.beta, &grads->ln1.gamma, &grads->ln1.beta}) {
+      tp_->AllReduce(g);
+    }
+  }
   return dx;
 }
 

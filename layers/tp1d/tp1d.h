@@ -15,6 +15,9 @@
 //   row linear fwd+bwd:    one all-reduce of Y [B, out]   -> 2(t-1)/t * B*out
 //   MLP / attention:       one of each                     -> 4(t-1)/t * B*h
 //   block (pre-LN):        4 all-reduces of [B, h]         -> 8(t-1)/t * B*h
+// With sequence parallelism: column 3(t-1)/t * B*in (all-gather forward and backward,
+// reduce-scatter of dX), row 2(t-1)/t * B*out + 2(t-1)/t * out (bias gradient all-reduce),
+// block 10(t-1)/t * B*h + 12(t-1)/t * h (two row biases and four LN vectors).
 // Shapes that do not split (hidden, heads or ffn*h not divisible by t) throw UsageError
 // naming the dimension and the divisor.
 #ifndef TPBENCH_LAYERS_TP1D_TP1D_H_
@@ -24,6 +27,7 @@
 #include <string>
 
 #include "comm/communicator.h"
+#include "comm/work.h"
 #include "layers/compute.h"
 #include "layers/reference.h"
 #include "layers/tensor.h"
@@ -36,14 +40,19 @@ struct Tp1dOptions {
   // Column backward: all-reduce dX on the async stream while dW and db are computed. False:
   // the all-reduce runs inline before dW and db (same bytes, no overlap).
   bool overlap = true;
+  // Sequence parallelism (TP_SCHEMES.md section 1, "SP"): activations outside the TP region
+  // are row shards [B/t, h] (chunk_t(rows)[r]); column linears all-gather their input (dim 0)
+  // forward and again backward, and reduce-scatter dX; row linears reduce-scatter Y and
+  // all-gather dY; row-bias and LayerNorm gradients are all-reduced over TP.
+  bool sequence_parallel = false;
 };
 
 // Throws UsageError("<what> (<n>) is not divisible by the tensor-parallel size t (<t>)")
 // unless n % t == 0.
 void CheckDivisible(const std::string& what, int64_t n, int64_t t);
 // Validates cfg (LayerConfig::Validate) and its 1D split over t ranks: hidden, heads and
-// ffn*h divisible by t.
-void ValidateTp1d(const LayerConfig& cfg, int64_t t);
+// ffn*h divisible by t; with sequence_parallel also tokens (batch*seq).
+void ValidateTp1d(const LayerConfig& cfg, int64_t t, bool sequence_parallel = false);
 
 // Rank r's parameters of a column-parallel linear (W[:, chunk_t(out)[r]], b chunk_t[r]) and of
 // a row-parallel one (W[chunk_t(in)[r], :], b full). Copies/views of the full tensors.
@@ -66,24 +75,27 @@ class Tp1d {
   // In-place sum all-reduce of x over the TP group (inline).
   void AllReduce(Tensor* x) const;
 
-  // Column-parallel: x [B, in] replicated, p.w [in, out/t]; returns y_r [B, out/t].
+  // Column-parallel: x [B, in] replicated (SP: this rank's rows [B/t, in]), p.w [in, out/t];
+  // returns y_r [B, out/t].
   Tensor ColumnForward(const LinearParams& p, const Tensor& x) const;
-  // dx (full [B, in], summed over TP) and this rank's dW, db.
+  // dx (full [B, in], summed over TP; SP: this rank's rows [B/t, in]) and this rank's dW, db.
   void ColumnBackward(const LinearParams& p, const Tensor& x, const Tensor& dy, Tensor* dx,
                       LinearParams* grads) const;
-  // Row-parallel: x_r [B, in/t], p.w [in/t, out], p.b [out]; returns y [B, out] replicated.
+  // Row-parallel: x_r [B, in/t], p.w [in/t, out], p.b [out]; returns y [B, out] replicated
+  // (SP: this rank's rows [B/t, out]).
   Tensor RowForward(const LinearParams& p, const Tensor& x) const;
-  // dx_r [B, in/t], dW_r, db (full); no communication.
+  // dx_r [B, in/t], dW_r, db (full); no communication. SP: dy is [B/t, out] and is
+  // all-gathered; db = all-reduce of colsum(dy rows).
   void RowBackward(const LinearParams& p, const Tensor& x, const Tensor& dy, Tensor* dx,
                    LinearParams* grads) const;
 
-  // MLP: fc1 column (h -> ffn*h), GeLU, fc2 row. x, return [B, h] replicated.
+  // MLP: fc1 column (h -> ffn*h), GeLU, fc2 row. x, return [B, h] replicated (SP: [B/t, h]).
   Tensor MlpForward(const MlpParams& p, const Tensor& x, MlpCache* cache) const;
   Tensor MlpBackward(const MlpParams& p, const MlpCache& cache, const Tensor& dy,
                      MlpParams* grads) const;
 
   // Attention: QKV column (this rank's heads), local core attention, proj row. shape.heads is
-  // the total number of heads (divisible by t).
+  // the total number of heads (divisible by t). x, return as for the MLP.
   Tensor AttentionForward(const AttentionShape& shape, const AttentionParams& p, const Tensor& x,
                           AttentionCache* cache) const;
   Tensor AttentionBackward(const AttentionShape& shape, const AttentionParams& p,
@@ -92,6 +104,8 @@ class Tp1d {
 
  private:
   AttentionShape LocalShape(const AttentionShape& shape) const;
+  // All-gather of row shards [n, c] into [t*n, c] (rank order = row order).
+  WorkPtr StartGatherRows(const Tensor& x, Tensor* out, bool async) const;
 
   Compute* c_;
   Communicator* tp_;
@@ -101,7 +115,9 @@ class Tp1d {
 // The pre-LN transformer block (ReferenceLayer's equations) with 1D TP; LayerNorm local.
 class Tp1dLayer {
  public:
-  // Validates cfg over tp->t() ranks (UsageError). tp must outlive the layer.
+  // Validates cfg over tp->t() ranks (UsageError). tp must outlive the layer. With
+  // sequence_parallel, x, out and dx are this rank's rows [b*s/t, h], and the LayerNorm
+  // gradients are all-reduced over TP.
   Tp1dLayer(const Tp1d* tp, const LayerConfig& cfg);
   const LayerConfig& config() const { return cfg_; }
 

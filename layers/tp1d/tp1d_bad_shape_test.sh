@@ -24,4 +24,6 @@ expect "hidden (8) is not divisible by the tensor-parallel size t (3)" \
   --np 3 --backend ucx --hidden 8 --heads 2
 expect "heads (3) is not divisible by the tensor-parallel size t (2)" \
   --np 2 --backend ucx --hidden 6 --heads 3
+expect "tokens (batch*seq) (6) is not divisible by the tensor-parallel size t (4)" \
+  --np 4 --backend ucx --batch 2 --seq 3
 exit $fail

@@ -1,16 +1,16 @@
 // layers/tp1d/tp1d_multirank_test.cc: 1D tensor-parallel layers on t ranks (the whole world)
 // against the serial reference, and their measured traffic against TP_SCHEMES.md section 6.
 //
-//   tp1d_multirank_test --np 4 [--backend ucx] [--batch 2 --seq 3 --hidden 24 --heads 12
+//   tp1d_multirank_test --np 4 [--backend ucx] [--batch 2 --seq 6 --hidden 24 --heads 12
 //                                                --ffn 4]
 //
 // Every rank builds the full X, parameters and dY from one seed, takes its slices, runs the
 // distributed forward/backward (column linear, row linear, MLP, attention, block; f64 and
-// f32; overlap on and off; causal and not) and compares its Y, dX, dW, db and LN gradients
-// with the slice of the serial reference (max rel error < 1e-10 in f64, < 1e-5 in f32). The
-// bytes each rank sent (all-reduce, ring) must equal the formula exactly, and no other op
-// may send. Exits 0 when all pass, 7 otherwise, 2 on a bad shape (UsageError naming the
-// dimension and the divisor t).
+// f32; overlap on and off; causal and not; without and with sequence parallelism) and compares its
+// Y, dX, dW, db and LN gradients with the slice of the serial reference (max rel error < 1e-10 in
+// f64, < 1e-5 in f32). The bytes each rank sent per op kind (ring all-reduce / all-gather /
+// reduce-scatter) must equal the formula exactly, and no other op may send. Exits 0 when all pass,
+// 7 otherwise, 2 on a bad shape (UsageError naming the dimension and the divisor t).
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -31,7 +31,7 @@ namespace {
 
 struct Options {
   std::string backend = "ucx";
-  LayerConfig cfg{/*batch=*/2, /*seq=*/3, /*hidden=*/24, /*heads=*/12};
+  LayerConfig cfg{/*batch=*/2, /*seq=*/6, /*hidden=*/24, /*heads=*/12};
 };
 
 Options Parse(const std::vector<char*>& args) {
@@ -62,6 +62,18 @@ Options Parse(const std::vector<char*>& args) {
   return o;
 }
 
+// Bytes one rank sent, by op kind.
+struct Bytes {
+  uint64_t ar = 0, ag = 0, rs = 0;
+  uint64_t total() const { return ar + ag + rs; }
+  bool operator==(const Bytes& o) const { return ar == o.ar && ag == o.ag && rs == o.rs; }
+  Bytes operator+(const Bytes& o) const { return {ar + o.ar, ag + o.ag, rs + o.rs}; }
+  std::string str() const {
+    return "all_reduce " + std::to_string(ar) + " B, all_gather " + std::to_string(ag) +
+           " B, reduce_scatter " + std::to_string(rs) + " B";
+  }
+};
+
 class Checker {
  public:
   Checker(Communicator* comm, DataType dtype, std::string ctx)
@@ -77,19 +89,21 @@ class Checker {
     double e = MaxRelError(got, want);
     if (!(e < tol_)) Fail(what + ": max rel error " + std::to_string(e));
   }
-  // Bytes this rank sent since the last ResetCounters: all in all-reduces, equal to want.
-  void Volume(const std::string& what, uint64_t want, uint64_t model) {
+  // Bytes this rank sent since the last ResetCounters, per op kind, vs the formula (want)
+  // and patterns/volume.h's model; nothing else may have been sent.
+  void Volume(const std::string& what, const Bytes& want, const Bytes& model) {
     ++checks_;
     const Counters& c = comm_->counters();
     if (!c.measured) return;
-    uint64_t ar = c.Get(OpKind::kAllReduce).bytes, total = c.Total().bytes;
-    if (ar != want || total != want || model != want) {
-      Fail(what + ": sent " + std::to_string(ar) + " bytes in all-reduces, " +
-           std::to_string(total) + " in all; formula " + std::to_string(want) + ", model " +
-           std::to_string(model));
+    Bytes got{c.Get(OpKind::kAllReduce).bytes, c.Get(OpKind::kAllGather).bytes,
+              c.Get(OpKind::kReduceScatter).bytes};
+    const uint64_t total = c.Total().bytes;
+    if (!(got == want) || !(model == want) || total != want.total()) {
+      Fail(what + ": sent " + got.str() + " (total " + std::to_string(total) + "); formula " +
+           want.str() + ", model " + model.str());
     } else if (comm_->rank() == 0) {
-      std::printf("  %-44s %8llu bytes sent per rank (formula %llu)\n", (ctx_ + " " + what).c_str(),
-                  static_cast<unsigned long long>(ar), static_cast<unsigned long long>(want));
+      std::printf("  %-48s sent per rank %s = formula\n", (ctx_ + " " + what).c_str(),
+                  got.str().c_str());
     }
   }
   uint64_t failures() const { return failures_; }
@@ -106,15 +120,30 @@ class Checker {
   uint64_t failures_ = 0, checks_ = 0;
 };
 
-// Per-rank bytes of k ring all-reduces of n elements over t ranks: k * 2(t-1)/t * n * es.
-uint64_t RingAllReduceBytes(int k, int64_t n, int64_t t, DataType dt) {
+// TP_SCHEMES.md section 0, ring model, per rank, in bytes (n = whole tensor, divisible by t):
+// all-reduce 2(t-1)/t*n, all-gather to n and reduce-scatter of n (t-1)/t*n.
+uint64_t Ring(int factor, int64_t n, int64_t t, DataType dt) {
   TP_CHECK(n % t == 0);
-  return static_cast<uint64_t>(k) * 2 * static_cast<uint64_t>(t - 1) *
+  return static_cast<uint64_t>(factor) * static_cast<uint64_t>(t - 1) *
          static_cast<uint64_t>(n / t) * DataTypeSize(dt);
 }
-uint64_t ModelAllReduces(int k, int64_t n, const Communicator& comm, DataType dt) {
-  return k * ModelBytesSent(OpKind::kAllReduce, "ring", static_cast<size_t>(n), DataTypeSize(dt),
-                            comm.size(), comm.rank());
+Bytes FormulaAr(int k, int64_t n, int64_t t, DataType dt) { return {Ring(2 * k, n, t, dt), 0, 0}; }
+Bytes FormulaAg(int k, int64_t n, int64_t t, DataType dt) { return {0, Ring(k, n, t, dt), 0}; }
+Bytes FormulaRs(int k, int64_t n, int64_t t, DataType dt) { return {0, 0, Ring(k, n, t, dt)}; }
+// The same from patterns/volume.h (counts in comm/coll.h's conventions).
+uint64_t Model(OpKind kind, int k, int64_t n, const Communicator& comm, DataType dt) {
+  const size_t count =
+      kind == OpKind::kAllReduce ? static_cast<size_t>(n) : static_cast<size_t>(n / comm.size());
+  return k * ModelBytesSent(kind, "ring", count, DataTypeSize(dt), comm.size(), comm.rank());
+}
+Bytes ModelAr(int k, int64_t n, const Communicator& c, DataType dt) {
+  return {Model(OpKind::kAllReduce, k, n, c, dt), 0, 0};
+}
+Bytes ModelAg(int k, int64_t n, const Communicator& c, DataType dt) {
+  return {0, Model(OpKind::kAllGather, k, n, c, dt), 0};
+}
+Bytes ModelRs(int k, int64_t n, const Communicator& c, DataType dt) {
+  return {0, 0, Model(OpKind::kReduceScatter, k, n, c, dt)};
 }
 
 void CheckLayerGrads(Checker* ck, const std::string& prefix, LayerParams got, LayerParams want) {
@@ -126,17 +155,21 @@ void CheckLayerGrads(Checker* ck, const std::string& prefix, LayerParams got, La
   }
 }
 
-uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool overlap,
+uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool overlap, bool sp,
                  uint64_t* checks) {
   const int64_t t = comm.size(), r = comm.rank();
   const int64_t B = cfg.tokens(), h = cfg.hidden, f = cfg.ffn_hidden();
   HostCompute c;
   Tp1dOptions opt;
   opt.overlap = overlap;
+  opt.sequence_parallel = sp;
   Tp1d tp(&c, &comm, opt);
   Checker ck(&comm, dt,
-             std::string(DataTypeName(dt)) + (overlap ? " overlap" : " no-overlap") +
-                 (cfg.causal ? " causal" : "") + " t=" + std::to_string(t));
+             std::string(DataTypeName(dt)) + (sp ? " sp" : "") +
+                 (overlap ? " overlap" : " no-overlap") + (cfg.causal ? " causal" : "") +
+                 " t=" + std::to_string(t));
+  // Activations outside the TP region: replicated, or this rank's rows with SP.
+  auto outside = [&](const Tensor& full) { return sp ? full.RowChunk(t, r) : full; };
 
   LayerParams full = LayerParams::Init(cfg, DataType::kF64, /*seed=*/11).To(dt);
   Tensor x({B, h}, dt), x4({B, f}, dt), dy({B, h}, dt), dy4({B, f}, dt);
@@ -145,7 +178,7 @@ uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool o
   dy.FillUniform(23, -1, 1);
   dy4.FillUniform(24, -1, 1);
 
-  {  // Column-parallel linear (fc1: h -> f).
+  {  // Column-parallel linear (fc1: h -> f). SP: 3(t-1)/t N_X.
     const LinearParams& pf = full.mlp.fc1;
     Tensor y_ref = LinearForward(c, pf, x);
     Tensor dx_ref;
@@ -153,18 +186,22 @@ uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool o
     LinearBackward(c, pf, x, dy4, &dx_ref, &g_ref);
     LinearParams p = ShardColumn(pf, t, r);
     comm.ResetCounters();
-    Tensor y = tp.ColumnForward(p, x);
+    Tensor y = tp.ColumnForward(p, outside(x));
     Tensor dx;
     LinearParams g;
-    tp.ColumnBackward(p, x, dy4.ColChunk(t, r), &dx, &g);
+    tp.ColumnBackward(p, outside(x), dy4.ColChunk(t, r), &dx, &g);
     ck.Close("column Y", y, y_ref.ColChunk(t, r));
-    ck.Close("column dX", dx, dx_ref);
+    ck.Close("column dX", dx, outside(dx_ref));
     ck.Close("column dW", g.w, g_ref.w.ColChunk(t, r));
     ck.Close("column db", g.b, g_ref.b.ColChunk(t, r));
-    ck.Volume("column linear fwd+bwd", RingAllReduceBytes(1, B * h, t, dt),
-              ModelAllReduces(1, B * h, comm, dt));
+    if (sp) {
+      ck.Volume("column linear fwd+bwd", FormulaAg(2, B * h, t, dt) + FormulaRs(1, B * h, t, dt),
+                ModelAg(2, B * h, comm, dt) + ModelRs(1, B * h, comm, dt));
+    } else {
+      ck.Volume("column linear fwd+bwd", FormulaAr(1, B * h, t, dt), ModelAr(1, B * h, comm, dt));
+    }
   }
-  {  // Row-parallel linear (fc2: f -> h).
+  {  // Row-parallel linear (fc2: f -> h). SP: 2(t-1)/t N_Y + the bias-gradient all-reduce.
     const LinearParams& pf = full.mlp.fc2;
     Tensor y_ref = LinearForward(c, pf, x4);
     Tensor dx_ref;
@@ -176,14 +213,31 @@ uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool o
     Tensor y = tp.RowForward(p, x_r);
     Tensor dx;
     LinearParams g;
-    tp.RowBackward(p, x_r, dy, &dx, &g);
-    ck.Close("row Y", y, y_ref);
+    tp.RowBackward(p, x_r, outside(dy), &dx, &g);
+    ck.Close("row Y", y, outside(y_ref));
     ck.Close("row dX", dx, dx_ref.ColChunk(t, r));
     ck.Close("row dW", g.w, g_ref.w.RowChunk(t, r));
     ck.Close("row db", g.b, g_ref.b);
-    ck.Volume("row linear fwd+bwd", RingAllReduceBytes(1, B * h, t, dt),
-              ModelAllReduces(1, B * h, comm, dt));
+    if (sp) {
+      ck.Volume(
+          "row linear fwd+bwd",
+          FormulaRs(1, B * h, t, dt) + FormulaAg(1, B * h, t, dt) + FormulaAr(1, h, t, dt),
+          ModelRs(1, B * h, comm, dt) + ModelAg(1, B * h, comm, dt) + ModelAr(1, h, comm, dt));
+    } else {
+      ck.Volume("row linear fwd+bwd", FormulaAr(1, B * h, t, dt), ModelAr(1, B * h, comm, dt));
+    }
   }
+  // One column + one row linear of [B, h] activations (MLP, attention), k of each pair.
+  auto pair_formula = [&](int k) {
+    return sp ? FormulaAg(3 * k, B * h, t, dt) + FormulaRs(2 * k, B * h, t, dt) +
+                    FormulaAr(k, h, t, dt)
+              : FormulaAr(2 * k, B * h, t, dt);
+  };
+  auto pair_model = [&](int k) {
+    return sp ? ModelAg(3 * k, B * h, comm, dt) + ModelRs(2 * k, B * h, comm, dt) +
+                    ModelAr(k, h, comm, dt)
+              : ModelAr(2 * k, B * h, comm, dt);
+  };
   const LayerParams mine = ShardLayerParams(cfg, full, t, r);
   {  // MLP.
     MlpCache cache_ref;
@@ -192,17 +246,16 @@ uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool o
     Tensor dx_ref = MlpBackward(c, full.mlp, cache_ref, dy, &g_ref);
     comm.ResetCounters();
     MlpCache cache;
-    Tensor y = tp.MlpForward(mine.mlp, x, &cache);
+    Tensor y = tp.MlpForward(mine.mlp, outside(x), &cache);
     MlpParams g;
-    Tensor dx = tp.MlpBackward(mine.mlp, cache, dy, &g);
-    ck.Close("mlp Y", y, y_ref);
-    ck.Close("mlp dX", dx, dx_ref);
+    Tensor dx = tp.MlpBackward(mine.mlp, cache, outside(dy), &g);
+    ck.Close("mlp Y", y, outside(y_ref));
+    ck.Close("mlp dX", dx, outside(dx_ref));
     ck.Close("mlp fc1 dW", g.fc1.w, g_ref.fc1.w.ColChunk(t, r));
     ck.Close("mlp fc1 db", g.fc1.b, g_ref.fc1.b.ColChunk(t, r));
     ck.Close("mlp fc2 dW", g.fc2.w, g_ref.fc2.w.RowChunk(t, r));
     ck.Close("mlp fc2 db", g.fc2.b, g_ref.fc2.b);
-    ck.Volume("mlp fwd+bwd", RingAllReduceBytes(2, B * h, t, dt),
-              ModelAllReduces(2, B * h, comm, dt));
+    ck.Volume("mlp fwd+bwd", pair_formula(1), pair_model(1));
   }
   {  // Attention.
     const AttentionShape shape{cfg.batch, cfg.seq, cfg.heads, cfg.causal};
@@ -212,19 +265,18 @@ uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool o
     Tensor dx_ref = AttentionBackward(c, shape, full.attn, cache_ref, dy, &g_ref);
     comm.ResetCounters();
     AttentionCache cache;
-    Tensor y = tp.AttentionForward(shape, mine.attn, x, &cache);
+    Tensor y = tp.AttentionForward(shape, mine.attn, outside(x), &cache);
     AttentionParams g;
-    Tensor dx = tp.AttentionBackward(shape, mine.attn, cache, dy, &g);
-    ck.Close("attention Y", y, y_ref);
-    ck.Close("attention dX", dx, dx_ref);
+    Tensor dx = tp.AttentionBackward(shape, mine.attn, cache, outside(dy), &g);
+    ck.Close("attention Y", y, outside(y_ref));
+    ck.Close("attention dX", dx, outside(dx_ref));
     ck.Close("attention qkv dW", g.qkv.w, g_ref.qkv.w.ColChunk(t, r));
     ck.Close("attention qkv db", g.qkv.b, g_ref.qkv.b.ColChunk(t, r));
     ck.Close("attention proj dW", g.proj.w, g_ref.proj.w.RowChunk(t, r));
     ck.Close("attention proj db", g.proj.b, g_ref.proj.b);
-    ck.Volume("attention fwd+bwd", RingAllReduceBytes(2, B * h, t, dt),
-              ModelAllReduces(2, B * h, comm, dt));
+    ck.Volume("attention fwd+bwd", pair_formula(1), pair_model(1));
   }
-  {  // The block.
+  {  // The block: 1D 8(t-1)/t*B*h; SP 10(t-1)/t*B*h + 12(t-1)/t*h (2 row biases, 4 LN vectors).
     ReferenceLayer ref(&c, cfg);
     LayerCache cache_ref;
     Tensor y_ref = ref.Forward(full, x, &cache_ref);
@@ -233,14 +285,18 @@ uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool o
     Tp1dLayer layer(&tp, cfg);
     comm.ResetCounters();
     LayerCache cache;
-    Tensor y = layer.Forward(mine, x, &cache);
+    Tensor y = layer.Forward(mine, outside(x), &cache);
     LayerGrads g;
-    Tensor dx = layer.Backward(mine, cache, dy, &g);
-    ck.Close("block Y", y, y_ref);
-    ck.Close("block dX", dx, dx_ref);
+    Tensor dx = layer.Backward(mine, cache, outside(dy), &g);
+    ck.Close("block Y", y, outside(y_ref));
+    ck.Close("block dX", dx, outside(dx_ref));
     CheckLayerGrads(&ck, "block ", g, ShardLayerParams(cfg, g_ref, t, r));
-    ck.Volume("block fwd+bwd (8(t-1)/t*B*h)", RingAllReduceBytes(4, B * h, t, dt),
-              ModelAllReduces(4, B * h, comm, dt));
+    if (sp) {
+      ck.Volume("block fwd+bwd", pair_formula(2) + FormulaAr(4, h, t, dt),
+                pair_model(2) + ModelAr(4, h, comm, dt));
+    } else {
+      ck.Volume("block fwd+bwd", pair_formula(2), pair_model(2));
+    }
   }
   *checks += ck.checks();
   return ck.failures();
@@ -258,15 +314,18 @@ int Main(int argc, char** argv) {
     args.push_back(argv[i]);
   }
   Options o = Parse(args);
-  ValidateTp1d(o.cfg, Bootstrap::size());  // UsageError (exit 2) before any traffic
+  // UsageError (exit 2) before any traffic; SP cases need the tokens to split too.
+  ValidateTp1d(o.cfg, Bootstrap::size(), /*sequence_parallel=*/true);
   std::unique_ptr<Communicator> world = CreateWorld(o.backend);
   uint64_t failures = 0, checks = 0;
   for (DataType dt : {DataType::kF64, DataType::kF32}) {
     for (bool overlap : {true, false}) {
       for (bool causal : {false, true}) {
-        LayerConfig cfg = o.cfg;
-        cfg.causal = causal;
-        failures += RunCase(*world, cfg, dt, overlap, &checks);
+        for (bool sp : {false, true}) {
+          LayerConfig cfg = o.cfg;
+          cfg.causal = causal;
+          failures += RunCase(*world, cfg, dt, overlap, sp, &checks);
+        }
       }
     }
   }

@@ -30,6 +30,9 @@ TEST(Tp1dTest, ValidateNamesDimensionAndDivisor) {
             "hidden (24) is not divisible by the tensor-parallel size t (5)");
   EXPECT_EQ(UsageMessage([&] { ValidateTp1d(cfg, 8); }),
             "heads (12) is not divisible by the tensor-parallel size t (8)");
+  EXPECT_NO_THROW(ValidateTp1d(cfg, 3, /*sequence_parallel=*/true));
+  EXPECT_EQ(UsageMessage([&] { ValidateTp1d(cfg, 4, /*sequence_parallel=*/true); }),
+            "tokens (batch*seq) (6) is not divisible by the tensor-parallel size t (4)");
   LayerConfig bad{2, 3, 10, 3};  // the reference's own check comes first
   EXPECT_NE(UsageMessage([&] { ValidateTp1d(bad, 1); }).find("hidden (10)"), std::string::npos);
   EXPECT_EQ(
