@@ -23,8 +23,8 @@
 
 #include "bench/context.h"
 #include "bench/flags.h"
+#include "bench/harness.h"
 #include "bench/output.h"
-#include "bench/sweep_file.h"
 #include "comm/bootstrap.h"
 #include "comm/communicator.h"
 #include "comm/error.h"
@@ -306,17 +306,13 @@ void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank
   opt.algo = c.algo;
   for (int i = 0; i < c.warmup; ++i) comm.Run(b.args, opt)->Wait();
   Bootstrap::Barrier();
-  double total = 0;
-  for (auto _ : st) {
+  // Time per op is the slowest rank's; the agreement itself is not timed.
+  const double t = TimedLoop(st, [&] {
     if (slow_rank == Bootstrap::rank()) usleep(2000);
-    auto t0 = std::chrono::steady_clock::now();
+    auto t0 = Now();
     comm.Run(b.args, opt)->Wait();
-    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    // Time per op is the slowest rank's; the agreement itself is not timed.
-    dt = Bootstrap::MaxOverRanks(dt);
-    st.SetIterationTime(dt);
-    total += dt;
-  }
+    return SecondsSince(t0);
+  });
   // Correctness passes, outside the timed loop, on fresh exactly-checkable data.
   int64_t wrong = 0;
   uint64_t bytes = 0, msgs = 0;
@@ -341,7 +337,6 @@ void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank
   const double max_msgs = Bootstrap::MaxOverRanks(static_cast<double>(msgs));
   g_wrong_total += wrong;
 
-  const double t = total / static_cast<double>(std::max<int64_t>(st.iterations(), 1));
   CollArgs sized = b.args;
   const double s = static_cast<double>(AlgorithmBytes(sized));
   const double algbw = t > 0 ? s / t / 1e9 : 0;
@@ -467,43 +462,12 @@ class TableReporter : public benchmark::BenchmarkReporter {
   std::map<std::string, double> busbw_largest_;
 };
 
-class NullReporter : public benchmark::BenchmarkReporter {
- public:
-  bool ReportContext(const Context&) override { return true; }
-  void ReportRuns(const std::vector<Run>&) override {}
-};
-
-// One sweep entry (or the command line): its config and where it came from.
-struct Entry {
-  Config cfg;
-  std::string origin;  // "command line" or "FILE:LINE"
-};
+using Entry = SweepEntry<Config>;
 
 // Reads the entries of a sweep file for `binary` that list world size `world` (world < 0:
 // every entry, validated against each of its own world sizes).
 std::vector<Entry> ReadSweep(const std::string& path, const std::string& binary, int world) {
-  std::vector<Entry> out;
-  for (const SweepLine& line : ReadSweepFile(path)) {
-    if (line.binary != binary) continue;
-    std::vector<std::string> argv_s = {binary};
-    argv_s.insert(argv_s.end(), line.args.begin(), line.args.end());
-    std::vector<char*> argv;
-    for (std::string& s : argv_s) argv.push_back(&s[0]);
-    for (int n : line.ranks) {
-      if (world >= 0 && n != world) continue;
-      FlagParser p(static_cast<int>(argv.size()), argv.data(), {"--list"});
-      Entry e;
-      try {
-        e.cfg = ParseConfig(p, n);
-        p.Finish({});
-      } catch (const Error& err) {
-        throw UsageError(line.origin + " (ranks=" + std::to_string(n) + "): " + err.what());
-      }
-      e.origin = line.origin;
-      out.push_back(e);
-    }
-  }
-  return out;
+  return ReadSweepEntries<Config>(path, binary, world, ParseConfig, {"--list"});
 }
 
 // Communicators, one world per backend and one split per group layout, shared by entries.
@@ -689,20 +653,17 @@ int Main(int argc, char** argv) {
   }
   // Rank 0 decides the iteration counts; every rank registers the same ones.
   std::vector<long> iters;
-  for (const Case& c : g_cases) iters.push_back(c.iters);
-  if (!iters.empty()) Bootstrap::Broadcast(iters.data(), iters.size() * sizeof(long), 0);
+  std::vector<std::string> names;
+  for (const Case& c : g_cases) {
+    iters.push_back(c.iters);
+    names.push_back(c.name);
+  }
   const int slow_rank = entries.empty() ? -1 : entries[0].cfg.slow_rank;
   const int corrupt_rank = entries.empty() ? -1 : entries[0].cfg.corrupt_rank;
-  for (size_t i = 0; i < g_cases.size(); ++i) {
-    g_cases[i].iters = iters[i];
-    benchmark::RegisterBenchmark(g_cases[i].name.c_str(),
-                                 [i, slow_rank, corrupt_rank](benchmark::State& st) {
-                                   RunCase(st, i, slow_rank, corrupt_rank);
-                                 })
-        ->Iterations(g_cases[i].iters)
-        ->UseManualTime()
-        ->Unit(benchmark::kMicrosecond);
-  }
+  RegisterCases(names, &iters, [slow_rank, corrupt_rank](benchmark::State& st, size_t i) {
+    RunCase(st, i, slow_rank, corrupt_rank);
+  });
+  for (size_t i = 0; i < g_cases.size(); ++i) g_cases[i].iters = iters[i];
 
   RunContext ctx = CollectContext();
   AddContextToBenchmark(ctx, backends, world_size, mesh);
@@ -712,17 +673,8 @@ int Main(int argc, char** argv) {
     std::printf("# machine_profile %s, git %s, %s, %s\n", ctx.machine_profile.c_str(),
                 ctx.git_sha.c_str(), ctx.ucx_version.c_str(), ctx.mpi_version.c_str());
   }
-  std::vector<char*> bargv;
-  for (std::string& s : passthrough) bargv.push_back(&s[0]);
-  int bargc = static_cast<int>(bargv.size());
-  benchmark::Initialize(&bargc, bargv.data());
-  if (benchmark::ReportUnrecognizedArguments(bargc, bargv.data())) {
-    throw UsageError("unknown Google Benchmark flag (see --help)");
-  }
   TableReporter table;
-  NullReporter quiet;
-  benchmark::RunSpecifiedBenchmarks(
-      world_rank == 0 ? static_cast<benchmark::BenchmarkReporter*>(&table) : &quiet);
+  RunBenchmarks(&passthrough, &table);
   out.Commit();
   if (world_rank == 0 && !out.path().empty()) std::printf("# results: %s\n", out.path().c_str());
   comms.Clear();

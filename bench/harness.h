@@ -1,0 +1,99 @@
+// bench/harness.h: what the Google Benchmark binaries (collectives, layers) share: the lockstep
+// timed loop with max-over-ranks manual time, case registration with rank 0's iteration counts,
+// sweep-file entries, and the run (flag check, rank-0-only reporting). docs/collectives.md.
+//
+//   RegisterManual(name, iters, [&](benchmark::State& st) {
+//     double t = TimedLoop(st, [&] { auto t0 = Now(); op(); return SecondsSince(t0); });
+//   });
+//   RunBenchmarks(&passthrough, world_rank == 0 ? &my_reporter : nullptr);
+#ifndef TPBENCH_BENCH_HARNESS_H_
+#define TPBENCH_BENCH_HARNESS_H_
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bench/flags.h"
+#include "comm/bootstrap.h"
+#include "comm/error.h"
+
+namespace tpbench {
+
+inline std::chrono::steady_clock::time_point Now() { return std::chrono::steady_clock::now(); }
+inline double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(Now() - t0).count();
+}
+
+// Runs op once per benchmark iteration on every rank in lockstep; op returns the seconds it
+// measured itself. The iteration time is the slowest rank's (the agreement is not timed) and is
+// Google Benchmark's manual time. Returns the mean iteration time in seconds.
+template <typename Op>
+double TimedLoop(benchmark::State& st, Op&& op) {
+  double total = 0;
+  for (auto _ : st) {
+    double dt = Bootstrap::MaxOverRanks(op());
+    st.SetIterationTime(dt);
+    total += dt;
+  }
+  return total / static_cast<double>(std::max<int64_t>(st.iterations(), 1));
+}
+
+// Rank 0 decides every case's iteration count (iters[i]); every rank registers the same ones,
+// with manual time in microseconds.
+void RegisterCases(const std::vector<std::string>& names, std::vector<long>* iters,
+                   const std::function<void(benchmark::State&, size_t)>& run);
+
+// One sweep entry (or the command line): its config and where it came from.
+template <typename Config>
+struct SweepEntry {
+  Config cfg;
+  std::string origin;  // "command line" or "FILE:LINE"
+};
+
+// The argument lists of a sweep file's entries for `binary` that list world size `world`
+// (world < 0: every entry, once per each of its world sizes): (args with argv[0], size, origin).
+struct SweepArgs {
+  std::vector<std::string> argv;
+  int world = 0;
+  std::string origin;
+};
+std::vector<SweepArgs> SweepEntries(const std::string& path, const std::string& binary, int world);
+
+// Parses each entry with parse(FlagParser&, world) (no flag may be left over); errors name the
+// entry's file, line and world size.
+template <typename Config, typename Parse>
+std::vector<SweepEntry<Config>> ReadSweepEntries(const std::string& path,
+                                                 const std::string& binary, int world, Parse parse,
+                                     const std::vector<std::string>& bool_flags = {}) {
+  std::vector<SweepEntry<Config>> out;
+  for (SweepArgs& a : SweepEntries(path, binary, world)) {
+    std::vector<char*> argv;
+    for (std::string& s : a.argv) argv.push_back(&s[0]);
+    FlagParser p(static_cast<int>(argv.size()), argv.data(), bool_flags);
+    SweepEntry<Config> e;
+    try {
+      e.cfg = parse(p, a.world);
+      p.Finish({});
+    } catch (const Error& err) {
+      throw UsageError(a.origin + " (ranks=" + std::to_string(a.world) + "): " + err.what());
+    }
+    e.origin = a.origin;
+    out.push_back(e);
+  }
+  return out;
+}
+
+// Initializes Google Benchmark with the pass-through flags (UsageError on an unknown one) and
+// runs every registered case; rank 0 reports to `reporter` (nullptr: the console), the other
+// ranks to a null reporter. Construct ResultsOutput on the flags first.
+void RunBenchmarks(std::vector<std::string>* passthrough,
+                   benchmark::BenchmarkReporter* reporter);
+
+}  // namespace tpbench
+
+#endif  // TPBENCH_BENCH_HARNESS_H_
