@@ -5,7 +5,9 @@
 Verifies Google Benchmark's schema (context, benchmarks[] with name, run_type, iterations,
 real_time, time_unit), the tpbench context keys, the collective counters and their
 arithmetic: algbw = size / time, busbw = algbw x the nccl-tests factor of the collective on
-that many ranks, real_time = time_us. Exits 0 when everything holds, 1 with every problem
+that many ranks, real_time = time_us. Layer results (//bench:layers: names not starting with a
+collective) need the layer counters, real_time = step_ms, max_rel_err below --max-rel-err, and
+comm_bytes_per_rank == comm_bytes_model for tp1d and tp1d-sp cases (ring collectives). Exits 0 when everything holds, 1 with every problem
 listed otherwise.
 """
 
@@ -18,6 +20,10 @@ CONTEXT_KEYS = ("tpbench_version", "backend", "world_size", "mesh", "ucx_version
                 "nccl_version", "cuda_version", "driver_version", "cpu_model", "gpu_model",
                 "machine_profile")
 BENCH_KEYS = ("name", "run_type", "iterations", "real_time", "time_unit")
+COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce", "all_to_all",
+               "sendrecv")
+LAYER_COUNTERS = ("fwd_ms", "bwd_ms", "step_ms", "comm_bytes_per_rank", "comm_bytes_model",
+                  "flops_per_rank", "tflops", "comm_frac", "peak_mem_bytes_per_rank")
 COLL_COUNTERS = ("time_us", "algbw_GBps", "busbw_GBps", "wrong", "size_bytes", "count", "ranks",
                  "in_place")
 
@@ -35,7 +41,29 @@ def close(a, b, rel=1e-6):
     return math.isclose(a, b, rel_tol=rel, abs_tol=1e-12)
 
 
-def check(data, expect_wrong=False, iterations=None):
+def check_layer(b, where, max_rel_err):
+    """Problems of one //bench:layers result."""
+    problems = []
+    for k in LAYER_COUNTERS:
+        if not isinstance(b.get(k), (int, float)):
+            problems.append("%s: counter '%s' missing or not a number" % (where, k))
+    if problems:
+        return problems
+    if b["step_ms"] <= 0:
+        problems.append("%s: step_ms %g is not positive" % (where, b["step_ms"]))
+    if not close(b["real_time"] * 1e-3, b["step_ms"], rel=1e-3):
+        problems.append("%s: real_time %g us != step_ms %g" % (where, b["real_time"], b["step_ms"]))
+    if b["name"].split("/")[0] in ("tp1d", "tp1d-sp") and \
+            b["comm_bytes_per_rank"] != b["comm_bytes_model"]:
+        problems.append("%s: comm_bytes_per_rank %g != comm_bytes_model %g"
+                        % (where, b["comm_bytes_per_rank"], b["comm_bytes_model"]))
+    err = b.get("max_rel_err")
+    if err is not None and not err <= max_rel_err:
+        problems.append("%s: max_rel_err %g above %g" % (where, err, max_rel_err))
+    return problems
+
+
+def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4):
     problems = []
     if not isinstance(data, dict) or "context" not in data or "benchmarks" not in data:
         return ["top level: needs 'context' and 'benchmarks'"]
@@ -56,6 +84,9 @@ def check(data, expect_wrong=False, iterations=None):
             continue
         if b.get("time_unit") != "us":
             problems.append("%s: time_unit %r, expected 'us'" % (where, b.get("time_unit")))
+        if str(b.get("name", "")).split("/")[0] not in COLLECTIVES:
+            problems += check_layer(b, where, max_rel_err)
+            continue
         for k in COLL_COUNTERS:
             if not isinstance(b.get(k), (int, float)):
                 problems.append("%s: counter '%s' missing or not a number" % (where, k))
@@ -93,6 +124,7 @@ def main(argv):
     ap.add_argument("results")
     ap.add_argument("--expect-wrong", action="store_true")
     ap.add_argument("--iterations", type=int)
+    ap.add_argument("--max-rel-err", type=float, default=1e-4)
     args = ap.parse_args(argv)
     try:
         with open(args.results) as f:
@@ -100,7 +132,7 @@ def main(argv):
     except (OSError, ValueError) as e:
         print("check_results: %s: %s" % (args.results, e), file=sys.stderr)
         return 1
-    problems = check(data, args.expect_wrong, args.iterations)
+    problems = check(data, args.expect_wrong, args.iterations, args.max_rel_err)
     for p in problems:
         print("check_results: %s: %s" % (args.results, p), file=sys.stderr)
     if not problems:

@@ -18,16 +18,14 @@ void RegisterCases(const std::vector<std::string>& names, std::vector<long>* ite
                    const std::function<void(benchmark::State&, size_t)>& run) {
   if (!iters->empty()) Bootstrap::Broadcast(iters->data(), iters->size() * sizeof(long), 0);
   for (size_t i = 0; i < names.size(); ++i) {
-    benchmark::RegisterBenchmark(names[i].c_str(),
-                                 [i, run](benchmark::State& st) { run(st, i); })
+    benchmark::RegisterBenchmark(names[i].c_str(), [i, run](benchmark::State& st) { run(st, i); })
         ->Iterations((*iters)[i])
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   }
 }
 
-std::vector<SweepArgs> SweepEntries(const std::string& path, const std::string& binary,
-                                    int world) {
+std::vector<SweepArgs> SweepEntries(const std::string& path, const std::string& binary, int world) {
   std::vector<SweepArgs> out;
   for (const SweepLine& line : ReadSweepFile(path)) {
     if (line.binary != binary) continue;
@@ -44,8 +42,7 @@ std::vector<SweepArgs> SweepEntries(const std::string& path, const std::string& 
   return out;
 }
 
-void RunBenchmarks(std::vector<std::string>* passthrough,
-                   benchmark::BenchmarkReporter* reporter) {
+void RunBenchmarks(std::vector<std::string>* passthrough, benchmark::BenchmarkReporter* reporter) {
   std::vector<char*> bargv;
   for (std::string& s : *passthrough) bargv.push_back(&s[0]);
   int bargc = static_cast<int>(bargv.size());

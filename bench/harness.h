@@ -67,9 +67,9 @@ std::vector<SweepArgs> SweepEntries(const std::string& path, const std::string& 
 // Parses each entry with parse(FlagParser&, world) (no flag may be left over); errors name the
 // entry's file, line and world size.
 template <typename Config, typename Parse>
-std::vector<SweepEntry<Config>> ReadSweepEntries(const std::string& path,
-                                                 const std::string& binary, int world, Parse parse,
-                                     const std::vector<std::string>& bool_flags = {}) {
+std::vector<SweepEntry<Config>> ReadSweepEntries(const std::string& path, const std::string& binary,
+                                                 int world, Parse parse,
+                                                 const std::vector<std::string>& bool_flags = {}) {
   std::vector<SweepEntry<Config>> out;
   for (SweepArgs& a : SweepEntries(path, binary, world)) {
     std::vector<char*> argv;
@@ -91,8 +91,7 @@ std::vector<SweepEntry<Config>> ReadSweepEntries(const std::string& path,
 // Initializes Google Benchmark with the pass-through flags (UsageError on an unknown one) and
 // runs every registered case; rank 0 reports to `reporter` (nullptr: the console), the other
 // ranks to a null reporter. Construct ResultsOutput on the flags first.
-void RunBenchmarks(std::vector<std::string>* passthrough,
-                   benchmark::BenchmarkReporter* reporter);
+void RunBenchmarks(std::vector<std::string>* passthrough, benchmark::BenchmarkReporter* reporter);
 
 }  // namespace tpbench
 

@@ -1,0 +1,478 @@
+// bench/layers.cc: //bench:layers, the tensor-parallel layers (layers/tp1d) as Google Benchmark
+// cases, one per (scheme, case, dtype, shape, overlap), against the serial reference layer.
+//
+//   bazel run //bench:layers -- --np 2 --scheme 1d,1d-sp,serial --case block --batch 4
+//       (continued:) --seq 512 --hidden 1024 --heads 16 --benchmark_out=layers.json
+//   mpirun -np 2 bazel-bin/bench/layers --scheme all --case all
+//
+// See docs/layers_bench.md for every flag, the counters and how they are measured.
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/context.h"
+#include "bench/flags.h"
+#include "bench/harness.h"
+#include "bench/npy.h"
+#include "bench/output.h"
+#include "bench/tp1d_skeleton.h"
+#include "comm/bootstrap.h"
+#include "comm/communicator.h"
+#include "comm/error.h"
+#include "comm/world.h"
+#include "layers/host_compute.h"
+#include "layers/reference.h"
+#include "layers/tensor.h"
+#include "layers/tp1d/tp1d.h"
+
+namespace tpbench {
+namespace {
+
+constexpr const char* kUsage = R"(usage: layers [--np N] [flags] [--benchmark_* flags]
+  --scheme LIST      1d, 1d-sp, serial, a list, or all (default 1d)
+  --case LIST        linear, mlp, attention, block, a list, or all (default all)
+  --batch B --seq S  samples and tokens per sample (default 2, 64)
+  --hidden H         hidden size (default 256)
+  --heads NH         attention heads (default 8)
+  --ffn F            MLP width factor: fc1 is H -> F*H (default 4)
+  --dtype LIST       f32, f64 or a list (default f32)
+  --overlap MODE     on, off or both: async dX all-reduce during dW/db (default both)
+  --causal           causal attention mask
+  -n ITERS           timed steps per case (default 10)
+  -w ITERS           warm-up steps, not timed (default 2)
+  -c 0|1             check against the serial reference (default 1; 0 skips max_rel_err)
+  -T SECONDS         deadline of every op; a hang exits 4 (default 300)
+  --dump DIR         write inputs, parameters, outputs and gradients of one step (full,
+                     gathered) of every case as DIR/<case name>/<tensor>.npy
+  --np N             launch N ranks under mpirun (when not started by a launcher)
+  --sweep FILE       run the 'layers' entries of a sweep file that list this world size
+  --check-sweep FILE validate every entry of a sweep file for each of its world sizes; exit
+  Google Benchmark flags pass through: --benchmark_out=FILE (written atomically), ...
+Exit codes: 2 bad flag or shape, 4 timeout, 7 max_rel_err above tolerance.
+)";
+
+const char* const kSchemes[] = {"1d", "1d-sp", "serial"};
+const char* const kCases[] = {"linear", "mlp", "attention", "block"};
+
+struct Config {
+  std::vector<std::string> schemes, cases;
+  LayerConfig shape;
+  std::vector<DataType> dtypes;
+  std::vector<int> overlaps;
+  long iters = 10;
+  int warmup = 2, checks = 1;
+  double timeout_s = 300;
+  std::string dump;
+};
+
+std::vector<std::string> ParseNames(const std::string& flag, const std::string& v,
+                                    const std::vector<std::string>& valid) {
+  std::vector<std::string> out = v == "all" ? valid : SplitList(v);
+  for (const std::string& s : out) {
+    if (std::find(valid.begin(), valid.end(), s) == valid.end()) {
+      std::string list;
+      for (const std::string& x : valid) list += x + ", ";
+      throw UsageError(flag + ": unknown name '" + s + "'; valid: " + list + "all");
+    }
+  }
+  return out;
+}
+
+Config ParseConfig(FlagParser& p, int world) {
+  Config c;
+  c.schemes =
+      ParseNames("--scheme", p.Value("--scheme", "1d"), {std::begin(kSchemes), std::end(kSchemes)});
+  c.cases = ParseNames("--case", p.Value("--case", "all"), {std::begin(kCases), std::end(kCases)});
+  c.shape.batch = ParseInt(p.Value("--batch", "2"), "--batch", 1, 1 << 20);
+  c.shape.seq = ParseInt(p.Value("--seq", "64"), "--seq", 1, 1 << 20);
+  c.shape.hidden = ParseInt(p.Value("--hidden", "256"), "--hidden", 1, 1 << 20);
+  c.shape.heads = ParseInt(p.Value("--heads", "8"), "--heads", 1, 1 << 20);
+  c.shape.ffn_factor = ParseInt(p.Value("--ffn", "4"), "--ffn", 1, 64);
+  c.shape.causal = p.Has("--causal");
+  for (const std::string& s : SplitList(p.Value("--dtype", "f32"))) {
+    if (s == "f32") {
+      c.dtypes.push_back(DataType::kF32);
+    } else if (s == "f64") {
+      c.dtypes.push_back(DataType::kF64);
+    } else {
+      throw UsageError("--dtype: '" + s + "' is not f32 or f64");
+    }
+  }
+  const std::string ov = p.Value("--overlap", "both");
+  if (ov == "both") {
+    c.overlaps = {1, 0};
+  } else if (ov == "on" || ov == "off") {
+    c.overlaps = {ov == "on"};
+  } else {
+    throw UsageError("--overlap: '" + ov + "' is not on, off or both");
+  }
+  c.iters = ParseInt(p.Value("-n", "10"), "-n", 1, 100000000);
+  c.warmup = static_cast<int>(ParseInt(p.Value("-w", "2"), "-w", 0, 1000000));
+  c.checks = static_cast<int>(ParseInt(p.Value("-c", "1"), "-c", 0, 1));
+  c.timeout_s = ParseDouble(p.Value("-T", "300"), "-T", 0, 1e6);
+  c.dump = p.Value("--dump", "");
+  // Bad shapes exit 2 before any traffic, with layers/tp1d's message.
+  c.shape.Validate();
+  for (const std::string& s : c.schemes) {
+    if (s != "serial") ValidateTp1d(c.shape, world, s == "1d-sp");
+  }
+  return c;
+}
+
+struct Case {
+  const Config* cfg = nullptr;
+  std::string scheme, kind, name;
+  DataType dtype = DataType::kF32;
+  bool overlap = false;
+};
+
+std::vector<Case> g_cases;
+std::vector<std::string> g_failed;  // cases whose max_rel_err is above tolerance
+std::unique_ptr<Communicator> g_world;
+
+double Tolerance(DataType dt) { return dt == DataType::kF64 ? 1e-9 : 1e-4; }
+
+// How a tensor named by LayerParams::Named() is split over the TP ranks in 1D.
+enum class Split { kReplicated, kCols, kRows };
+Split SplitOf(const std::string& name) {
+  if (name.rfind("attn.qkv.", 0) == 0 || name.rfind("mlp.fc1.", 0) == 0) return Split::kCols;
+  if (name == "attn.proj.w" || name == "mlp.fc2.w") return Split::kRows;
+  return Split::kReplicated;
+}
+Tensor Slice(const Tensor& full, Split s, int64_t t, int64_t r) {
+  if (s == Split::kCols) return full.ColChunk(t, r);
+  if (s == Split::kRows) return full.RowChunk(t, r);
+  return full;
+}
+// The full tensor from every rank's slice (rank order), for --dump.
+Tensor Gather(const Tensor& mine, Split s, int64_t t) {
+  if (s == Split::kReplicated || t == 1) return mine;
+  std::vector<char> all(mine.bytes() * static_cast<size_t>(t));
+  Bootstrap::AllGather(mine.data(), mine.bytes(), all.data());
+  Shape shape = mine.shape();
+  const bool cols = s == Split::kCols && mine.ndim() > 1;
+  shape[cols ? shape.size() - 1 : 0] *= t;
+  Tensor full(shape, mine.dtype());
+  for (int64_t r = 0; r < t; ++r) {
+    Tensor part(mine.shape(), mine.dtype());
+    std::memcpy(part.data(), all.data() + static_cast<size_t>(r) * mine.bytes(), mine.bytes());
+    if (cols) {
+      full.SetCols(r * mine.cols(), part);
+    } else {
+      std::memcpy(static_cast<char*>(full.data()) + static_cast<size_t>(r) * mine.bytes(),
+                  part.data(), mine.bytes());
+    }
+  }
+  return full;
+}
+
+// One case's tensors and its forward/backward on this rank. Parameters and gradients use
+// LayerParams' structure with only the case's parts defined.
+class Layer {
+ public:
+  Layer(const Case& c, Communicator* comm)
+      : c_(c), cfg_(c.cfg->shape), serial_(c.scheme == "serial"), sp_(c.scheme == "1d-sp") {
+    t_ = serial_ ? 1 : comm->size();
+    r_ = serial_ ? 0 : comm->rank();
+    Tp1dOptions opt;
+    opt.overlap = c.overlap;
+    opt.sequence_parallel = sp_;
+    if (!serial_) {
+      tp_ = std::make_unique<Tp1d>(&hc_, comm, opt);
+      block_ = std::make_unique<Tp1dLayer>(tp_.get(), cfg_);
+    }
+    const DataType dt = c.dtype;
+    const int64_t B = cfg_.tokens(), h = cfg_.hidden;
+    full_ = LayerParams::Init(cfg_, DataType::kF64, /*seed=*/11).To(dt);
+    x_ = Tensor({B, h}, dt);
+    dy_ = Tensor({B, h}, dt);
+    x_.FillUniform(21, -1, 1);
+    dy_.FillUniform(23, -1, 1);
+    LayerParams mine = serial_ ? full_ : ShardLayerParams(cfg_, full_, t_, r_);
+    // Keep only the case's parameters.
+    if (c.kind == "linear" || c.kind == "mlp") p_.mlp = mine.mlp;
+    if (c.kind == "attention") p_.attn = mine.attn;
+    if (c.kind == "block") p_ = mine;
+    x_in_ = Outside(x_);
+    dy_in_ = Outside(dy_);
+  }
+
+  void Forward() {
+    const std::string& k = c_.kind;
+    if (k == "linear") {
+      h1_ = serial_ ? LinearForward(hc_, p_.mlp.fc1, x_in_) : tp_->ColumnForward(p_.mlp.fc1, x_in_);
+      y_ = serial_ ? LinearForward(hc_, p_.mlp.fc2, h1_) : tp_->RowForward(p_.mlp.fc2, h1_);
+    } else if (k == "mlp") {
+      y_ = serial_ ? MlpForward(hc_, p_.mlp, x_in_, &mlp_) : tp_->MlpForward(p_.mlp, x_in_, &mlp_);
+    } else if (k == "attention") {
+      y_ = serial_ ? AttentionForward(hc_, Shape(), p_.attn, x_in_, &attn_)
+                   : tp_->AttentionForward(Shape(), p_.attn, x_in_, &attn_);
+    } else {
+      y_ = serial_ ? ReferenceLayer(&hc_, cfg_).Forward(p_, x_in_, &block_cache_)
+                   : block_->Forward(p_, x_in_, &block_cache_);
+    }
+  }
+  void Backward() {
+    const std::string& k = c_.kind;
+    if (k == "linear") {
+      Tensor dh1;
+      if (serial_) {
+        LinearBackward(hc_, p_.mlp.fc2, h1_, dy_in_, &dh1, &g_.mlp.fc2);
+        LinearBackward(hc_, p_.mlp.fc1, x_in_, dh1, &dx_, &g_.mlp.fc1);
+      } else {
+        tp_->RowBackward(p_.mlp.fc2, h1_, dy_in_, &dh1, &g_.mlp.fc2);
+        tp_->ColumnBackward(p_.mlp.fc1, x_in_, dh1, &dx_, &g_.mlp.fc1);
+      }
+    } else if (k == "mlp") {
+      dx_ = serial_ ? MlpBackward(hc_, p_.mlp, mlp_, dy_in_, &g_.mlp)
+                    : tp_->MlpBackward(p_.mlp, mlp_, dy_in_, &g_.mlp);
+    } else if (k == "attention") {
+      dx_ = serial_ ? AttentionBackward(hc_, Shape(), p_.attn, attn_, dy_in_, &g_.attn)
+                    : tp_->AttentionBackward(Shape(), p_.attn, attn_, dy_in_, &g_.attn);
+    } else {
+      dx_ = serial_ ? ReferenceLayer(&hc_, cfg_).Backward(p_, block_cache_, dy_in_, &g_)
+                    : block_->Backward(p_, block_cache_, dy_in_, &g_);
+    }
+  }
+
+  // After a step: the serial reference on the full tensors; max rel error of this rank's
+  // output, dX and gradients vs the reference's slices.
+  double Error() {
+    Case rc = c_;
+    rc.scheme = "serial";
+    Layer ref(rc, nullptr);
+    ref.Forward();
+    ref.Backward();
+    double e = std::max(MaxRelError(y_, Outside(ref.y_)), MaxRelError(dx_, Outside(ref.dx_)));
+    auto got = g_.Named();
+    auto want = ref.g_.Named();
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (!got[i].second->defined()) continue;
+      Split s = serial_ ? Split::kReplicated : SplitOf(got[i].first);
+      e = std::max(e, MaxRelError(*got[i].second, Slice(*want[i].second, s, t_, r_)));
+    }
+    return e;
+  }
+
+  // Writes the full inputs, parameters, outputs and gradients of the last step (rank 0).
+  void Dump(const std::string& dir) {
+    const Split rows = sp_ ? Split::kRows : Split::kReplicated;
+    std::vector<std::pair<std::string, Tensor>> files = {
+        {"x", x_}, {"dy", dy_}, {"out", Gather(y_, rows, t_)}, {"dx", Gather(dx_, rows, t_)}};
+    auto params = p_.Named();
+    auto grads = g_.Named();
+    auto fulls = full_.Named();
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (!params[i].second->defined()) continue;
+      Split s = serial_ ? Split::kReplicated : SplitOf(params[i].first);
+      files.push_back({"param." + params[i].first, *fulls[i].second});
+      files.push_back({"grad." + params[i].first, Gather(*grads[i].second, s, t_)});
+    }
+    if (Bootstrap::rank() != 0) return;
+    for (auto& f : files) WriteNpy(dir + "/" + f.first + ".npy", f.second);
+  }
+
+  LayerConfig config() const { return cfg_; }
+  HostCompute& compute() { return hc_; }
+
+ private:
+  AttentionShape Shape() const { return {cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal}; }
+  // Activations outside the TP region: replicated, or this rank's rows with SP.
+  Tensor Outside(const Tensor& full) const { return sp_ ? full.RowChunk(t_, r_) : full; }
+
+  Case c_;
+  LayerConfig cfg_;
+  bool serial_, sp_;
+  int64_t t_ = 1, r_ = 0;
+  HostCompute hc_;
+  std::unique_ptr<Tp1d> tp_;
+  std::unique_ptr<Tp1dLayer> block_;
+  LayerParams full_, p_;
+  LayerGrads g_;
+  Tensor x_, dy_, x_in_, dy_in_, h1_, y_, dx_;
+  MlpCache mlp_;
+  AttentionCache attn_;
+  LayerCache block_cache_;
+};
+
+double PeakRssBytes() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) * 1024.0;
+}
+
+void RunCase(benchmark::State& st, size_t index) {
+  const Case& c = g_cases[index];
+  const Config& cfg = *c.cfg;
+  Communicator& comm = *g_world;
+  const bool serial = c.scheme == "serial";
+  Layer layer(c, &comm);
+
+  // One step outside the timed loop: traffic, flops, correctness, dump.
+  comm.ResetCounters();
+  layer.compute().ResetFlops();
+  layer.Forward();
+  layer.Backward();
+  const double bytes = static_cast<double>(comm.counters().Total().bytes);
+  const double flops = static_cast<double>(layer.compute().flops().total());
+  double err = cfg.checks > 0 ? layer.Error() : 0;
+  if (!cfg.dump.empty()) {
+    std::string dir = c.name;
+    for (char& ch : dir) {
+      if (ch == '/' || ch == ':' || ch == ',') ch = '_';
+    }
+    layer.Dump(cfg.dump + "/" + dir);
+  }
+  for (int i = 0; i < cfg.warmup; ++i) {
+    layer.Forward();
+    layer.Backward();
+  }
+  Bootstrap::Barrier();
+  double fwd = 0, bwd = 0;
+  const double step = TimedLoop(st, [&] {
+    auto t0 = Now();
+    layer.Forward();
+    const double f = SecondsSince(t0);
+    auto t1 = Now();
+    layer.Backward();
+    const double b = SecondsSince(t1);
+    fwd += Bootstrap::MaxOverRanks(f);
+    bwd += Bootstrap::MaxOverRanks(b);
+    return f + b;
+  });
+  const double n = static_cast<double>(std::max<int64_t>(st.iterations(), 1));
+  // The communication skeleton alone (same collectives and sizes, no compute).
+  double comm_s = 0, model = 0;
+  if (!serial) {
+    Tp1dSkeleton skel(&comm, layer.config(), c.kind, c.scheme == "1d-sp", c.dtype);
+    model = static_cast<double>(skel.ModelBytesPerRank());
+    comm_s = skel.Time(cfg.warmup, st.iterations());
+  }
+  err = Bootstrap::MaxOverRanks(err);
+  if (!(err <= Tolerance(c.dtype))) g_failed.push_back(c.name + " (" + std::to_string(err) + ")");
+  st.counters["fwd_ms"] = fwd / n * 1e3;
+  st.counters["bwd_ms"] = bwd / n * 1e3;
+  st.counters["step_ms"] = step * 1e3;
+  st.counters["comm_bytes_per_rank"] = Bootstrap::MaxOverRanks(bytes);
+  st.counters["comm_bytes_model"] = model;
+  st.counters["comm_ms"] = comm_s * 1e3;
+  st.counters["comm_frac"] = step > 0 ? comm_s / step : 0;
+  st.counters["flops_per_rank"] = Bootstrap::MaxOverRanks(flops);
+  st.counters["tflops"] = step > 0 ? Bootstrap::MaxOverRanks(flops) / step / 1e12 : 0;
+  if (cfg.checks > 0) st.counters["max_rel_err"] = err;
+  st.counters["peak_mem_bytes_per_rank"] = Bootstrap::MaxOverRanks(PeakRssBytes());
+  st.counters["ranks"] = serial ? 1 : comm.size();
+}
+
+std::string ShapeName(const LayerConfig& s) {
+  return "b:" + std::to_string(s.batch) + ",s:" + std::to_string(s.seq) +
+         ",h:" + std::to_string(s.hidden) + ",nh:" + std::to_string(s.heads) +
+         (s.ffn_factor != 4 ? ",ffn:" + std::to_string(s.ffn_factor) : "") +
+         (s.causal ? ",causal" : "");
+}
+
+std::vector<std::string> g_names;
+
+void AddCases(const Config& cfg, int world) {
+  for (const std::string& scheme : cfg.schemes) {
+    for (const std::string& kind : cfg.cases) {
+      for (DataType dt : cfg.dtypes) {
+        for (int ov : cfg.overlaps) {
+          Case c;
+          c.cfg = &cfg;
+          c.scheme = scheme;
+          c.kind = kind;
+          c.dtype = dt;
+          c.overlap = ov && scheme != "serial";
+          const std::string prefix =
+              scheme == "serial" ? "serial" : (scheme == "1d" ? "tp1d" : "tp1d-sp");
+          c.name = prefix + "/" + kind + "/" + DataTypeName(dt) + "/" + ShapeName(cfg.shape) +
+                   "/overlap:" + (c.overlap ? "on" : "off") +
+                   "/ranks:" + std::to_string(scheme == "serial" ? 1 : world);
+          if (std::find(g_names.begin(), g_names.end(), c.name) != g_names.end()) continue;
+          g_names.push_back(c.name);
+          g_cases.push_back(c);
+        }
+      }
+    }
+  }
+}
+
+using Entry = SweepEntry<Config>;
+
+int Main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  }
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (!std::strcmp(argv[i], "--check-sweep")) {
+      auto entries = ReadSweepEntries<Config>(argv[i + 1], "layers", -1, ParseConfig, {"--causal"});
+      std::printf("%s: %zu layers entries x world sizes are valid\n", argv[i + 1], entries.size());
+      return 0;
+    }
+  }
+  if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
+  Bootstrap::Init(&argc, &argv);
+  const int world_rank = Bootstrap::rank(), world_size = Bootstrap::size();
+  FlagParser p(argc, argv, {"--causal"});
+  p.Value("--np", "0");  // consumed by the launcher
+  const std::string sweep = ResolveUserPath(p.Value("--sweep", ""));
+  std::vector<Entry> entries;
+  if (sweep.empty()) {
+    entries.push_back({ParseConfig(p, world_size), "command line"});
+  } else {
+    entries = ReadSweepEntries<Config>(sweep, "layers", world_size, ParseConfig, {"--causal"});
+  }
+  std::vector<std::string> passthrough = p.Finish({"--benchmark_"});
+  for (Entry& e : entries) {
+    if (!e.cfg.dump.empty()) e.cfg.dump = ResolveUserPath(e.cfg.dump);
+  }
+  ResultsOutput out(&passthrough, world_rank == 0);
+  g_world = CreateWorld("ucx");
+  double timeout = entries.empty() ? 300 : entries[0].cfg.timeout_s;
+  if (timeout > 0)
+    g_world->set_timeout(std::chrono::milliseconds(static_cast<long>(timeout * 1e3)));
+  for (const Entry& e : entries) AddCases(e.cfg, world_size);
+  std::vector<long> iters;
+  for (const Case& c : g_cases) iters.push_back(c.cfg->iters);
+  RegisterCases(g_names, &iters, [](benchmark::State& st, size_t i) { RunCase(st, i); });
+
+  RunContext ctx = CollectContext();
+  AddContextToBenchmark(ctx, "ucx", world_size, "world");
+  if (world_rank == 0) {
+    std::printf("# tpbench layers: %d ranks, host compute (1 BLAS thread per rank), %zu cases\n",
+                world_size, g_cases.size());
+    std::printf("# machine_profile %s, git %s\n", ctx.machine_profile.c_str(), ctx.git_sha.c_str());
+    std::fflush(stdout);
+  }
+  RunBenchmarks(&passthrough, nullptr);
+  out.Commit();
+  if (world_rank == 0 && !out.path().empty()) std::printf("# results: %s\n", out.path().c_str());
+  g_world.reset();
+  Bootstrap::Finalize();
+  if (!g_failed.empty()) {
+    if (world_rank == 0) {
+      for (const std::string& f : g_failed) {
+        std::fprintf(stderr, "tpbench: error: max_rel_err above tolerance: %s\n", f.c_str());
+      }
+    }
+    return static_cast<int>(ExitCode::kWrong);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace tpbench
+
+int main(int argc, char** argv) {
+  return tpbench::RunMain([&] { return tpbench::Main(argc, argv); });
+}

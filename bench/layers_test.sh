@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# End-to-end tests of //bench:layers: a 2-rank run of the 1d, 1d-sp and serial schemes on a tiny
+# shape (exit 0, JSON checked by check_results.py: layer counters, measured bytes = model,
+# max_rel_err below tolerance), bad shapes and flags (exit 2), and --dump read back with numpy
+# (when installed) against the serial scheme's dump.
+#   layers_test.sh <layers> <check_results.py>
+set -uo pipefail
+bin="$1" check="/usr/bin/python3 $2"
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+export TPBENCH_TIMEOUT_S=60
+fail=0
+log="$tmp/log"
+
+expect() {  # expect <exit code> <text> -- <args...>
+  local want="$1" text="$2"
+  shift 3
+  timeout 120 "$bin" "$@" >"$log" 2>&1
+  local rc=$?
+  if [[ $rc != "$want" ]]; then
+    echo "FAIL: '$*' exited $rc, expected $want"; cat "$log"; fail=1
+  elif ! grep -qF -- "$text" "$log"; then
+    echo "FAIL: '$*' output lacks: $text"; cat "$log"; fail=1
+  else
+    echo "ok: '$*' -> exit $rc, says: $(grep -F -- "$text" "$log" | head -1)"
+  fi
+}
+
+tiny=(--batch 2 --seq 4 --hidden 16 --heads 4 -n 2 -w 1)
+expect 2 "heads (3) is not divisible by the tensor-parallel size t (2)" -- \
+  --np 2 --batch 2 --seq 4 --hidden 24 --heads 3
+expect 2 "is not divisible by the tensor-parallel size t (2)" -- \
+  --np 2 --scheme 1d-sp --batch 1 --seq 3 --hidden 16 --heads 4
+expect 2 "--scheme: unknown name '2d'" -- --np 2 --scheme 2d "${tiny[@]}"
+expect 0 "tp1d-sp/block/f32/b:2,s:4,h:16,nh:4/overlap:off/ranks:2" -- --np 2 --scheme all \
+  --dtype f32,f64 "${tiny[@]}" --benchmark_out="$tmp/out.json"
+$check "$tmp/out.json" || fail=1
+/usr/bin/python3 - "$tmp/out.json" <<'PY' || fail=1
+import json, sys
+b = {x["name"].split("/iterations:")[0]: x for x in json.load(open(sys.argv[1]))["benchmarks"]}
+want = ["%s/%s/%s/b:2,s:4,h:16,nh:4/overlap:%s/ranks:2" % (s, c, d, o)
+        for s in ("tp1d", "tp1d-sp") for c in ("linear", "mlp", "attention", "block")
+        for d in ("f32", "f64") for o in ("on", "off")]
+want += ["serial/block/f32/b:2,s:4,h:16,nh:4/overlap:off/ranks:1"]
+missing = [n for n in want if n not in b]
+if missing:
+    sys.exit("FAIL: missing results: %s" % missing)
+for n in want:
+    if "max_rel_err" not in b[n]:
+        sys.exit("FAIL: %s has no max_rel_err" % n)
+blk = b["tp1d/block/f32/b:2,s:4,h:16,nh:4/overlap:on/ranks:2"]
+if blk["comm_bytes_model"] != 8 * 1 / 2 * 8 * 16 * 4:  # 8(t-1)/t * B*h * 4 bytes
+    sys.exit("FAIL: block model %g" % blk["comm_bytes_model"])
+print("ok: %d results, names and block model as expected" % len(b))
+PY
+
+if /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+  expect 0 "tp1d-sp/mlp" -- --np 2 --scheme 1d-sp,serial --case mlp,block "${tiny[@]}" \
+    --overlap on --dump "$tmp/dump"
+  /usr/bin/python3 - "$tmp/dump" <<'PY' || fail=1
+import os, sys
+import numpy as np
+d = sys.argv[1]
+sp = os.path.join(d, "tp1d-sp_block_f32_b_2_s_4_h_16_nh_4_overlap_on_ranks_2")
+ref = os.path.join(d, "serial_block_f32_b_2_s_4_h_16_nh_4_overlap_off_ranks_1")
+for name, shape in (("grad.mlp.fc1.w", (16, 64)), ("grad.attn.proj.w", (16, 16)),
+                    ("grad.attn.qkv.b", (48,)), ("out", (8, 16)), ("dx", (8, 16))):
+    got, want = np.load(os.path.join(sp, name + ".npy")), np.load(os.path.join(ref, name + ".npy"))
+    if got.shape != shape or want.shape != shape or got.dtype != np.float32:
+        sys.exit("FAIL: %s: shape %s / %s dtype %s, expected %s" % (name, got.shape, want.shape,
+                                                                   got.dtype, shape))
+    err = np.abs(got - want).max() / np.abs(want).max()
+    if not err < 1e-4:
+        sys.exit("FAIL: %s: max rel error %g vs the serial dump" % (name, err))
+x = np.load(os.path.join(sp, "x.npy"))
+if x.shape != (8, 16) or not np.array_equal(x, np.load(os.path.join(ref, "x.npy"))):
+    sys.exit("FAIL: x differs between dumps")
+print("ok: --dump: numpy reads the gathered tp1d-sp block tensors; they match the serial dump")
+PY
+else
+  echo "skip: --dump check (python3-numpy is not installed)"
+fi
+
+exit $fail
