@@ -7,7 +7,8 @@ real_time, time_unit), the tpbench context keys, the collective counters and the
 arithmetic: algbw = size / time, busbw = algbw x the nccl-tests factor of the collective on
 that many ranks, real_time = time_us. Layer results (//bench:layers: names not starting with a
 collective) need the layer counters, real_time = step_ms, max_rel_err below --max-rel-err, and
-comm_bytes_per_rank == comm_bytes_model for tp1d and tp1d-sp cases (ring collectives). Exits 0 when everything holds, 1 with every problem
+comm_bytes_per_rank == comm_bytes_model for tp1d and tp1d-sp cases (ring collectives; also
+//bench:patterns' comm/tp1d/... skeletons). Exits 0 when everything holds, 1 with every problem
 listed otherwise.
 """
 
@@ -53,7 +54,9 @@ def check_layer(b, where, max_rel_err):
         problems.append("%s: step_ms %g is not positive" % (where, b["step_ms"]))
     if not close(b["real_time"] * 1e-3, b["step_ms"], rel=1e-3):
         problems.append("%s: real_time %g us != step_ms %g" % (where, b["real_time"], b["step_ms"]))
-    if b["name"].split("/")[0] in ("tp1d", "tp1d-sp") and \
+    parts = b["name"].split("/")
+    scheme = parts[1] if parts[0] == "comm" and len(parts) > 1 else parts[0]
+    if scheme in ("tp1d", "tp1d-sp") and \
             b["comm_bytes_per_rank"] != b["comm_bytes_model"]:
         problems.append("%s: comm_bytes_per_rank %g != comm_bytes_model %g"
                         % (where, b["comm_bytes_per_rank"], b["comm_bytes_model"]))

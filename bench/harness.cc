@@ -2,6 +2,7 @@
 #include "bench/harness.h"
 
 #include "bench/sweep_file.h"
+#include "comm/world.h"
 
 namespace tpbench {
 namespace {
@@ -40,6 +41,12 @@ std::vector<SweepArgs> SweepEntries(const std::string& path, const std::string& 
     }
   }
   return out;
+}
+
+std::unique_ptr<Communicator> CreateWorldWithTimeout(double timeout_s) {
+  std::unique_ptr<Communicator> w = CreateWorld("ucx");
+  if (timeout_s > 0) w->set_timeout(std::chrono::milliseconds(static_cast<long>(timeout_s * 1e3)));
+  return w;
 }
 
 void RunBenchmarks(std::vector<std::string>* passthrough, benchmark::BenchmarkReporter* reporter) {

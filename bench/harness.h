@@ -14,12 +14,17 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "bench/flags.h"
+#include "bench/output.h"
 #include "comm/bootstrap.h"
+#include "comm/communicator.h"
 #include "comm/error.h"
 
 namespace tpbench {
@@ -87,6 +92,43 @@ std::vector<SweepEntry<Config>> ReadSweepEntries(const std::string& path, const 
   }
   return out;
 }
+
+// Before the launch: --help prints usage, --check-sweep FILE validates every `binary` entry of
+// FILE at each of its world sizes and prints a summary. Returns the exit code, or -1 to go on.
+template <typename Config, typename Parse>
+int HelpOrCheckSweep(int argc, char** argv, const char* usage, const std::string& binary,
+                     Parse parse, const std::vector<std::string>& bool_flags) {
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::fputs(usage, stdout);
+      return 0;
+    }
+  }
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (!std::strcmp(argv[i], "--check-sweep")) {
+      auto e = ReadSweepEntries<Config>(argv[i + 1], binary, -1, parse, bool_flags);
+      std::printf("%s: %zu %s entries x world sizes are valid\n", argv[i + 1], e.size(),
+                  binary.c_str());
+      return 0;
+    }
+  }
+  return -1;
+}
+
+// The command line's config, or with --sweep FILE that file's `binary` entries for this world
+// size; consumes --np (the launcher's).
+template <typename Config, typename Parse>
+std::vector<SweepEntry<Config>> EntriesFromFlags(FlagParser& p, const std::string& binary,
+                                                 int world, Parse parse,
+                                                 const std::vector<std::string>& bool_flags) {
+  p.Value("--np", "0");
+  const std::string sweep = ResolveUserPath(p.Value("--sweep", ""));
+  if (!sweep.empty()) return ReadSweepEntries<Config>(sweep, binary, world, parse, bool_flags);
+  return {{parse(p, world), "command line"}};
+}
+
+// The ucx world with every op's deadline (seconds; 0: none).
+std::unique_ptr<Communicator> CreateWorldWithTimeout(double timeout_s);
 
 // Initializes Google Benchmark with the pass-through flags (UsageError on an unknown one) and
 // runs every registered case; rank 0 reports to `reporter` (nullptr: the console), the other

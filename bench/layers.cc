@@ -19,6 +19,7 @@
 #include "bench/context.h"
 #include "bench/flags.h"
 #include "bench/harness.h"
+#include "bench/layer_flags.h"
 #include "bench/npy.h"
 #include "bench/output.h"
 #include "bench/tp1d_skeleton.h"
@@ -71,39 +72,13 @@ struct Config {
   std::string dump;
 };
 
-std::vector<std::string> ParseNames(const std::string& flag, const std::string& v,
-                                    const std::vector<std::string>& valid) {
-  std::vector<std::string> out = v == "all" ? valid : SplitList(v);
-  for (const std::string& s : out) {
-    if (std::find(valid.begin(), valid.end(), s) == valid.end()) {
-      std::string list;
-      for (const std::string& x : valid) list += x + ", ";
-      throw UsageError(flag + ": unknown name '" + s + "'; valid: " + list + "all");
-    }
-  }
-  return out;
-}
-
 Config ParseConfig(FlagParser& p, int world) {
   Config c;
   c.schemes =
       ParseNames("--scheme", p.Value("--scheme", "1d"), {std::begin(kSchemes), std::end(kSchemes)});
   c.cases = ParseNames("--case", p.Value("--case", "all"), {std::begin(kCases), std::end(kCases)});
-  c.shape.batch = ParseInt(p.Value("--batch", "2"), "--batch", 1, 1 << 20);
-  c.shape.seq = ParseInt(p.Value("--seq", "64"), "--seq", 1, 1 << 20);
-  c.shape.hidden = ParseInt(p.Value("--hidden", "256"), "--hidden", 1, 1 << 20);
-  c.shape.heads = ParseInt(p.Value("--heads", "8"), "--heads", 1, 1 << 20);
-  c.shape.ffn_factor = ParseInt(p.Value("--ffn", "4"), "--ffn", 1, 64);
-  c.shape.causal = p.Has("--causal");
-  for (const std::string& s : SplitList(p.Value("--dtype", "f32"))) {
-    if (s == "f32") {
-      c.dtypes.push_back(DataType::kF32);
-    } else if (s == "f64") {
-      c.dtypes.push_back(DataType::kF64);
-    } else {
-      throw UsageError("--dtype: '" + s + "' is not f32 or f64");
-    }
-  }
+  c.shape = ParseLayerShape(p);
+  c.dtypes = ParseFloatTypes(p);
   const std::string ov = p.Value("--overlap", "both");
   if (ov == "both") {
     c.overlaps = {1, 0};
@@ -118,7 +93,6 @@ Config ParseConfig(FlagParser& p, int world) {
   c.timeout_s = ParseDouble(p.Value("-T", "300"), "-T", 0, 1e6);
   c.dump = p.Value("--dump", "");
   // Bad shapes exit 2 before any traffic, with layers/tp1d's message.
-  c.shape.Validate();
   for (const std::string& s : c.schemes) {
     if (s != "serial") ValidateTp1d(c.shape, world, s == "1d-sp");
   }
@@ -370,13 +344,6 @@ void RunCase(benchmark::State& st, size_t index) {
   st.counters["ranks"] = serial ? 1 : comm.size();
 }
 
-std::string ShapeName(const LayerConfig& s) {
-  return "b:" + std::to_string(s.batch) + ",s:" + std::to_string(s.seq) +
-         ",h:" + std::to_string(s.hidden) + ",nh:" + std::to_string(s.heads) +
-         (s.ffn_factor != 4 ? ",ffn:" + std::to_string(s.ffn_factor) : "") +
-         (s.causal ? ",causal" : "");
-}
-
 std::vector<std::string> g_names;
 
 void AddCases(const Config& cfg, int world) {
@@ -407,40 +374,22 @@ void AddCases(const Config& cfg, int world) {
 using Entry = SweepEntry<Config>;
 
 int Main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-  }
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (!std::strcmp(argv[i], "--check-sweep")) {
-      auto entries = ReadSweepEntries<Config>(argv[i + 1], "layers", -1, ParseConfig, {"--causal"});
-      std::printf("%s: %zu layers entries x world sizes are valid\n", argv[i + 1], entries.size());
-      return 0;
-    }
+  if (int rc = HelpOrCheckSweep<Config>(argc, argv, kUsage, "layers", ParseConfig, {"--causal"});
+      rc >= 0) {
+    return rc;
   }
   if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
   Bootstrap::Init(&argc, &argv);
   const int world_rank = Bootstrap::rank(), world_size = Bootstrap::size();
   FlagParser p(argc, argv, {"--causal"});
-  p.Value("--np", "0");  // consumed by the launcher
-  const std::string sweep = ResolveUserPath(p.Value("--sweep", ""));
-  std::vector<Entry> entries;
-  if (sweep.empty()) {
-    entries.push_back({ParseConfig(p, world_size), "command line"});
-  } else {
-    entries = ReadSweepEntries<Config>(sweep, "layers", world_size, ParseConfig, {"--causal"});
-  }
+  std::vector<Entry> entries =
+      EntriesFromFlags<Config>(p, "layers", world_size, ParseConfig, {"--causal"});
   std::vector<std::string> passthrough = p.Finish({"--benchmark_"});
   for (Entry& e : entries) {
     if (!e.cfg.dump.empty()) e.cfg.dump = ResolveUserPath(e.cfg.dump);
   }
   ResultsOutput out(&passthrough, world_rank == 0);
-  g_world = CreateWorld("ucx");
-  double timeout = entries.empty() ? 300 : entries[0].cfg.timeout_s;
-  if (timeout > 0)
-    g_world->set_timeout(std::chrono::milliseconds(static_cast<long>(timeout * 1e3)));
+  g_world = CreateWorldWithTimeout(entries.empty() ? 300 : entries[0].cfg.timeout_s);
   for (const Entry& e : entries) AddCases(e.cfg, world_size);
   std::vector<long> iters;
   for (const Case& c : g_cases) iters.push_back(c.cfg->iters);

@@ -3,9 +3,10 @@
 # shape (exit 0, JSON checked by check_results.py: layer counters, measured bytes = model,
 # max_rel_err below tolerance), bad shapes and flags (exit 2), and --dump read back with numpy
 # (when installed) against the serial scheme's dump.
-#   layers_test.sh <layers> <check_results.py>
+# Also //bench:patterns (the communication skeletons): exit 0, measured bytes = model.
+#   layers_test.sh <layers> <check_results.py> <patterns>
 set -uo pipefail
-bin="$1" check="/usr/bin/python3 $2"
+bin="$1" check="/usr/bin/python3 $2" patterns="$3"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 export TPBENCH_TIMEOUT_S=60
 fail=0
@@ -79,5 +80,12 @@ PY
 else
   echo "skip: --dump check (python3-numpy is not installed)"
 fi
+
+timeout 120 "$patterns" --np 2 --scheme all --case all --dtype f32,f64 --batch 2 --seq 4 \
+  --hidden 16 --heads 4 -n 2 -w 1 --benchmark_out="$tmp/pat.json" >"$log" 2>&1 ||
+  { echo "FAIL: patterns exited $?"; cat "$log"; fail=1; }
+$check "$tmp/pat.json" || fail=1
+grep -qF "comm/tp1d-sp/block/f64/b:2,s:4,h:16,nh:4/ranks:2" "$tmp/pat.json" ||
+  { echo "FAIL: patterns: no comm/tp1d-sp/block/f64 result"; fail=1; }
 
 exit $fail

@@ -21,6 +21,7 @@ Tp1dSkeleton::Tp1dSkeleton(Communicator* comm, const LayerConfig& cfg, const std
       ops_.push_back({OpKind::kAllReduce, Bh});
     }
   }
+  forward_ops_ = ops_.size();
   for (int i = 0; i < pairs; ++i) {
     if (sp) {
       ops_.push_back({OpKind::kAllGather, Bh});
@@ -50,10 +51,11 @@ uint64_t Tp1dSkeleton::ModelBytesPerRank() const {
   return sum;
 }
 
-void Tp1dSkeleton::Step() {
+void Tp1dSkeleton::Run(size_t begin, size_t end) {
   const OpOptions opt{"ring", Stream::Inline()};
   const size_t t = static_cast<size_t>(comm_->size());
-  for (const Op& o : ops_) {
+  for (size_t i = begin; i < end; ++i) {
+    const Op& o = ops_[i];
     const size_t n = static_cast<size_t>(o.n);
     if (o.kind == OpKind::kAllReduce) {
       comm_->AllReduce(a_.data(), a_.data(), n, dtype_, ReduceOp::kSum, opt)->Wait();

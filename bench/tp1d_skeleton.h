@@ -37,8 +37,11 @@ class Tp1dSkeleton {
   const std::vector<Op>& ops() const { return ops_; }
   // Ring formula: all-reduce 2(t-1)/t * n, all-gather / reduce-scatter (t-1)/t * n, in bytes.
   uint64_t ModelBytesPerRank() const;
-  // One step's collectives (inline, one after another).
-  void Step();
+  // Ops [0, forward_ops()) are the forward's, the rest the backward's.
+  size_t forward_ops() const { return forward_ops_; }
+  // Ops [begin, end) of one step (inline, one after another); Step() runs them all.
+  void Run(size_t begin, size_t end);
+  void Step() { Run(0, ops_.size()); }
   // Mean seconds per step over iters lockstep steps after warmup, max over ranks.
   double Time(int warmup, int64_t iters);
 
@@ -46,6 +49,7 @@ class Tp1dSkeleton {
   Communicator* comm_;
   DataType dtype_;
   std::vector<Op> ops_;
+  size_t forward_ops_ = 0;
   std::vector<char> a_, b_;
 };
 
