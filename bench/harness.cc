@@ -49,6 +49,22 @@ std::unique_ptr<Communicator> CreateWorldWithTimeout(double timeout_s) {
   return w;
 }
 
+void RunAndCommit(const std::string& banner, int world_size, std::vector<std::string>* passthrough,
+                  ResultsOutput* out) {
+  RunContext ctx = CollectContext();
+  AddContextToBenchmark(ctx, "ucx", world_size, "world");
+  if (Bootstrap::rank() == 0) {
+    std::printf("%s\n# machine_profile %s, git %s\n", banner.c_str(), ctx.machine_profile.c_str(),
+                ctx.git_sha.c_str());
+    std::fflush(stdout);
+  }
+  RunBenchmarks(passthrough, nullptr);
+  out->Commit();
+  if (Bootstrap::rank() == 0 && !out->path().empty()) {
+    std::printf("# results: %s\n", out->path().c_str());
+  }
+}
+
 void RunBenchmarks(std::vector<std::string>* passthrough, benchmark::BenchmarkReporter* reporter) {
   std::vector<char*> bargv;
   for (std::string& s : *passthrough) bargv.push_back(&s[0]);

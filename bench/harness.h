@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/context.h"
 #include "bench/flags.h"
 #include "bench/output.h"
 #include "comm/bootstrap.h"
@@ -129,6 +130,46 @@ std::vector<SweepEntry<Config>> EntriesFromFlags(FlagParser& p, const std::strin
 
 // The ucx world with every op's deadline (seconds; 0: none).
 std::unique_ptr<Communicator> CreateWorldWithTimeout(double timeout_s);
+
+// Adds the run context, prints banner (rank 0), runs every registered case (RunBenchmarks with
+// the console reporter), commits the JSON and prints its path.
+void RunAndCommit(const std::string& banner, int world_size, std::vector<std::string>* passthrough,
+                  ResultsOutput* out);
+
+// The main of a benchmark binary over the ucx world (//bench:layers, //bench:patterns): help and
+// --check-sweep, launch (--np), entries (command line or --sweep), *world (with the first
+// entry's timeout_s), add(entries, world_size, &names, &iters) lists the cases, each is
+// registered to run(state, index); after the run verdict() gives the exit code (before
+// Finalize).
+template <typename Config, typename Parse, typename Add>
+int BenchMain(int argc, char** argv, const char* usage, const std::string& binary, Parse parse,
+              const std::vector<std::string>& bool_flags, Add add,
+              const std::function<void(benchmark::State&, size_t)>& run,
+              std::unique_ptr<Communicator>* world, const std::function<int()>& verdict) {
+  if (int rc = HelpOrCheckSweep<Config>(argc, argv, usage, binary, parse, bool_flags); rc >= 0) {
+    return rc;
+  }
+  if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
+  Bootstrap::Init(&argc, &argv);
+  const int world_size = Bootstrap::size();
+  FlagParser p(argc, argv, bool_flags);
+  std::vector<SweepEntry<Config>> entries =
+      EntriesFromFlags<Config>(p, binary, world_size, parse, bool_flags);
+  std::vector<std::string> passthrough = p.Finish({"--benchmark_"});
+  ResultsOutput out(&passthrough, Bootstrap::rank() == 0);
+  *world = CreateWorldWithTimeout(entries.empty() ? 300 : entries[0].cfg.timeout_s);
+  std::vector<std::string> names;
+  std::vector<long> iters;
+  add(&entries, world_size, &names, &iters);
+  RegisterCases(names, &iters, run);
+  RunAndCommit("# tpbench " + binary + ": " + std::to_string(world_size) + " ranks, " +
+                   std::to_string(names.size()) + " cases",
+               world_size, &passthrough, &out);
+  const int rc = verdict();
+  world->reset();
+  Bootstrap::Finalize();
+  return rc;
+}
 
 // Initializes Google Benchmark with the pass-through flags (UsageError on an unknown one) and
 // runs every registered case; rank 0 reports to `reporter` (nullptr: the console), the other

@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "bench/context.h"
 #include "bench/flags.h"
 #include "bench/harness.h"
 #include "bench/layer_flags.h"
@@ -26,7 +25,6 @@
 #include "comm/bootstrap.h"
 #include "comm/communicator.h"
 #include "comm/error.h"
-#include "comm/world.h"
 #include "layers/host_compute.h"
 #include "layers/reference.h"
 #include "layers/tensor.h"
@@ -344,9 +342,8 @@ void RunCase(benchmark::State& st, size_t index) {
   st.counters["ranks"] = serial ? 1 : comm.size();
 }
 
-std::vector<std::string> g_names;
-
-void AddCases(const Config& cfg, int world) {
+void AddCases(const Config& cfg, int world, std::vector<std::string>* names,
+              std::vector<long>* iters) {
   for (const std::string& scheme : cfg.schemes) {
     for (const std::string& kind : cfg.cases) {
       for (DataType dt : cfg.dtypes) {
@@ -362,8 +359,9 @@ void AddCases(const Config& cfg, int world) {
           c.name = prefix + "/" + kind + "/" + DataTypeName(dt) + "/" + ShapeName(cfg.shape) +
                    "/overlap:" + (c.overlap ? "on" : "off") +
                    "/ranks:" + std::to_string(scheme == "serial" ? 1 : world);
-          if (std::find(g_names.begin(), g_names.end(), c.name) != g_names.end()) continue;
-          g_names.push_back(c.name);
+          if (std::find(names->begin(), names->end(), c.name) != names->end()) continue;
+          names->push_back(c.name);
+          iters->push_back(cfg.iters);
           g_cases.push_back(c);
         }
       }
@@ -371,52 +369,26 @@ void AddCases(const Config& cfg, int world) {
   }
 }
 
-using Entry = SweepEntry<Config>;
-
 int Main(int argc, char** argv) {
-  if (int rc = HelpOrCheckSweep<Config>(argc, argv, kUsage, "layers", ParseConfig, {"--causal"});
-      rc >= 0) {
-    return rc;
-  }
-  if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
-  Bootstrap::Init(&argc, &argv);
-  const int world_rank = Bootstrap::rank(), world_size = Bootstrap::size();
-  FlagParser p(argc, argv, {"--causal"});
-  std::vector<Entry> entries =
-      EntriesFromFlags<Config>(p, "layers", world_size, ParseConfig, {"--causal"});
-  std::vector<std::string> passthrough = p.Finish({"--benchmark_"});
-  for (Entry& e : entries) {
-    if (!e.cfg.dump.empty()) e.cfg.dump = ResolveUserPath(e.cfg.dump);
-  }
-  ResultsOutput out(&passthrough, world_rank == 0);
-  g_world = CreateWorldWithTimeout(entries.empty() ? 300 : entries[0].cfg.timeout_s);
-  for (const Entry& e : entries) AddCases(e.cfg, world_size);
-  std::vector<long> iters;
-  for (const Case& c : g_cases) iters.push_back(c.cfg->iters);
-  RegisterCases(g_names, &iters, [](benchmark::State& st, size_t i) { RunCase(st, i); });
-
-  RunContext ctx = CollectContext();
-  AddContextToBenchmark(ctx, "ucx", world_size, "world");
-  if (world_rank == 0) {
-    std::printf("# tpbench layers: %d ranks, host compute (1 BLAS thread per rank), %zu cases\n",
-                world_size, g_cases.size());
-    std::printf("# machine_profile %s, git %s\n", ctx.machine_profile.c_str(), ctx.git_sha.c_str());
-    std::fflush(stdout);
-  }
-  RunBenchmarks(&passthrough, nullptr);
-  out.Commit();
-  if (world_rank == 0 && !out.path().empty()) std::printf("# results: %s\n", out.path().c_str());
-  g_world.reset();
-  Bootstrap::Finalize();
-  if (!g_failed.empty()) {
-    if (world_rank == 0) {
-      for (const std::string& f : g_failed) {
+  auto add = [](std::vector<SweepEntry<Config>>* entries, int world,
+                std::vector<std::string>* names, std::vector<long>* iters) {
+    for (SweepEntry<Config>& e : *entries) {
+      if (!e.cfg.dump.empty()) e.cfg.dump = ResolveUserPath(e.cfg.dump);
+      AddCases(e.cfg, world, names, iters);
+    }
+  };
+  auto verdict = [] {
+    if (g_failed.empty()) return 0;
+    for (const std::string& f : g_failed) {
+      if (Bootstrap::rank() == 0) {
         std::fprintf(stderr, "tpbench: error: max_rel_err above tolerance: %s\n", f.c_str());
       }
     }
     return static_cast<int>(ExitCode::kWrong);
-  }
-  return 0;
+  };
+  return BenchMain<Config>(
+      argc, argv, kUsage, "layers", ParseConfig, {"--causal"}, add,
+      [](benchmark::State& st, size_t i) { RunCase(st, i); }, &g_world, verdict);
 }
 
 }  // namespace

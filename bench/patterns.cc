@@ -16,15 +16,12 @@
 #include <string>
 #include <vector>
 
-#include "bench/context.h"
 #include "bench/flags.h"
 #include "bench/harness.h"
 #include "bench/layer_flags.h"
-#include "bench/output.h"
 #include "bench/tp1d_skeleton.h"
 #include "comm/bootstrap.h"
 #include "comm/error.h"
-#include "comm/world.h"
 #include "layers/tp1d/tp1d.h"
 
 namespace tpbench {
@@ -106,54 +103,29 @@ void RunCase(benchmark::State& st, size_t index) {
   st.counters["ranks"] = comm.size();
 }
 
-using Entry = SweepEntry<Config>;
-
 int Main(int argc, char** argv) {
-  if (int rc = HelpOrCheckSweep<Config>(argc, argv, kUsage, "patterns", ParseConfig, {"--causal"});
-      rc >= 0) {
-    return rc;
-  }
-  if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
-  Bootstrap::Init(&argc, &argv);
-  const int world_rank = Bootstrap::rank(), world_size = Bootstrap::size();
-  FlagParser p(argc, argv, {"--causal"});
-  std::vector<Entry> entries =
-      EntriesFromFlags<Config>(p, "patterns", world_size, ParseConfig, {"--causal"});
-  std::vector<std::string> passthrough = p.Finish({"--benchmark_"});
-  ResultsOutput out(&passthrough, world_rank == 0);
-  g_world = CreateWorldWithTimeout(entries.empty() ? 300 : entries[0].cfg.timeout_s);
-  std::vector<std::string> names;
-  std::vector<long> iters;
-  for (const Entry& e : entries) {
-    for (const std::string& s : e.cfg.schemes) {
-      for (const std::string& k : e.cfg.cases) {
-        for (DataType dt : e.cfg.dtypes) {
-          Case c{e.cfg.shape, k, "", s == "1d-sp", dt, e.cfg.warmup};
-          c.name = "comm/" + std::string(c.sp ? "tp1d-sp" : "tp1d") + "/" + k + "/" +
-                   DataTypeName(dt) + "/" + ShapeName(c.shape) +
-                   "/ranks:" + std::to_string(world_size);
-          if (std::find(names.begin(), names.end(), c.name) != names.end()) continue;
-          names.push_back(c.name);
-          iters.push_back(e.cfg.iters);
-          g_cases.push_back(c);
+  auto add = [](std::vector<SweepEntry<Config>>* entries, int world,
+                std::vector<std::string>* names, std::vector<long>* iters) {
+    for (const SweepEntry<Config>& e : *entries) {
+      for (const std::string& s : e.cfg.schemes) {
+        for (const std::string& k : e.cfg.cases) {
+          for (DataType dt : e.cfg.dtypes) {
+            Case c{e.cfg.shape, k, "", s == "1d-sp", dt, e.cfg.warmup};
+            c.name = "comm/" + std::string(c.sp ? "tp1d-sp" : "tp1d") + "/" + k + "/" +
+                     DataTypeName(dt) + "/" + ShapeName(c.shape) +
+                     "/ranks:" + std::to_string(world);
+            if (std::find(names->begin(), names->end(), c.name) != names->end()) continue;
+            names->push_back(c.name);
+            iters->push_back(e.cfg.iters);
+            g_cases.push_back(c);
+          }
         }
       }
     }
-  }
-  RegisterCases(names, &iters, [](benchmark::State& st, size_t i) { RunCase(st, i); });
-  RunContext ctx = CollectContext();
-  AddContextToBenchmark(ctx, "ucx", world_size, "world");
-  if (world_rank == 0) {
-    std::printf("# tpbench patterns: 1D / 1D-SP communication skeletons, %d ranks, %zu cases\n",
-                world_size, g_cases.size());
-    std::fflush(stdout);
-  }
-  RunBenchmarks(&passthrough, nullptr);
-  out.Commit();
-  if (world_rank == 0 && !out.path().empty()) std::printf("# results: %s\n", out.path().c_str());
-  g_world.reset();
-  Bootstrap::Finalize();
-  return 0;
+  };
+  return BenchMain<Config>(
+      argc, argv, kUsage, "patterns", ParseConfig, {"--causal"}, add,
+      [](benchmark::State& st, size_t i) { RunCase(st, i); }, &g_world, [] { return 0; });
 }
 
 }  // namespace
