@@ -6,23 +6,10 @@
 set -uo pipefail
 bin="$1" check="/usr/bin/python3 $2" data="$3"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
-export TPBENCH_TIMEOUT_S=60
 fail=0
 log="$tmp/log"
 
-expect() {  # expect <exit code> <text> -- <args...>
-  local want="$1" text="$2"
-  shift 3
-  timeout 120 "$bin" "$@" >"$log" 2>&1
-  local rc=$?
-  if [[ $rc != "$want" ]]; then
-    echo "FAIL: '$*' exited $rc, expected $want"; cat "$log"; fail=1
-  elif ! grep -qF -- "$text" "$log"; then
-    echo "FAIL: '$*' output lacks: $text"; cat "$log"; fail=1
-  else
-    echo "ok: '$*' -> exit $rc, says: $(grep -F -- "$text" "$log" | head -1)"
-  fi
-}
+source "$(dirname "$0")/test_lib.sh"
 
 # --- usage errors: exit 2, the message names what is wrong and what is valid
 expect 2 "unknown flag '--colls all_reduce'" -- --colls all_reduce

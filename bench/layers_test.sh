@@ -8,23 +8,10 @@
 set -uo pipefail
 bin="$1" check="/usr/bin/python3 $2" patterns="$3"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
-export TPBENCH_TIMEOUT_S=60
 fail=0
 log="$tmp/log"
 
-expect() {  # expect <exit code> <text> -- <args...>
-  local want="$1" text="$2"
-  shift 3
-  timeout 120 "$bin" "$@" >"$log" 2>&1
-  local rc=$?
-  if [[ $rc != "$want" ]]; then
-    echo "FAIL: '$*' exited $rc, expected $want"; cat "$log"; fail=1
-  elif ! grep -qF -- "$text" "$log"; then
-    echo "FAIL: '$*' output lacks: $text"; cat "$log"; fail=1
-  else
-    echo "ok: '$*' -> exit $rc, says: $(grep -F -- "$text" "$log" | head -1)"
-  fi
-}
+source "$(dirname "$0")/test_lib.sh"
 
 tiny=(--batch 2 --seq 4 --hidden 16 --heads 4 -n 2 -w 1)
 expect 2 "heads (3) is not divisible by the tensor-parallel size t (2)" -- \
