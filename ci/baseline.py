@@ -25,7 +25,8 @@ from results import UsageError  # noqa: E402
 # What the gate reads, plus enough of Google Benchmark's schema to stay a valid results file.
 KEEP = {"name", "run_name", "run_type", "repetitions", "repetition_index", "iterations",
         "real_time", "time_unit", "world_size", "time_us", "algbw_GBps", "busbw_GBps",
-        "size_bytes", "count", "ranks", "in_place"} | set(results.EXACT_METRICS)
+        "size_bytes", "count", "ranks", "in_place", "step_ms", "fwd_ms", "bwd_ms"} | set(
+            results.EXACT_METRICS)
 
 
 class ArgParser(argparse.ArgumentParser):

@@ -50,6 +50,8 @@ SMALL_MAX_BYTES = 64 * 1024
 METRICS = {
     "time_us": {"lower_is_better": True, "threshold_pct": {"small": 25.0, "large": 5.0}},
     "busbw_GBps": {"lower_is_better": False, "threshold_pct": {"small": 25.0, "large": 5.0}},
+    # Layer and pattern results (no message size: they fall in the "small" class's threshold).
+    "step_ms": {"lower_is_better": True, "threshold_pct": {"small": 25.0, "large": 5.0}},
 }
 # Default repetitions CI runs (bench --benchmark_repetitions); ci/gate_test.py shows an
 # injected 10% slowdown is caught in >= 95% of trials at this count under the modelled noise.

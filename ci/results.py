@@ -9,6 +9,7 @@ import math
 import os
 import re
 
+TIMING_METRICS = ("time_us", "busbw_GBps", "step_ms")
 EXACT_METRICS = ("wrong", "bytes_sent_per_rank", "msgs_per_rank", "comm_bytes_per_rank",
                  "comm_bytes_model")
 # Google Benchmark appends these to the names of fixed-iteration, manual-time cases.
@@ -113,12 +114,19 @@ def load(path):
             case = {"name": key[0], "world_size": world, "size_bytes": size,
                     "samples": {}, "exact": {}}
             cases[key] = case
-        for metric in ("time_us", "busbw_GBps"):
-            v = _number(path, where, b, metric, metric == "time_us")
+        # Collectives carry time_us (and busbw_GBps); layer and pattern results step_ms.
+        found = False
+        for metric in TIMING_METRICS:
+            v = _number(path, where, b, metric, False)
             if v is not None:
+                found = True
                 case["samples"].setdefault(metric, []).append(v)
+        if not found:
+            raise UsageError("%s: %s: missing 'time_us' (collectives) or 'step_ms' (layers)"
+                             % (path, where))
         for metric in EXACT_METRICS:
-            v = _number(path, where, b, metric, metric == "wrong")
+            # Collectives must report `wrong`; layer results check max_rel_err themselves.
+            v = _number(path, where, b, metric, metric == "wrong" and "time_us" in b)
             if v is not None:
                 case["exact"].setdefault(metric, []).append(v)
     if not cases:
