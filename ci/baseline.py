@@ -68,10 +68,11 @@ def main(argv):
     runs = [{k: v for k, v in b.items() if k in KEEP}
             for b in res["raw"]["benchmarks"] if b.get("run_type", "iteration") == "iteration"]
     reps = max((b.get("repetitions", 1) for b in runs), default=1)
+    ctx.pop("executable", None)  # Google Benchmark's absolute path of the binary
     ctx["tpbench_baseline"] = {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tpbench_version": ctx.get("tpbench_version", "unknown"),
-        "source": rpath,
+        "source": os.path.basename(rpath),  # no machine-specific paths in the repository
         "repetitions": reps,
         "benchmarks": len(res["cases"]),
         "replaces": replaces,

@@ -82,6 +82,12 @@ int ParseNp(int argc, char** argv, std::vector<char*>* rest) {
 
 }  // namespace
 
+std::vector<char*> ArgsWithoutNp(int argc, char** argv) {
+  std::vector<char*> rest;
+  ParseNp(argc, argv, &rest);
+  return rest;
+}
+
 void SetInFlight(const std::string& what) {
   g_inflight_set = 0;
   std::snprintf(g_inflight, sizeof(g_inflight), "%s", what.c_str());

@@ -56,6 +56,9 @@ class Bootstrap {
 // launched; then --np must equal the job size or it is a usage error, checked in Init).
 int MaybeRelaunch(int argc, char** argv);
 
+// argv without "--np N" / "--np=N" (the launcher's flag), for programs that parse the rest.
+std::vector<char*> ArgsWithoutNp(int argc, char** argv);
+
 // The in-flight op, reported by the SIGTERM handler: "<op>; waiting for <peers>". Kept in a
 // fixed buffer so the handler stays async-signal-safe. Backends update it as they wait.
 void SetInFlight(const std::string& what);

@@ -204,15 +204,8 @@ void RunAll(Communicator& comm, bool full, const Options& o, Tally* t) {
 int Main(int argc, char** argv) {
   if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
   Bootstrap::Init(&argc, &argv);
-  // Strip --np (already checked by Bootstrap) before parsing our own flags.
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (std::string(argv[i]) == "--np") {
-      ++i;
-      continue;
-    }
-    args.push_back(argv[i]);
-  }
+  // --np was checked by Bootstrap; parse the rest.
+  std::vector<char*> args = ArgsWithoutNp(argc, argv);
   Options o = Parse(static_cast<int>(args.size()), args.data());
   std::unique_ptr<Communicator> world = CreateWorld(o.backend);
   Tally t;

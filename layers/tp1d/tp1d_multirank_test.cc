@@ -305,14 +305,7 @@ uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool o
 int Main(int argc, char** argv) {
   if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
   Bootstrap::Init(&argc, &argv);
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (std::string(argv[i]) == "--np") {
-      ++i;
-      continue;
-    }
-    args.push_back(argv[i]);
-  }
+  std::vector<char*> args = ArgsWithoutNp(argc, argv);
   Options o = Parse(args);
   // UsageError (exit 2) before any traffic; SP cases need the tokens to split too.
   ValidateTp1d(o.cfg, Bootstrap::size(), /*sequence_parallel=*/true);
