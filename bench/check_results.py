@@ -6,7 +6,8 @@ Verifies Google Benchmark's schema (context, benchmarks[] with name, run_type, i
 real_time, time_unit), the tpbench context keys, the collective counters and their
 arithmetic: algbw = size / time, busbw = algbw x the nccl-tests factor of the collective on
 that many ranks, real_time = time_us. Layer results (//bench:layers: names not starting with a
-collective) need the layer counters, real_time = step_ms, max_rel_err below --max-rel-err, and
+collective) need the layer counters, real_time = step_ms, comm_frac = comm_exposed_ms / step_ms
+in [0, 1], a positive peak_mem_bytes_per_rank (layers, not skeletons), max_rel_err below --max-rel-err, and
 comm_bytes_per_rank == comm_bytes_model for tp1d and tp1d-sp cases (ring collectives; also
 //bench:patterns' comm/tp1d/... skeletons). Exits 0 when everything holds, 1 with every problem
 listed otherwise.
@@ -24,7 +25,8 @@ BENCH_KEYS = ("name", "run_type", "iterations", "real_time", "time_unit")
 COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce", "all_to_all",
                "sendrecv")
 LAYER_COUNTERS = ("fwd_ms", "bwd_ms", "step_ms", "comm_bytes_per_rank", "comm_bytes_model",
-                  "flops_per_rank", "tflops", "comm_frac", "peak_mem_bytes_per_rank")
+                  "flops_per_rank", "tflops", "comm_exposed_ms", "comm_frac",
+                  "peak_mem_bytes_per_rank")
 COLL_COUNTERS = ("time_us", "algbw_GBps", "busbw_GBps", "wrong", "size_bytes", "count", "ranks",
                  "in_place")
 
@@ -54,8 +56,17 @@ def check_layer(b, where, max_rel_err):
         problems.append("%s: step_ms %g is not positive" % (where, b["step_ms"]))
     if not close(b["real_time"] * 1e-3, b["step_ms"], rel=1e-3):
         problems.append("%s: real_time %g us != step_ms %g" % (where, b["real_time"], b["step_ms"]))
+    if not 0 <= b["comm_frac"] <= 1:
+        problems.append("%s: comm_frac %g is not in [0, 1]" % (where, b["comm_frac"]))
+    if b["step_ms"] > 0 and not close(b["comm_frac"], b["comm_exposed_ms"] / b["step_ms"],
+                                      rel=1e-3):
+        problems.append("%s: comm_frac %g != comm_exposed_ms / step_ms = %g"
+                        % (where, b["comm_frac"], b["comm_exposed_ms"] / b["step_ms"]))
     parts = b["name"].split("/")
     scheme = parts[1] if parts[0] == "comm" and len(parts) > 1 else parts[0]
+    if parts[0] != "comm" and not b["peak_mem_bytes_per_rank"] > 0:
+        problems.append("%s: peak_mem_bytes_per_rank %g is not positive"
+                        % (where, b["peak_mem_bytes_per_rank"]))
     if scheme in ("tp1d", "tp1d-sp") and \
             b["comm_bytes_per_rank"] != b["comm_bytes_model"]:
         problems.append("%s: comm_bytes_per_rank %g != comm_bytes_model %g"

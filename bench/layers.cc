@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -49,6 +50,8 @@ constexpr const char* kUsage = R"(usage: layers [--np N] [flags] [--benchmark_* 
   -T SECONDS         deadline of every op; a hang exits 4 (default 300)
   --dump DIR         write inputs, parameters, outputs and gradients of one step (full,
                      gathered) of every case as DIR/<case name>/<tensor>.npy
+  --debug-corrupt-rank R
+                     test hook: rank R corrupts one element of its dX before the check
   --np N             launch N ranks under mpirun (when not started by a launcher)
   --sweep FILE       run the 'layers' entries of a sweep file that list this world size
   --check-sweep FILE validate every entry of a sweep file for each of its world sizes; exit
@@ -68,6 +71,7 @@ struct Config {
   int warmup = 2, checks = 1;
   double timeout_s = 300;
   std::string dump;
+  int corrupt_rank = -1;  // test hook: this rank corrupts dX[0] before the check
 };
 
 Config ParseConfig(FlagParser& p, int world) {
@@ -90,6 +94,8 @@ Config ParseConfig(FlagParser& p, int world) {
   c.checks = static_cast<int>(ParseInt(p.Value("-c", "1"), "-c", 0, 1));
   c.timeout_s = ParseDouble(p.Value("-T", "300"), "-T", 0, 1e6);
   c.dump = p.Value("--dump", "");
+  c.corrupt_rank = static_cast<int>(
+      ParseInt(p.Value("--debug-corrupt-rank", "-1"), "--debug-corrupt-rank", -1, 1 << 20));
   // Bad shapes exit 2 before any traffic, with layers/tp1d's message.
   for (const std::string& s : c.schemes) {
     if (s != "serial") ValidateTp1d(c.shape, world, s == "1d-sp");
@@ -159,20 +165,17 @@ class Layer {
       tp_ = std::make_unique<Tp1d>(&hc_, comm, opt);
       block_ = std::make_unique<Tp1dLayer>(tp_.get(), cfg_);
     }
-    const DataType dt = c.dtype;
-    const int64_t B = cfg_.tokens(), h = cfg_.hidden;
-    full_ = LayerParams::Init(cfg_, DataType::kF64, /*seed=*/11).To(dt);
-    x_ = Tensor({B, h}, dt);
-    dy_ = Tensor({B, h}, dt);
-    x_.FillUniform(21, -1, 1);
-    dy_.FillUniform(23, -1, 1);
-    LayerParams mine = serial_ ? full_ : ShardLayerParams(cfg_, full_, t_, r_);
+    // Only this rank's tensors stay allocated (its parameter shards and, with SP, its rows of
+    // x and dY), so peak_mem_bytes_per_rank is what a rank of a real run would hold; the full
+    // tensors are rebuilt from their seeds when needed (reference, dump).
+    LayerParams mine = FullParams();
+    if (!serial_) mine = ShardLayerParams(cfg_, mine, t_, r_).To(c.dtype);  // own storage
     // Keep only the case's parameters.
     if (c.kind == "linear" || c.kind == "mlp") p_.mlp = mine.mlp;
     if (c.kind == "attention") p_.attn = mine.attn;
     if (c.kind == "block") p_ = mine;
-    x_in_ = Outside(x_);
-    dy_in_ = Outside(dy_);
+    x_in_ = Outside(FullInput(kXSeed));
+    dy_in_ = Outside(FullInput(kDySeed));
   }
 
   void Forward() {
@@ -235,11 +238,14 @@ class Layer {
   // Writes the full inputs, parameters, outputs and gradients of the last step (rank 0).
   void Dump(const std::string& dir) {
     const Split rows = sp_ ? Split::kRows : Split::kReplicated;
-    std::vector<std::pair<std::string, Tensor>> files = {
-        {"x", x_}, {"dy", dy_}, {"out", Gather(y_, rows, t_)}, {"dx", Gather(dx_, rows, t_)}};
+    std::vector<std::pair<std::string, Tensor>> files = {{"x", FullInput(kXSeed)},
+                                                         {"dy", FullInput(kDySeed)},
+                                                         {"out", Gather(y_, rows, t_)},
+                                                         {"dx", Gather(dx_, rows, t_)}};
     auto params = p_.Named();
     auto grads = g_.Named();
-    auto fulls = full_.Named();
+    LayerParams full = FullParams();
+    auto fulls = full.Named();
     for (size_t i = 0; i < params.size(); ++i) {
       if (!params[i].second->defined()) continue;
       Split s = serial_ ? Split::kReplicated : SplitOf(params[i].first);
@@ -252,11 +258,32 @@ class Layer {
 
   LayerConfig config() const { return cfg_; }
   HostCompute& compute() { return hc_; }
+  // Exposed communication of the TP layer since the last reset (0 for serial).
+  double exposed_comm_s() const { return tp_ ? tp_->exposed_comm_s() : 0; }
+  void ResetCommClock() {
+    if (tp_) tp_->ResetCommClock();
+  }
+  // Test hook: makes this rank's dX wrong by more than any tolerance.
+  void CorruptDx() {
+    double m = 0;
+    for (int64_t i = 0; i < dx_.numel(); ++i) m = std::max(m, std::fabs(dx_.Get(i)));
+    dx_.Set(0, dx_.Get(0) + m + 1);
+  }
 
  private:
+  static constexpr uint64_t kXSeed = 21, kDySeed = 23;
   AttentionShape Shape() const { return {cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal}; }
-  // Activations outside the TP region: replicated, or this rank's rows with SP.
-  Tensor Outside(const Tensor& full) const { return sp_ ? full.RowChunk(t_, r_) : full; }
+  // The full parameters and inputs, identical on every rank (seeded).
+  LayerParams FullParams() const {
+    return LayerParams::Init(cfg_, DataType::kF64, /*seed=*/11).To(c_.dtype);
+  }
+  Tensor FullInput(uint64_t seed) const {
+    Tensor x({cfg_.tokens(), cfg_.hidden}, c_.dtype);
+    x.FillUniform(seed, -1, 1);
+    return x;
+  }
+  // Activations outside the TP region: replicated, or a copy of this rank's rows with SP.
+  Tensor Outside(const Tensor& full) const { return sp_ ? full.RowChunk(t_, r_).Clone() : full; }
 
   Case c_;
   LayerConfig cfg_;
@@ -265,9 +292,9 @@ class Layer {
   HostCompute hc_;
   std::unique_ptr<Tp1d> tp_;
   std::unique_ptr<Tp1dLayer> block_;
-  LayerParams full_, p_;
+  LayerParams p_;
   LayerGrads g_;
-  Tensor x_, dy_, x_in_, dy_in_, h1_, y_, dx_;
+  Tensor x_in_, dy_in_, h1_, y_, dx_;
   MlpCache mlp_;
   AttentionCache attn_;
   LayerCache block_cache_;
@@ -286,13 +313,16 @@ void RunCase(benchmark::State& st, size_t index) {
   const bool serial = c.scheme == "serial";
   Layer layer(c, &comm);
 
-  // One step outside the timed loop: traffic, flops, correctness, dump.
+  // One step outside the timed loop: traffic, flops, tensor memory, correctness, dump.
   comm.ResetCounters();
   layer.compute().ResetFlops();
+  TensorMemory::ResetPeak();
   layer.Forward();
   layer.Backward();
   const double bytes = static_cast<double>(comm.counters().Total().bytes);
   const double flops = static_cast<double>(layer.compute().flops().total());
+  const double peak_mem = static_cast<double>(TensorMemory::PeakBytes());
+  if (cfg.corrupt_rank == Bootstrap::rank()) layer.CorruptDx();
   double err = cfg.checks > 0 ? layer.Error() : 0;
   if (!cfg.dump.empty()) {
     std::string dir = c.name;
@@ -306,6 +336,7 @@ void RunCase(benchmark::State& st, size_t index) {
     layer.Backward();
   }
   Bootstrap::Barrier();
+  layer.ResetCommClock();
   double fwd = 0, bwd = 0;
   const double step = TimedLoop(st, [&] {
     auto t0 = Now();
@@ -319,6 +350,7 @@ void RunCase(benchmark::State& st, size_t index) {
     return f + b;
   });
   const double n = static_cast<double>(std::max<int64_t>(st.iterations(), 1));
+  const double exposed = Bootstrap::MaxOverRanks(layer.exposed_comm_s()) / n;
   // The communication skeleton alone (same collectives and sizes, no compute).
   double comm_s = 0, model = 0;
   if (!serial) {
@@ -334,11 +366,13 @@ void RunCase(benchmark::State& st, size_t index) {
   st.counters["comm_bytes_per_rank"] = Bootstrap::MaxOverRanks(bytes);
   st.counters["comm_bytes_model"] = model;
   st.counters["comm_ms"] = comm_s * 1e3;
-  st.counters["comm_frac"] = step > 0 ? comm_s / step : 0;
+  st.counters["comm_exposed_ms"] = exposed * 1e3;
+  st.counters["comm_frac"] = step > 0 ? exposed / step : 0;
   st.counters["flops_per_rank"] = Bootstrap::MaxOverRanks(flops);
   st.counters["tflops"] = step > 0 ? Bootstrap::MaxOverRanks(flops) / step / 1e12 : 0;
   if (cfg.checks > 0) st.counters["max_rel_err"] = err;
-  st.counters["peak_mem_bytes_per_rank"] = Bootstrap::MaxOverRanks(PeakRssBytes());
+  st.counters["peak_mem_bytes_per_rank"] = Bootstrap::MaxOverRanks(peak_mem);
+  st.counters["peak_rss_bytes"] = Bootstrap::MaxOverRanks(PeakRssBytes());
   st.counters["ranks"] = serial ? 1 : comm.size();
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of //bench:layers: a 2-rank run of the 1d, 1d-sp and serial schemes on a tiny
 # shape (exit 0, JSON checked by check_results.py: layer counters, measured bytes = model,
-# max_rel_err below tolerance), bad shapes and flags (exit 2), and --dump read back with numpy
+# max_rel_err below tolerance, tensor memory TP < serial), bad shapes and flags (exit 2), a
+# corrupted dX (exit 7), and --dump read back with numpy
 # (when installed) against the serial scheme's dump.
 # Also //bench:patterns (the communication skeletons): exit 0, measured bytes = model.
 #   layers_test.sh <layers> <check_results.py> <patterns>
@@ -19,6 +20,10 @@ expect 2 "heads (3) is not divisible by the tensor-parallel size t (2)" -- \
 expect 2 "is not divisible by the tensor-parallel size t (2)" -- \
   --np 2 --scheme 1d-sp --batch 1 --seq 3 --hidden 16 --heads 4
 expect 2 "--scheme: unknown name '2d'" -- --np 2 --scheme 2d "${tiny[@]}"
+# A wrong dX on one rank is caught by the check against the serial reference: exit 7, naming
+# the case.
+expect 7 "max_rel_err above tolerance: tp1d/mlp/f64/b:2,s:4,h:16,nh:4/overlap:on/ranks:2" -- \
+  --np 2 --case mlp --dtype f64 --overlap on --debug-corrupt-rank 1 "${tiny[@]}"
 expect 0 "tp1d-sp/block/f32/b:2,s:4,h:16,nh:4/overlap:off/ranks:2" -- --np 2 --scheme all \
   --dtype f32,f64 "${tiny[@]}" --benchmark_out="$tmp/out.json"
 $check "$tmp/out.json" || fail=1
@@ -38,6 +43,15 @@ for n in want:
 blk = b["tp1d/block/f32/b:2,s:4,h:16,nh:4/overlap:on/ranks:2"]
 if blk["comm_bytes_model"] != 8 * 1 / 2 * 8 * 16 * 4:  # 8(t-1)/t * B*h * 4 bytes
     sys.exit("FAIL: block model %g" % blk["comm_bytes_model"])
+# Tensor memory per rank: a TP rank holds half the parameters (and with SP half the
+# activations), so its peak is below the serial layer's; f64 holds twice f32's bytes.
+peak = lambda s, d="f32": b["%s/block/%s/b:2,s:4,h:16,nh:4/overlap:%s/ranks:%d" % (
+    s, d, "off" if s == "serial" else "on", 1 if s == "serial" else 2)]["peak_mem_bytes_per_rank"]
+if not peak("tp1d-sp") < peak("tp1d") < peak("serial"):
+    sys.exit("FAIL: peak memory tp1d-sp %g, tp1d %g, serial %g: expected increasing"
+             % (peak("tp1d-sp"), peak("tp1d"), peak("serial")))
+if not 1.8 < peak("tp1d", "f64") / peak("tp1d") <= 2.0:
+    sys.exit("FAIL: peak memory tp1d f64 %g vs f32 %g" % (peak("tp1d", "f64"), peak("tp1d")))
 print("ok: %d results, names and block model as expected" % len(b))
 PY
 

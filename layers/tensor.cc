@@ -1,6 +1,7 @@
 #include "layers/tensor.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -26,15 +27,33 @@ std::string ShapeString(const Shape& s) {
   return os.str();
 }
 
+namespace {
+std::atomic<int64_t> g_live_bytes{0};
+std::atomic<int64_t> g_peak_bytes{0};
+}  // namespace
+
+int64_t TensorMemory::LiveBytes() { return g_live_bytes.load(); }
+int64_t TensorMemory::PeakBytes() { return g_peak_bytes.load(); }
+void TensorMemory::ResetPeak() { g_peak_bytes.store(g_live_bytes.load()); }
+
 struct Tensor::Storage {
   void* p = nullptr;
+  int64_t size = 0;  // bytes allocated (rounded up to 64)
   explicit Storage(size_t bytes) {
     size_t n = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
     p = std::aligned_alloc(64, n);
     TP_CHECK_MSG(p != nullptr, "out of host memory");
     std::memset(p, 0, n);
+    size = static_cast<int64_t>(n);
+    const int64_t live = g_live_bytes.fetch_add(size) + size;
+    int64_t peak = g_peak_bytes.load();
+    while (live > peak && !g_peak_bytes.compare_exchange_weak(peak, live)) {
+    }
   }
-  ~Storage() { std::free(p); }
+  ~Storage() {
+    g_live_bytes.fetch_sub(size);
+    std::free(p);
+  }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 };

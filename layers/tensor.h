@@ -101,6 +101,16 @@ class Tensor {
   MemoryType memory_ = MemoryType::kHost;
 };
 
+// Bytes of tensor storage in this process (every Tensor allocation, 64-byte rounded; views
+// share their storage): live now, and the high-water mark since the last ResetPeak() (which
+// sets it to the live bytes). The layer benchmark's peak_mem_bytes_per_rank, like
+// torch.cuda.max_memory_allocated: communication library buffers are not in it.
+struct TensorMemory {
+  static int64_t LiveBytes();
+  static int64_t PeakBytes();
+  static void ResetPeak();
+};
+
 // max_i |a_i - b_i| / max(max_i |b_i|, 1e-300): the error of a relative to the reference b,
 // normalised by the reference's largest magnitude (robust to elements near zero). Shapes
 // must have the same numel; 0 when both are empty.

@@ -107,5 +107,28 @@ TEST(Tensor, CloneConvertAndErrors) {
   EXPECT_TRUE(std::isinf(MaxRelError(b, a)));
 }
 
+TEST(Tensor, MemoryAccounting) {
+  const int64_t base = TensorMemory::LiveBytes();
+  TensorMemory::ResetPeak();
+  EXPECT_EQ(TensorMemory::PeakBytes(), base);
+  {
+    Tensor a({10, 100}, DataType::kF32);  // 4000 bytes, allocated as 4032 (64-byte rounding)
+    EXPECT_EQ(TensorMemory::LiveBytes(), base + 4032);
+    Tensor view = a.RowChunk(2, 1);  // shares a's storage
+    Tensor alias = a;
+    EXPECT_EQ(TensorMemory::LiveBytes(), base + 4032);
+    {
+      Tensor b({8}, DataType::kF64);  // 64 bytes
+      EXPECT_EQ(TensorMemory::LiveBytes(), base + 4096);
+    }
+    EXPECT_EQ(TensorMemory::LiveBytes(), base + 4032);
+    EXPECT_EQ(TensorMemory::PeakBytes(), base + 4096);
+  }
+  EXPECT_EQ(TensorMemory::LiveBytes(), base);
+  EXPECT_EQ(TensorMemory::PeakBytes(), base + 4096);
+  TensorMemory::ResetPeak();
+  EXPECT_EQ(TensorMemory::PeakBytes(), base);
+}
+
 }  // namespace
 }  // namespace tpbench

@@ -24,7 +24,8 @@ COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduc
 COLL_FIELDS = ("time_us", "busbw_GBps", "size_bytes")
 LAYER_FIELDS = ("step_ms",)
 LAYER_COUNTERS = ("fwd_ms", "bwd_ms", "step_ms", "comm_bytes_per_rank", "comm_bytes_model",
-                  "tflops", "comm_frac", "max_rel_err")
+                  "tflops", "comm_ms", "comm_exposed_ms", "comm_frac", "max_rel_err",
+                  "peak_mem_bytes_per_rank")
 BACKEND_STYLE = {"ucx": "-", "mpi": "--", "nccl": ":"}
 SMALL_MAX = 64 * 1024
 DEFAULT_NOISE_PCT = 5.0

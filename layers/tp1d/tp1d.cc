@@ -1,6 +1,7 @@
 // layers/tp1d/tp1d.cc: 1D (Megatron-LM) tensor-parallel layers. See tp1d.h.
 #include "layers/tp1d/tp1d.h"
 
+#include <chrono>
 #include <string>
 #include <utility>
 
@@ -58,24 +59,33 @@ Tp1d::Tp1d(Compute* c, Communicator* tp, Tp1dOptions opt) : c_(c), tp_(tp), opt_
   TP_CHECK(c != nullptr && tp != nullptr);
 }
 
+void Tp1d::Wait(const WorkPtr& w) const {
+  const auto t0 = std::chrono::steady_clock::now();
+  w->Wait();
+  exposed_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 void Tp1d::AllReduce(Tensor* x) const {
-  tp_->AllReduce(x->data(), x->data(), static_cast<size_t>(x->numel()), x->dtype(), ReduceOp::kSum,
-                 OpOptions{opt_.algo, Stream::Inline()})
-      ->Wait();
+  Wait(Issue([&] {
+    return tp_->AllReduce(x->data(), x->data(), static_cast<size_t>(x->numel()), x->dtype(),
+                          ReduceOp::kSum, OpOptions{opt_.algo, Stream::Inline()});
+  }));
 }
 
 // --- Column-parallel linear: operator f (identity forward, all-reduce backward) ---
 
 WorkPtr Tp1d::StartGatherRows(const Tensor& x, Tensor* out, bool async) const {
   *out = c_->NewTensor({x.rows() * t(), x.cols()}, x.dtype());
-  return tp_->AllGather(x.data(), out->data(), static_cast<size_t>(x.numel()), x.dtype(),
-                        OpOptions{opt_.algo, async ? Stream::Async() : Stream::Inline()});
+  return Issue([&] {
+    return tp_->AllGather(x.data(), out->data(), static_cast<size_t>(x.numel()), x.dtype(),
+                          OpOptions{opt_.algo, async ? Stream::Async() : Stream::Inline()});
+  });
 }
 
 Tensor Tp1d::ColumnForward(const LinearParams& p, const Tensor& x) const {
   if (!opt_.sequence_parallel) return ::tpbench::LinearForward(*c_, p, x);
   Tensor xg;
-  StartGatherRows(x, &xg, /*async=*/false)->Wait();  // [B/t, in] -> [B, in]; not saved
+  Wait(StartGatherRows(x, &xg, /*async=*/false));  // [B/t, in] -> [B, in]; not saved
   return ::tpbench::LinearForward(*c_, p, xg);
 }
 
@@ -90,26 +100,30 @@ void Tp1d::ColumnBackward(const LinearParams& p, const Tensor& x, const Tensor& 
     Tensor dx_full = c.NewTensor({dy.rows(), p.w.rows()}, dy.dtype());
     c.Gemm(false, true, 1.0, dy, p.w, 0.0, &dx_full);
     c.Synchronize();
-    ag->Wait();
+    Wait(ag);
     *dx = c.NewTensor({x.rows(), p.w.rows()}, dy.dtype());
-    WorkPtr rs = tp_->ReduceScatter(
-        dx_full.data(), dx->data(), static_cast<size_t>(dx->numel()), dx->dtype(), ReduceOp::kSum,
-        OpOptions{opt_.algo, opt_.overlap ? Stream::Async() : Stream::Inline()});
-    if (!opt_.overlap) rs->Wait();
+    WorkPtr rs = Issue([&] {
+      return tp_->ReduceScatter(
+          dx_full.data(), dx->data(), static_cast<size_t>(dx->numel()), dx->dtype(), ReduceOp::kSum,
+          OpOptions{opt_.algo, opt_.overlap ? Stream::Async() : Stream::Inline()});
+    });
+    if (!opt_.overlap) Wait(rs);
     ::tpbench::LinearBackward(c, p, xg, dy, nullptr, grads);
-    rs->Wait();
+    Wait(rs);
     return;
   }
   *dx = c.NewTensor({dy.rows(), p.w.rows()}, dy.dtype());
   c.Gemm(false, true, 1.0, dy, p.w, 0.0, dx);  // dX_partial = dY_r W_r^T
   c.Synchronize();
   const OpOptions o{opt_.algo, opt_.overlap ? Stream::Async() : Stream::Inline()};
-  WorkPtr w = tp_->AllReduce(dx->data(), dx->data(), static_cast<size_t>(dx->numel()), dx->dtype(),
-                             ReduceOp::kSum, o);
-  if (!opt_.overlap) w->Wait();
+  WorkPtr w = Issue([&] {
+    return tp_->AllReduce(dx->data(), dx->data(), static_cast<size_t>(dx->numel()), dx->dtype(),
+                          ReduceOp::kSum, o);
+  });
+  if (!opt_.overlap) Wait(w);
   // dW_r = X^T dY_r, db_r = colsum(dY_r), while the all-reduce is in flight.
   ::tpbench::LinearBackward(c, p, x, dy, nullptr, grads);
-  w->Wait();
+  Wait(w);
 }
 
 // --- Row-parallel linear: operator g (all-reduce forward, identity backward) ---
@@ -122,9 +136,10 @@ Tensor Tp1d::RowForward(const LinearParams& p, const Tensor& x) const {
   if (opt_.sequence_parallel) {
     CheckDivisible("row-parallel output rows (tokens)", y.rows(), t());
     Tensor ys = c.NewTensor({y.rows() / t(), y.cols()}, y.dtype());
-    tp_->ReduceScatter(y.data(), ys.data(), static_cast<size_t>(ys.numel()), y.dtype(),
-                       ReduceOp::kSum, OpOptions{opt_.algo, Stream::Inline()})
-        ->Wait();
+    Wait(Issue([&] {
+      return tp_->ReduceScatter(y.data(), ys.data(), static_cast<size_t>(ys.numel()), y.dtype(),
+                                ReduceOp::kSum, OpOptions{opt_.algo, Stream::Inline()});
+    }));
     y = ys;
   } else {
     AllReduce(&y);
@@ -140,7 +155,7 @@ void Tp1d::RowBackward(const LinearParams& p, const Tensor& x, const Tensor& dy,
     return;
   }
   Tensor dyg;
-  StartGatherRows(dy, &dyg, /*async=*/false)->Wait();  // [B/t, out] -> [B, out]
+  Wait(StartGatherRows(dy, &dyg, /*async=*/false));  // [B/t, out] -> [B, out]
   LinearParams nob{p.w, Tensor()};
   ::tpbench::LinearBackward(*c_, nob, x, dyg, dx, grads);
   if (p.b.defined()) {

@@ -23,6 +23,7 @@
 #ifndef TPBENCH_LAYERS_TP1D_TP1D_H_
 #define TPBENCH_LAYERS_TP1D_TP1D_H_
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -75,6 +76,14 @@ class Tp1d {
   // In-place sum all-reduce of x over the TP group (inline).
   void AllReduce(Tensor* x) const;
 
+  // Exposed communication: the wall time this object's calling thread spent inside
+  // communication calls (issuing an op, running an inline op, waiting for an async one) since
+  // construction or the last ResetCommClock(). Time an async op runs while compute goes on is
+  // not in it; time spent waiting for a slower peer is. //bench:layers divides it by the step
+  // time for comm_frac.
+  double exposed_comm_s() const { return exposed_s_; }
+  void ResetCommClock() { exposed_s_ = 0; }
+
   // Column-parallel: x [B, in] replicated (SP: this rank's rows [B/t, in]), p.w [in, out/t];
   // returns y_r [B, out/t].
   Tensor ColumnForward(const LinearParams& p, const Tensor& x) const;
@@ -106,10 +115,22 @@ class Tp1d {
   AttentionShape LocalShape(const AttentionShape& shape) const;
   // All-gather of row shards [n, c] into [t*n, c] (rank order = row order).
   WorkPtr StartGatherRows(const Tensor& x, Tensor* out, bool async) const;
+  // Every communication call goes through these two: Issue runs issue() (the call that starts
+  // an op; an inline op runs to completion in it), Wait waits for w; both add their wall time
+  // to exposed_s_.
+  template <typename F>
+  WorkPtr Issue(F&& issue) const {
+    const auto t0 = std::chrono::steady_clock::now();
+    WorkPtr w = issue();
+    exposed_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return w;
+  }
+  void Wait(const WorkPtr& w) const;
 
   Compute* c_;
   Communicator* tp_;
   Tp1dOptions opt_;
+  mutable double exposed_s_ = 0;
 };
 
 // The pre-LN transformer block (ReferenceLayer's equations) with 1D TP; LayerNorm local.

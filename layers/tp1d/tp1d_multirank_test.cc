@@ -11,6 +11,7 @@
 // f64, < 1e-5 in f32). The bytes each rank sent per op kind (ring all-reduce / all-gather /
 // reduce-scatter) must equal the formula exactly, and no other op may send. Exits 0 when all pass,
 // 7 otherwise, 2 on a bad shape (UsageError naming the dimension and the divisor t).
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -105,6 +106,11 @@ class Checker {
       std::printf("  %-48s sent per rank %s = formula\n", (ctx_ + " " + what).c_str(),
                   got.str().c_str());
     }
+  }
+  // A condition that must hold.
+  void Expect(bool ok, const std::string& what) {
+    ++checks_;
+    if (!ok) Fail(what);
   }
   uint64_t failures() const { return failures_; }
   uint64_t checks() const { return checks_; }
@@ -284,10 +290,20 @@ uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool o
     Tensor dx_ref = ref.Backward(full, cache_ref, dy, &g_ref);
     Tp1dLayer layer(&tp, cfg);
     comm.ResetCounters();
+    tp.ResetCommClock();
     LayerCache cache;
+    const auto t0 = std::chrono::steady_clock::now();
     Tensor y = layer.Forward(mine, outside(x), &cache);
     LayerGrads g;
     Tensor dx = layer.Backward(mine, cache, outside(dy), &g);
+    const double step_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    // The exposed-communication clock saw the block's communication calls, and only them.
+    ck.Expect(tp.exposed_comm_s() > 0 && tp.exposed_comm_s() < step_s,
+              "block: exposed communication " + std::to_string(tp.exposed_comm_s()) +
+                  " s is not in (0, step " + std::to_string(step_s) + " s)");
+    tp.ResetCommClock();
+    ck.Expect(tp.exposed_comm_s() == 0, "block: ResetCommClock left a non-zero clock");
     ck.Close("block Y", y, outside(y_ref));
     ck.Close("block dX", dx, outside(dx_ref));
     CheckLayerGrads(&ck, "block ", g, ShardLayerParams(cfg, g_ref, t, r));
