@@ -9,7 +9,7 @@ machine_profile and sweep come from the results' context ("quick.sweep" -> quick
 sweep -> default.json). Decision rules (docs/ci.md):
 
 - exact metrics (wrong == 0; bytes_sent_per_rank, msgs_per_rank, comm_bytes_per_rank,
-  comm_bytes_model equal to the baseline's) fail on any difference; a baseline benchmark
+  comm_bytes_model, peak_mem_bytes_per_rank equal to the baseline's) fail on any difference; a baseline benchmark
   missing from the results fails too (coverage must not shrink silently); a benchmark new in
   the results is listed but does not fail.
 - timing metrics (time_us lower is better, busbw_GBps higher is better), per benchmark from

@@ -207,22 +207,24 @@ class GateEndToEndTest(unittest.TestCase):
             self.assertEqual(sorted(e["metric"] for e in v["exact_failures"]),
                              ["msgs_per_rank", "wrong"])
 
-    def layer_file(self, name, steps, comm_bytes):
-        """A results file with one layer benchmark (step_ms, exact comm bytes), like //bench:layers."""
+    def layer_file(self, name, steps, comm_bytes, peak_mem=1048576.0):
+        """A results file with one layer benchmark (step_ms, exact comm bytes and peak tensor
+        memory), like //bench:layers."""
         with open(os.path.join(TESTDATA, "baseline.json")) as f:
             ctx = json.load(f)["context"]
         benches = [{"name": "tp1d/block/f32/b:2,s:64,h:128,nh:4/overlap:on/ranks:2/iterations:3/"
                             "manual_time", "run_type": "iteration", "repetition_index": i,
                     "iterations": 3, "real_time": t, "time_unit": "ms", "world_size": 2,
                     "fwd_ms": t / 3, "bwd_ms": 2 * t / 3, "step_ms": t,
-                    "comm_bytes_per_rank": comm_bytes, "comm_bytes_model": 65536.0}
+                    "comm_bytes_per_rank": comm_bytes, "comm_bytes_model": 65536.0,
+                    "peak_mem_bytes_per_rank": peak_mem}
                    for i, t in enumerate(steps)]
         path = os.path.join(self.tmp, name)
         with open(path, "w") as f:
             json.dump({"context": ctx, "benchmarks": benches}, f)
         return path
 
-    def test_layer_results_gate_on_step_ms_and_exact_comm_bytes(self):
+    def test_layer_results_gate_on_step_ms_and_exact_comm_bytes_and_memory(self):
         steps = [10.0, 10.2, 9.9, 10.1, 10.05, 9.95, 10.15, 10.0, 9.9, 10.1]
         base = self.layer_file("lb.json", steps, 65536.0)
         same = self.layer_file("ls.json", [t * 1.01 for t in steps], 65536.0)
@@ -235,6 +237,11 @@ class GateEndToEndTest(unittest.TestCase):
         self.assertEqual(gate.main(["--results", more, "--timing", "report"] + args), 7)
         self.assertEqual([e["metric"] for e in self.verdict()["exact_failures"]],
                          ["comm_bytes_per_rank"])
+        # A layer that allocates more tensor memory fails like one that sends more.
+        fat = self.layer_file("lf.json", steps, 65536.0, peak_mem=1048576.0 + 4096)
+        self.assertEqual(gate.main(["--results", fat, "--timing", "report"] + args), 7)
+        self.assertEqual([e["metric"] for e in self.verdict()["exact_failures"]],
+                         ["peak_mem_bytes_per_rank"])
 
     def test_missing_benchmark_fails(self):
         self.assertEqual(self.run_gate("missing.json", "--timing", "report"), 7)

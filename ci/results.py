@@ -11,7 +11,7 @@ import re
 
 TIMING_METRICS = ("time_us", "busbw_GBps", "step_ms")
 EXACT_METRICS = ("wrong", "bytes_sent_per_rank", "msgs_per_rank", "comm_bytes_per_rank",
-                 "comm_bytes_model")
+                 "comm_bytes_model", "peak_mem_bytes_per_rank")
 # Google Benchmark appends these to the names of fixed-iteration, manual-time cases.
 _SUFFIX = re.compile(r"(/iterations:\d+)?(/manual_time|/real_time)?(_[a-z]+)?$")
 _BYTES = re.compile(r"(?:^|/)bytes:(\d+)(?:/|$)")

@@ -715,8 +715,37 @@ def section_layers(pl, res):
     out.append(pl.save(fig, "layers-schemes.png"))
     out.append(table(["case", "ranks"] + ["%s step_ms" % s for s in schemes], rows,
                      cls="numbers"))
+    out.append(_overlap_table(res))
     out.append("</section>")
     return "".join(out)
+
+
+def _overlap_table(res):
+    """What overlap buys: every layer case measured with overlap on and off, side by side."""
+    rows = []
+    for (base, w), on in sorted(res.entries.items()):
+        if on.kind != "layer" or "/overlap:on" not in base:
+            continue
+        off = res.entries.get((base.replace("/overlap:on", "/overlap:off"), w))
+        if off is None:
+            continue
+        s_on, s_off = on.value("step_ms"), off.value("step_ms")
+        gain = 100.0 * (s_off / s_on - 1) if s_on and s_off else None
+        cvs = [c for c in (on.cv_pct("step_ms"), off.cv_pct("step_ms")) if c is not None]
+        rows.append([on.parts["scheme"], on.parts["case"].replace("/overlap:on", ""), w,
+                     fmt(s_off), fmt(s_on), fmt(gain), fmt(max(cvs)) if cvs else "-",
+                     fmt(off.value("comm_exposed_ms")), fmt(on.value("comm_exposed_ms")),
+                     fmt(on.value("comm_ms"))])
+    if not rows:
+        return ""
+    return ("<h3>What overlap buys</h3><p>Cases measured with overlap off and on in these files. "
+            "Gain = step time off / on - 1; compare it with the step time's run-to-run noise "
+            "(cv, from repetitions). Exposed communication is the time the layer waited in "
+            "communication calls (comm_exposed_ms); comm alone is the same collectives with no "
+            "compute (comm_ms), the most overlap could hide.</p>" +
+            table(["scheme", "case", "ranks", "step_ms off", "step_ms on", "gain %",
+                   "step cv % (max)", "exposed comm ms off", "exposed comm ms on",
+                   "comm alone ms"], rows, cls="numbers"))
 
 
 def compare(res, base):

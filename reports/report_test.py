@@ -89,6 +89,36 @@ class ReportTest(unittest.TestCase):
                           "comm_bytes_model"):
                     self.assertIn(report.fmt(b[k]), self.cells, (b["name"], k))
 
+    def test_overlap_table(self):
+        # Cases with overlap on and off get a side-by-side row: step times, gain, noise, exposed
+        # communication; a case without its twin gets none.
+        def layer(ov, step, exposed, rep):
+            return {"name": "tp1d/block/f32/b:4,s:512,h:1024,nh:16/overlap:%s/ranks:2/"
+                            "iterations:4/manual_time" % ov, "run_type": "iteration",
+                    "repetition_index": rep, "iterations": 4, "real_time": step * 1e3,
+                    "time_unit": "us", "fwd_ms": step / 3, "bwd_ms": 2 * step / 3,
+                    "step_ms": step, "comm_exposed_ms": exposed, "comm_ms": 14.0,
+                    "world_size": 2}
+        benches = [layer("on", 1000.0 + r, 10.0, r) for r in range(2)]
+        benches += [layer("off", 1100.0 + r, 40.0, r) for r in range(2)]
+        lone = dict(layer("on", 50.0, 1.0, 0))
+        lone["name"] = lone["name"].replace("block", "mlp")
+        path = os.path.join(TMP, "overlap.json")
+        with open(path, "w") as f:
+            json.dump({"context": {"world_size": "2"}, "benchmarks": benches + [lone]}, f)
+        index = report.build([path], os.path.join(TMP, "overlap"), [], None)
+        with open(index) as f:
+            page = f.read()
+        self.assertIn("What overlap buys", page)
+        rows = [r for r in re.findall(r"<tr>(.*?)</tr>", page)
+                if "<td>block/f32/b:4,s:512,h:1024,nh:16/ranks:2</td>" in r]
+        self.assertEqual(len(rows), 1, rows)
+        cells = re.findall(r"<td>(.*?)</td>", rows[0])
+        self.assertEqual(cells, ["tp1d", "block/f32/b:4,s:512,h:1024,nh:16/ranks:2", "2",
+                                 "1100.5", "1000.5", report.fmt(100.0 * (1100.5 / 1000.5 - 1)),
+                                 "-", "40", "10", "14"])
+        self.assertNotIn("<td>mlp/f32/b:4,s:512,h:1024,nh:16/ranks:2</td>", page)
+
     def test_headline(self):
         with open(td("results_small.json")) as f:
             data = json.load(f)
