@@ -78,14 +78,7 @@ void Executor::Enqueue(std::function<void()> fn) {
   cv_.notify_all();
 }
 
-namespace {
-thread_local bool t_in_progress_thread = false;
-}  // namespace
-
-bool Executor::InProgressThread() { return t_in_progress_thread; }
-
 void Executor::Loop() {
-  t_in_progress_thread = true;
   std::unique_lock<std::mutex> l(mu_);
   for (;;) {
     cv_.wait(l, [&] { return stop_ || (!queue_.empty() && !busy_); });

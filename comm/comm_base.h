@@ -27,10 +27,6 @@ class Executor {
   void Enqueue(std::function<void()> fn);
   // Runs fn now if nothing is running or queued (returns false otherwise, without waiting).
   bool TryRunIdle(const std::function<void()>& fn);
-  // True in the progress thread of any Executor, where async ops run. A backend waiting for
-  // the network there blocks instead of spinning: the thread shares the rank's cores with the
-  // compute the async op overlaps.
-  static bool InProgressThread();
 
  private:
   void Loop();

@@ -22,7 +22,6 @@
 #include <string>
 #include <vector>
 
-#include "comm/comm_base.h"
 #include "comm/error.h"
 #include "comm/work.h"
 
@@ -53,9 +52,7 @@ class UcxContext {
   // false). on_slow() is called once if the wait lasts longer than kSlowWait.
   // Spinning mode: ucp_worker_progress in a loop with a sched_yield every few hundred turns.
   // Blocking mode: progress until idle, ucp_worker_arm, poll() on the event fd (re-progress
-  // on UCS_ERR_BUSY), with poll timeouts bounded by the deadline. Blocking mode is used when
-  // the host is oversubscribed (blocking()) and always in the executor's progress thread
-  // (async ops), which must leave the core to the compute it overlaps.
+  // on UCS_ERR_BUSY), with poll timeouts bounded by the deadline.
   template <class Done, class Slow>
   bool WaitUntil(Done done, Clock::time_point deadline, Slow on_slow);
 
@@ -96,7 +93,6 @@ bool UcxContext::WaitUntil(Done done, Clock::time_point deadline, Slow on_slow) 
   // wait's start is taken at its first clock check, which is early enough for kSlowWait.
   Clock::time_point start{};
   bool slow_reported = false;
-  const bool block = blocking_ || Executor::InProgressThread();
   // Checks the clock: false once the deadline has passed; reports a slow wait once.
   auto in_time = [&] {
     const Clock::time_point now = Clock::now();
@@ -112,7 +108,7 @@ bool UcxContext::WaitUntil(Done done, Clock::time_point deadline, Slow on_slow) 
     while (ucp_worker_progress(worker_) != 0) {
     }
     if (done()) return true;
-    if (block) {
+    if (blocking_) {
       if (!in_time()) return false;
       BlockOnce(deadline);
     } else if ((turn & 255) == 0) {
