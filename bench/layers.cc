@@ -45,6 +45,8 @@ constexpr const char* kUsage = R"(usage: layers [--np N] [flags] [--benchmark_* 
   --overlap MODE     on, off or both: async dX all-reduce during dW/db (default both)
   --causal           causal attention mask
   -n ITERS           timed steps per case (default 10)
+  --rounds N         run all cases N times, interleaved (odd rounds in reverse order): N
+                     results per case, same name; for A/B comparisons such as overlap on/off
   -w ITERS           warm-up steps, not timed (default 2)
   -c 0|1             check against the serial reference (default 1; 0 skips max_rel_err)
   -T SECONDS         deadline of every op; a hang exits 4 (default 300)
@@ -72,6 +74,7 @@ struct Config {
   double timeout_s = 300;
   std::string dump;
   int corrupt_rank = -1;  // test hook: this rank corrupts dX[0] before the check
+  int rounds = 1;
 };
 
 Config ParseConfig(FlagParser& p, int world) {
@@ -94,6 +97,7 @@ Config ParseConfig(FlagParser& p, int world) {
   c.checks = static_cast<int>(ParseInt(p.Value("-c", "1"), "-c", 0, 1));
   c.timeout_s = ParseDouble(p.Value("-T", "300"), "-T", 0, 1e6);
   c.dump = p.Value("--dump", "");
+  c.rounds = static_cast<int>(ParseInt(p.Value("--rounds", "1"), "--rounds", 1, 10000));
   c.corrupt_rank = static_cast<int>(
       ParseInt(p.Value("--debug-corrupt-rank", "-1"), "--debug-corrupt-rank", -1, 1 << 20));
   // Bad shapes exit 2 before any traffic, with layers/tp1d's message.
@@ -378,6 +382,7 @@ void RunCase(benchmark::State& st, size_t index) {
 
 void AddCases(const Config& cfg, int world, std::vector<std::string>* names,
               std::vector<long>* iters) {
+  std::vector<Case> mine;
   for (const std::string& scheme : cfg.schemes) {
     for (const std::string& kind : cfg.cases) {
       for (DataType dt : cfg.dtypes) {
@@ -394,11 +399,20 @@ void AddCases(const Config& cfg, int world, std::vector<std::string>* names,
                    "/overlap:" + (c.overlap ? "on" : "off") +
                    "/ranks:" + std::to_string(scheme == "serial" ? 1 : world);
           if (std::find(names->begin(), names->end(), c.name) != names->end()) continue;
-          names->push_back(c.name);
-          iters->push_back(cfg.iters);
-          g_cases.push_back(c);
+          mine.push_back(c);
         }
       }
+    }
+  }
+  // --rounds N: the entry's cases N times, round-robin, so that slow drift of the machine
+  // hits every case alike (Google Benchmark's repetitions run one case's back to back).
+  // Odd rounds run the cases in reverse order, so no case always follows the same one.
+  for (int r = 0; r < cfg.rounds; ++r) {
+    for (size_t i = 0; i < mine.size(); ++i) {
+      const Case& c = mine[r % 2 ? mine.size() - 1 - i : i];
+      names->push_back(c.name);
+      iters->push_back(cfg.iters);
+      g_cases.push_back(c);
     }
   }
 }

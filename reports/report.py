@@ -19,6 +19,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ci"))
+import mannwhitney  # noqa: E402
+
 COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce",
                "all_to_all", "sendrecv")
 COLL_FIELDS = ("time_us", "busbw_GBps", "size_bytes")
@@ -100,7 +103,17 @@ class Entry(object):
         mean = self.value(counter)
         if isinstance(sd, (int, float)) and mean:
             return 100.0 * float(sd) / abs(mean)
+        vals = self.samples(counter)
+        if not self.aggs and len(vals) >= 2 and mean:
+            # Interleaved rounds (//bench:layers --rounds): one run per round, no aggregates.
+            m = sum(vals) / len(vals)
+            sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1))
+            return 100.0 * sd / abs(mean)
         return None
+
+    def samples(self, counter):
+        """The counter's value in every iteration run (one per repetition or round)."""
+        return [float(r[counter]) for r in self.runs if isinstance(r.get(counter), (int, float))]
 
 
 def parse_coll(base):
@@ -732,19 +745,26 @@ def _overlap_table(res):
         s_on, s_off = on.value("step_ms"), off.value("step_ms")
         gain = 100.0 * (s_off / s_on - 1) if s_on and s_off else None
         cvs = [c for c in (on.cv_pct("step_ms"), off.cv_pct("step_ms")) if c is not None]
+        x_off, x_on = off.samples("step_ms"), on.samples("step_ms")
+        p = None
+        if len(x_off) >= 2 and len(x_on) >= 2:
+            p = mannwhitney.mannwhitneyu(x_off, x_on, alternative="greater")[1]
         rows.append([on.parts["scheme"], on.parts["case"].replace("/overlap:on", ""), w,
                      fmt(s_off), fmt(s_on), fmt(gain), fmt(max(cvs)) if cvs else "-",
+                     "%.3g (%d/%d)" % (p, len(x_off), len(x_on)) if p is not None else "-",
                      fmt(off.value("comm_exposed_ms")), fmt(on.value("comm_exposed_ms")),
                      fmt(on.value("comm_ms"))])
     if not rows:
         return ""
     return ("<h3>What overlap buys</h3><p>Cases measured with overlap off and on in these files. "
             "Gain = step time off / on - 1; compare it with the step time's run-to-run noise "
-            "(cv, from repetitions). Exposed communication is the time the layer waited in "
+            "(cv, from repetitions or rounds) and the one-sided Mann-Whitney p that off is "
+            "slower (samples off/on; run //bench:layers with --rounds N so that both see the "
+            "same drift of the machine). Exposed communication is the time the layer waited in "
             "communication calls (comm_exposed_ms); comm alone is the same collectives with no "
             "compute (comm_ms), the most overlap could hide.</p>" +
             table(["scheme", "case", "ranks", "step_ms off", "step_ms on", "gain %",
-                   "step cv % (max)", "exposed comm ms off", "exposed comm ms on",
+                   "step cv % (max)", "p off slower", "exposed comm ms off", "exposed comm ms on",
                    "comm alone ms"], rows, cls="numbers"))
 
 

@@ -114,9 +114,12 @@ class ReportTest(unittest.TestCase):
                 if "<td>block/f32/b:4,s:512,h:1024,nh:16/ranks:2</td>" in r]
         self.assertEqual(len(rows), 1, rows)
         cells = re.findall(r"<td>(.*?)</td>", rows[0])
+        # Two rounds each: cv from the runs; every off sample above every on sample gives
+        # the smallest one-sided p of 2 vs 2 samples, 1/6.
+        cv = 100.0 * (0.5 ** 0.5) / 1000.5
         self.assertEqual(cells, ["tp1d", "block/f32/b:4,s:512,h:1024,nh:16/ranks:2", "2",
                                  "1100.5", "1000.5", report.fmt(100.0 * (1100.5 / 1000.5 - 1)),
-                                 "-", "40", "10", "14"])
+                                 report.fmt(cv), "0.167 (2/2)", "40", "10", "14"])
         self.assertNotIn("<td>mlp/f32/b:4,s:512,h:1024,nh:16/ranks:2</td>", page)
 
     def test_headline(self):
