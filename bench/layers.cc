@@ -398,7 +398,12 @@ void AddCases(const Config& cfg, int world, std::vector<std::string>* names,
           c.name = prefix + "/" + kind + "/" + DataTypeName(dt) + "/" + ShapeName(cfg.shape) +
                    "/overlap:" + (c.overlap ? "on" : "off") +
                    "/ranks:" + std::to_string(scheme == "serial" ? 1 : world);
-          if (std::find(names->begin(), names->end(), c.name) != names->end()) continue;
+          // Once per name (serial has no overlap; an earlier entry may have it already).
+          if (std::find(names->begin(), names->end(), c.name) != names->end() ||
+              std::any_of(mine.begin(), mine.end(),
+                          [&](const Case& m) { return m.name == c.name; })) {
+            continue;
+          }
           mine.push_back(c);
         }
       }

@@ -55,15 +55,18 @@ if not 1.8 < peak("tp1d", "f64") / peak("tp1d") <= 2.0:
 print("ok: %d results, names and block model as expected" % len(b))
 PY
 
-# --rounds 2: every case twice, interleaved, the second round in reverse order.
-expect 0 "overlap:off" -- --np 2 --case mlp --overlap both --rounds 2 "${tiny[@]}" \
-  --benchmark_out="$tmp/rounds.json"
+# --rounds 2: every case twice, interleaved, the second round in reverse order; serial (no
+# overlap) once per round.
+expect 0 "overlap:off" -- --np 2 --scheme 1d,serial --case mlp --overlap both --rounds 2 \
+  "${tiny[@]}" --benchmark_out="$tmp/rounds.json"
 /usr/bin/python3 - "$tmp/rounds.json" <<'PY' || fail=1
 import json, sys
-names = [b["name"].split("/")[4] for b in json.load(open(sys.argv[1]))["benchmarks"]]
-if names != ["overlap:on", "overlap:off", "overlap:off", "overlap:on"]:
-    sys.exit("FAIL: --rounds 2 order %s" % names)
-print("ok: --rounds 2 runs on, off, off, on")
+names = ["%s:%s" % (p[0], p[4][8:]) for p in
+         (b["name"].split("/") for b in json.load(open(sys.argv[1]))["benchmarks"])]
+want = ["tp1d:on", "tp1d:off", "serial:off", "serial:off", "tp1d:off", "tp1d:on"]
+if names != want:
+    sys.exit("FAIL: --rounds 2 order %s, expected %s" % (names, want))
+print("ok: --rounds 2 order %s" % names)
 PY
 
 if /usr/bin/python3 -c "import numpy" 2>/dev/null; then
