@@ -602,7 +602,7 @@ int Main(int argc, char** argv) {
   // --check-sweep FILE: validate every entry for each of its world sizes, run nothing.
   for (int i = 1; i + 1 < argc; ++i) {
     if (!std::strcmp(argv[i], "--check-sweep")) {
-      std::vector<Entry> entries = ReadSweep(argv[i + 1], "collectives", -1);
+      std::vector<Entry> entries = ReadSweep(ResolveUserPath(argv[i + 1]), "collectives", -1);
       for (const Entry& e : entries) {
         try {
           CheckAlgoNames(e.cfg);

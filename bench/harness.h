@@ -107,7 +107,8 @@ int HelpOrCheckSweep(int argc, char** argv, const char* usage, const std::string
   }
   for (int i = 1; i + 1 < argc; ++i) {
     if (!std::strcmp(argv[i], "--check-sweep")) {
-      auto e = ReadSweepEntries<Config>(argv[i + 1], binary, -1, parse, bool_flags);
+      auto e =
+          ReadSweepEntries<Config>(ResolveUserPath(argv[i + 1]), binary, -1, parse, bool_flags);
       std::printf("%s: %zu %s entries x world sizes are valid\n", argv[i + 1], e.size(),
                   binary.c_str());
       return 0;

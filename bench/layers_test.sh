@@ -55,6 +55,24 @@ if not 1.8 < peak("tp1d", "f64") / peak("tp1d") <= 2.0:
 print("ok: %d results, names and block model as expected" % len(b))
 PY
 
+# --check-sweep resolves a relative path against where `bazel run` was typed
+# (BUILD_WORKING_DIRECTORY), and names the file and line of a bad entry.
+mkdir -p "$tmp/wd"
+abs_bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+printf 'layers ranks=2,4 --case mlp\nlayers ranks=2 --heads 3 --hidden 24\n' >"$tmp/wd/bad.sweep"
+printf 'layers ranks=2,4 --case mlp --rounds 2\n' >"$tmp/wd/ok.sweep"
+(cd / && BUILD_WORKING_DIRECTORY="$tmp/wd" timeout 60 "$abs_bin" --check-sweep ok.sweep) >"$log" 2>&1 &&
+  grep -qF "ok.sweep: 2 layers entries x world sizes are valid" "$log" &&
+  echo "ok: --check-sweep ok.sweep (relative) is valid" ||
+  { echo "FAIL: --check-sweep ok.sweep"; cat "$log"; fail=1; }
+(cd / && BUILD_WORKING_DIRECTORY="$tmp/wd" timeout 60 "$abs_bin" --check-sweep bad.sweep) >"$log" 2>&1
+rc=$?
+if [[ $rc == 2 ]] && grep -qF "bad.sweep:2 (ranks=2): heads (3) is not divisible" "$log"; then
+  echo "ok: --check-sweep bad.sweep -> exit 2, says: $(grep -F bad.sweep "$log")"
+else
+  echo "FAIL: --check-sweep bad.sweep exited $rc"; cat "$log"; fail=1
+fi
+
 # --rounds 2: every case twice, interleaved, the second round in reverse order; serial (no
 # overlap) once per round.
 expect 0 "overlap:off" -- --np 2 --scheme 1d,serial --case mlp --overlap both --rounds 2 \
