@@ -50,9 +50,9 @@ std::unique_ptr<Communicator> CreateWorldWithTimeout(double timeout_s) {
 }
 
 void RunAndCommit(const std::string& banner, int world_size, std::vector<std::string>* passthrough,
-                  ResultsOutput* out) {
+                  ResultsOutput* out, const std::string& backends) {
   RunContext ctx = CollectContext();
-  AddContextToBenchmark(ctx, "ucx", world_size, "world");
+  AddContextToBenchmark(ctx, backends, world_size, "world");
   if (Bootstrap::rank() == 0) {
     std::printf("%s\n# machine_profile %s, git %s\n", banner.c_str(), ctx.machine_profile.c_str(),
                 ctx.git_sha.c_str());

@@ -135,18 +135,19 @@ std::unique_ptr<Communicator> CreateWorldWithTimeout(double timeout_s);
 // Adds the run context, prints banner (rank 0), runs every registered case (RunBenchmarks with
 // the console reporter), commits the JSON and prints its path.
 void RunAndCommit(const std::string& banner, int world_size, std::vector<std::string>* passthrough,
-                  ResultsOutput* out);
+                  ResultsOutput* out, const std::string& backends = "ucx");
 
 // The main of a benchmark binary over the ucx world (//bench:layers, //bench:patterns): help and
 // --check-sweep, launch (--np), entries (command line or --sweep), *world (with the first
 // entry's timeout_s), add(entries, world_size, &names, &iters) lists the cases, each is
 // registered to run(state, index); after the run verdict() gives the exit code (before
-// Finalize).
+// Finalize). backends() (after add) names the backends in the results' context ("ucx").
 template <typename Config, typename Parse, typename Add>
 int BenchMain(int argc, char** argv, const char* usage, const std::string& binary, Parse parse,
               const std::vector<std::string>& bool_flags, Add add,
               const std::function<void(benchmark::State&, size_t)>& run,
-              std::unique_ptr<Communicator>* world, const std::function<int()>& verdict) {
+              std::unique_ptr<Communicator>* world, const std::function<int()>& verdict,
+              const std::function<std::string()>& backends = nullptr) {
   if (int rc = HelpOrCheckSweep<Config>(argc, argv, usage, binary, parse, bool_flags); rc >= 0) {
     return rc;
   }
@@ -163,9 +164,10 @@ int BenchMain(int argc, char** argv, const char* usage, const std::string& binar
   std::vector<long> iters;
   add(&entries, world_size, &names, &iters);
   RegisterCases(names, &iters, run);
-  RunAndCommit("# tpbench " + binary + ": " + std::to_string(world_size) + " ranks, " +
-                   std::to_string(names.size()) + " cases",
-               world_size, &passthrough, &out);
+  const std::string used = backends ? backends() : "ucx";
+  RunAndCommit("# tpbench " + binary + ": " + std::to_string(world_size) + " ranks, backends " +
+                   used + ", " + std::to_string(names.size()) + " cases",
+               world_size, &passthrough, &out, used);
   const int rc = verdict();
   world->reset();
   Bootstrap::Finalize();

@@ -22,15 +22,15 @@ expect 2 "is not divisible by the tensor-parallel size t (2)" -- \
 expect 2 "--scheme: unknown name '2d'" -- --np 2 --scheme 2d "${tiny[@]}"
 # A wrong dX on one rank is caught by the check against the serial reference: exit 7, naming
 # the case.
-expect 7 "max_rel_err above tolerance: tp1d/mlp/f64/b:2,s:4,h:16,nh:4/overlap:on/ranks:2" -- \
+expect 7 "max_rel_err above tolerance: tp1d/mlp/f64/b:2,s:4,h:16,nh:4/overlap:on/backend:ucx/ranks:2" -- \
   --np 2 --case mlp --dtype f64 --overlap on --debug-corrupt-rank 1 "${tiny[@]}"
-expect 0 "tp1d-sp/block/f32/b:2,s:4,h:16,nh:4/overlap:off/ranks:2" -- --np 2 --scheme all \
+expect 0 "tp1d-sp/block/f32/b:2,s:4,h:16,nh:4/overlap:off/backend:ucx/ranks:2" -- --np 2 --scheme all \
   --dtype f32,f64 "${tiny[@]}" --benchmark_out="$tmp/out.json"
 $check "$tmp/out.json" || fail=1
 /usr/bin/python3 - "$tmp/out.json" <<'PY' || fail=1
 import json, sys
 b = {x["name"].split("/iterations:")[0]: x for x in json.load(open(sys.argv[1]))["benchmarks"]}
-want = ["%s/%s/%s/b:2,s:4,h:16,nh:4/overlap:%s/ranks:2" % (s, c, d, o)
+want = ["%s/%s/%s/b:2,s:4,h:16,nh:4/overlap:%s/backend:ucx/ranks:2" % (s, c, d, o)
         for s in ("tp1d", "tp1d-sp") for c in ("linear", "mlp", "attention", "block")
         for d in ("f32", "f64") for o in ("on", "off")]
 want += ["serial/block/f32/b:2,s:4,h:16,nh:4/overlap:off/ranks:1"]
@@ -40,19 +40,37 @@ if missing:
 for n in want:
     if "max_rel_err" not in b[n]:
         sys.exit("FAIL: %s has no max_rel_err" % n)
-blk = b["tp1d/block/f32/b:2,s:4,h:16,nh:4/overlap:on/ranks:2"]
+blk = b["tp1d/block/f32/b:2,s:4,h:16,nh:4/overlap:on/backend:ucx/ranks:2"]
 if blk["comm_bytes_model"] != 8 * 1 / 2 * 8 * 16 * 4:  # 8(t-1)/t * B*h * 4 bytes
     sys.exit("FAIL: block model %g" % blk["comm_bytes_model"])
 # Tensor memory per rank: a TP rank holds half the parameters (and with SP half the
 # activations), so its peak is below the serial layer's; f64 holds twice f32's bytes.
-peak = lambda s, d="f32": b["%s/block/%s/b:2,s:4,h:16,nh:4/overlap:%s/ranks:%d" % (
-    s, d, "off" if s == "serial" else "on", 1 if s == "serial" else 2)]["peak_mem_bytes_per_rank"]
+peak = lambda s, d="f32": b["%s/block/%s/b:2,s:4,h:16,nh:4/%s" % (
+    s, d, "overlap:off/ranks:1" if s == "serial" else "overlap:on/backend:ucx/ranks:2")][
+    "peak_mem_bytes_per_rank"]
 if not peak("tp1d-sp") < peak("tp1d") < peak("serial"):
     sys.exit("FAIL: peak memory tp1d-sp %g, tp1d %g, serial %g: expected increasing"
              % (peak("tp1d-sp"), peak("tp1d"), peak("serial")))
 if not 1.8 < peak("tp1d", "f64") / peak("tp1d") <= 2.0:
     sys.exit("FAIL: peak memory tp1d f64 %g vs f32 %g" % (peak("tp1d", "f64"), peak("tp1d")))
 print("ok: %d results, names and block model as expected" % len(b))
+PY
+
+# --backend all: the same layers over the MPI library's collectives (the peer), checked against
+# the serial reference too; mpi reports no measured bytes.
+expect 0 "tp1d-sp/block/f64/b:2,s:4,h:16,nh:4/overlap:on/backend:mpi/ranks:2" -- --np 2 \
+  --scheme 1d,1d-sp --backend all --case mlp,block --dtype f64 "${tiny[@]}" \
+  --benchmark_out="$tmp/backends.json"
+$check "$tmp/backends.json" || fail=1
+/usr/bin/python3 - "$tmp/backends.json" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+if d["context"]["backend"] != "ucx,mpi":
+    sys.exit("FAIL: context backend %r" % d["context"]["backend"])
+mpi = [b for b in d["benchmarks"] if "/backend:mpi/" in b["name"]]
+if len(mpi) != 8 or any("comm_bytes_per_rank" in b or not b["max_rel_err"] < 1e-9 for b in mpi):
+    sys.exit("FAIL: mpi cases: %s" % [(b["name"], b.get("max_rel_err")) for b in mpi])
+print("ok: 8 mpi-backend cases, checked, no measured bytes")
 PY
 
 # --check-sweep resolves a relative path against where `bazel run` was typed
@@ -94,7 +112,7 @@ if /usr/bin/python3 -c "import numpy" 2>/dev/null; then
 import os, sys
 import numpy as np
 d = sys.argv[1]
-sp = os.path.join(d, "tp1d-sp_block_f32_b_2_s_4_h_16_nh_4_overlap_on_ranks_2")
+sp = os.path.join(d, "tp1d-sp_block_f32_b_2_s_4_h_16_nh_4_overlap_on_backend_ucx_ranks_2")
 ref = os.path.join(d, "serial_block_f32_b_2_s_4_h_16_nh_4_overlap_off_ranks_1")
 for name, shape in (("grad.mlp.fc1.w", (16, 64)), ("grad.attn.proj.w", (16, 16)),
                     ("grad.attn.qkv.b", (48,)), ("out", (8, 16)), ("dx", (8, 16))):

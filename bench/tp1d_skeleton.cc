@@ -52,7 +52,7 @@ uint64_t Tp1dSkeleton::ModelBytesPerRank() const {
 }
 
 void Tp1dSkeleton::Run(size_t begin, size_t end) {
-  const OpOptions opt{"ring", Stream::Inline()};
+  const OpOptions opt{Tp1dAlgorithm(*comm_), Stream::Inline()};
   const size_t t = static_cast<size_t>(comm_->size());
   for (size_t i = begin; i < end; ++i) {
     const Op& o = ops_[i];

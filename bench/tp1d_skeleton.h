@@ -23,6 +23,7 @@
 
 #include "comm/communicator.h"
 #include "layers/reference.h"
+#include "layers/tp1d/tp1d.h"
 
 namespace tpbench {
 

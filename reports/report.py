@@ -729,43 +729,70 @@ def section_layers(pl, res):
     out.append(table(["case", "ranks"] + ["%s step_ms" % s for s in schemes], rows,
                      cls="numbers"))
     out.append(_overlap_table(res))
+    out.append(_backend_table(res))
     out.append("</section>")
     return "".join(out)
 
 
+def _pair_rows(res, a_tag, b_tag):
+    """Layer cases present as both a (name with a_tag) and b (a_tag replaced by b_tag), as rows:
+    scheme, case without a_tag, ranks, step_ms a, step_ms b, b / a - 1 in %, the larger step cv
+    %, the one-sided Mann-Whitney p that b is slower (with the sample counts), exposed comm a,
+    exposed comm b, comm alone (a)."""
+    rows = []
+    for (base, w), a in sorted(res.entries.items()):
+        if a.kind != "layer" or a_tag not in base:
+            continue
+        b = res.entries.get((base.replace(a_tag, b_tag), w))
+        if b is None:
+            continue
+        s_a, s_b = a.value("step_ms"), b.value("step_ms")
+        change = 100.0 * (s_b / s_a - 1) if s_a and s_b else None
+        cvs = [c for c in (a.cv_pct("step_ms"), b.cv_pct("step_ms")) if c is not None]
+        x_a, x_b = a.samples("step_ms"), b.samples("step_ms")
+        p = None
+        if len(x_a) >= 2 and len(x_b) >= 2:
+            p = mannwhitney.mannwhitneyu(x_b, x_a, alternative="greater")[1]
+        rows.append([a.parts["scheme"], a.parts["case"].replace(a_tag, ""), w,
+                     fmt(s_a), fmt(s_b), fmt(change), fmt(max(cvs)) if cvs else "-",
+                     "%.3g (%d/%d)" % (p, len(x_b), len(x_a)) if p is not None else "-",
+                     fmt(a.value("comm_exposed_ms")), fmt(b.value("comm_exposed_ms")),
+                     fmt(a.value("comm_ms"))])
+    return rows
+
+
+_NOISE_NOTE = ("compare it with the step time's run-to-run noise (cv, from repetitions or "
+               "rounds) and with the one-sided Mann-Whitney p (samples of each side; run "
+               "//bench:layers with --rounds N so that both sides see the same drift of the "
+               "machine). Exposed communication is the time the layer waited in communication "
+               "calls (comm_exposed_ms); comm alone is the same collectives with no compute "
+               "(comm_ms).")
+
+
 def _overlap_table(res):
     """What overlap buys: every layer case measured with overlap on and off, side by side."""
-    rows = []
-    for (base, w), on in sorted(res.entries.items()):
-        if on.kind != "layer" or "/overlap:on" not in base:
-            continue
-        off = res.entries.get((base.replace("/overlap:on", "/overlap:off"), w))
-        if off is None:
-            continue
-        s_on, s_off = on.value("step_ms"), off.value("step_ms")
-        gain = 100.0 * (s_off / s_on - 1) if s_on and s_off else None
-        cvs = [c for c in (on.cv_pct("step_ms"), off.cv_pct("step_ms")) if c is not None]
-        x_off, x_on = off.samples("step_ms"), on.samples("step_ms")
-        p = None
-        if len(x_off) >= 2 and len(x_on) >= 2:
-            p = mannwhitney.mannwhitneyu(x_off, x_on, alternative="greater")[1]
-        rows.append([on.parts["scheme"], on.parts["case"].replace("/overlap:on", ""), w,
-                     fmt(s_off), fmt(s_on), fmt(gain), fmt(max(cvs)) if cvs else "-",
-                     "%.3g (%d/%d)" % (p, len(x_off), len(x_on)) if p is not None else "-",
-                     fmt(off.value("comm_exposed_ms")), fmt(on.value("comm_exposed_ms")),
-                     fmt(on.value("comm_ms"))])
+    rows = _pair_rows(res, "/overlap:on", "/overlap:off")
     if not rows:
         return ""
-    return ("<h3>What overlap buys</h3><p>Cases measured with overlap off and on in these files. "
-            "Gain = step time off / on - 1; compare it with the step time's run-to-run noise "
-            "(cv, from repetitions or rounds) and the one-sided Mann-Whitney p that off is "
-            "slower (samples off/on; run //bench:layers with --rounds N so that both see the "
-            "same drift of the machine). Exposed communication is the time the layer waited in "
-            "communication calls (comm_exposed_ms); comm alone is the same collectives with no "
-            "compute (comm_ms), the most overlap could hide.</p>" +
-            table(["scheme", "case", "ranks", "step_ms off", "step_ms on", "gain %",
-                   "step cv % (max)", "p off slower", "exposed comm ms off", "exposed comm ms on",
-                   "comm alone ms"], rows, cls="numbers"))
+    return ("<h3>What overlap buys</h3><p>Cases measured with overlap on and off in these files. "
+            "Gain = step time off / on - 1; " + _NOISE_NOTE + " Comm alone is the most overlap "
+            "could hide.</p>" +
+            table(["scheme", "case", "ranks", "step_ms on", "step_ms off", "gain %",
+                   "step cv % (max)", "p off slower", "exposed comm ms on",
+                   "exposed comm ms off", "comm alone ms"], rows, cls="numbers"))
+
+
+def _backend_table(res):
+    """The same TP layer over tpbench's ucx collectives and over the MPI library's."""
+    rows = _pair_rows(res, "/backend:ucx", "/backend:mpi")
+    if not rows:
+        return ""
+    return ("<h3>ucx vs mpi (the peer)</h3><p>TP cases run on both backends in these files: "
+            "the same compute, tpbench's collectives (ucx) against the MPI library's. "
+            "mpi / ucx - 1 = how much slower the step is on mpi; " + _NOISE_NOTE + "</p>" +
+            table(["scheme", "case", "ranks", "step_ms ucx", "step_ms mpi", "mpi vs ucx %",
+                   "step cv % (max)", "p mpi slower", "exposed comm ms ucx",
+                   "exposed comm ms mpi", "comm alone ms ucx"], rows, cls="numbers"))
 
 
 def compare(res, base):

@@ -118,9 +118,35 @@ class ReportTest(unittest.TestCase):
         # the smallest one-sided p of 2 vs 2 samples, 1/6.
         cv = 100.0 * (0.5 ** 0.5) / 1000.5
         self.assertEqual(cells, ["tp1d", "block/f32/b:4,s:512,h:1024,nh:16/ranks:2", "2",
-                                 "1100.5", "1000.5", report.fmt(100.0 * (1100.5 / 1000.5 - 1)),
-                                 report.fmt(cv), "0.167 (2/2)", "40", "10", "14"])
+                                 "1000.5", "1100.5", report.fmt(100.0 * (1100.5 / 1000.5 - 1)),
+                                 report.fmt(cv), "0.167 (2/2)", "10", "40", "14"])
         self.assertNotIn("<td>mlp/f32/b:4,s:512,h:1024,nh:16/ranks:2</td>", page)
+
+    def test_backend_table(self):
+        # The same TP case on ucx and on mpi: step times side by side, mpi's slowdown.
+        def layer(backend, step, rep):
+            return {"name": "tp1d/mlp/f32/b:2,s:64,h:128,nh:4/overlap:on/backend:%s/ranks:2/"
+                            "iterations:3/manual_time" % backend, "run_type": "iteration",
+                    "repetition_index": rep, "iterations": 3, "real_time": step * 1e3,
+                    "time_unit": "us", "fwd_ms": step / 3, "bwd_ms": 2 * step / 3,
+                    "step_ms": step, "comm_exposed_ms": step / 10, "comm_ms": 1.0,
+                    "world_size": 2}
+        benches = [layer("ucx", 10.0 + 0.1 * r, r) for r in range(3)]
+        benches += [layer("mpi", 12.0 + 0.1 * r, r) for r in range(3)]
+        path = os.path.join(TMP, "backends.json")
+        with open(path, "w") as f:
+            json.dump({"context": {"world_size": "2"}, "benchmarks": benches}, f)
+        with open(report.build([path], os.path.join(TMP, "backends"), [], None)) as f:
+            page = f.read()
+        self.assertIn("ucx vs mpi (the peer)", page)
+        rows = [r for r in re.findall(r"<tr>(.*?)</tr>", page)
+                if "<td>mlp/f32/b:2,s:64,h:128,nh:4/overlap:on/ranks:2</td>" in r]
+        self.assertEqual(len(rows), 1, rows)
+        self.assertEqual(re.findall(r"<td>(.*?)</td>", rows[0]),
+                         ["tp1d", "mlp/f32/b:2,s:64,h:128,nh:4/overlap:on/ranks:2", "2",
+                          report.fmt(10.1), report.fmt(12.1), report.fmt(100 * (12.1 / 10.1 - 1)),
+                          report.fmt(100 * 0.1 / 10.1), "0.05 (3/3)", report.fmt(1.01),
+                          report.fmt(1.21), "1"])
 
     def test_headline(self):
         with open(td("results_small.json")) as f:

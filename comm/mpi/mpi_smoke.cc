@@ -303,6 +303,8 @@ int SmokeMain() {
   world->Barrier();
   ck.Expect(!world->counters().measured && world->counters().Total().bytes == 0,
             "counters are marked unmeasured and read 0");
+  world->ResetCounters();
+  ck.Expect(!world->counters().measured, "counters stay unmeasured after ResetCounters");
 
   long long mine = ck.failures, failures = 0;
   MPI_Allreduce(&mine, &failures, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);

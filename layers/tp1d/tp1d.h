@@ -35,8 +35,15 @@
 
 namespace tpbench {
 
+// The algorithm of the 1D layers' collectives on comm: "ring" (so the bytes are TP_SCHEMES.md
+// section 6's) on backends with tpbench's algorithms; the library's own ("auto") on mpi.
+inline std::string Tp1dAlgorithm(const Communicator& comm) {
+  return comm.backend() == "mpi" ? "auto" : "ring";
+}
+
 struct Tp1dOptions {
-  // Algorithm of every collective ("ring" makes the volumes those of TP_SCHEMES.md section 6).
+  // Algorithm of every collective ("ring" makes the volumes those of TP_SCHEMES.md section 6;
+  // Tp1dAlgorithm(comm) picks the one a backend offers).
   std::string algo = "ring";
   // Column backward: all-reduce dX on the async stream while dW and db are computed. False:
   // the all-reduce runs inline before dW and db (same bytes, no overlap).
