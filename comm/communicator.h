@@ -57,7 +57,8 @@ class Counters {
   }
   OpCount Get(OpKind k) const { return by_op_[static_cast<int>(k)]; }
   OpCount Total() const;  // all kinds except kInternal
-  void Reset() {          // zeroes the counts; `measured` is the backend's and stays
+  // Zeroes the counts; `measured` is the backend's and stays.
+  void Reset() {
     for (OpCount& c : by_op_) c = OpCount();
   }
   // False when the backend cannot observe its traffic (then every count reads 0).
