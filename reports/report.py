@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import statistics
 import sys
 import tempfile
 import time
@@ -106,9 +107,7 @@ class Entry(object):
         vals = self.samples(counter)
         if not self.aggs and len(vals) >= 2 and mean:
             # Interleaved rounds (//bench:layers --rounds): one run per round, no aggregates.
-            m = sum(vals) / len(vals)
-            sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1))
-            return 100.0 * sd / abs(mean)
+            return 100.0 * statistics.stdev(vals) / abs(mean)
         return None
 
     def samples(self, counter):
@@ -347,6 +346,16 @@ def _log2_axis(ax, sizes):
     ax.set_xticklabels([fmt_size(t).replace(" ", "") for t in ticks], rotation=45, fontsize=7)
 
 
+def _size_axes(ax, sizes, xlabel, ylabel, title, ncol=2):
+    """The common finish of a plot against message size: log2 axis, labels, grid, legend."""
+    _log2_axis(ax, sizes)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    _legend(ax, fontsize=7, ncol=ncol)
+
+
 # ---------------------------------------------------------------------------------------------
 # Sections
 
@@ -525,12 +534,8 @@ def section_collective(pl, res, coll, limit):
         else:
             ax.text(0.99, 0.02, "limit not measured", transform=ax.transAxes, va="bottom",
                     ha="right", fontsize=8, color="gray")
-        _log2_axis(ax, sizes)
-        ax.set_xlabel("message size (bytes, log2)")
-        ax.set_ylabel("bus bandwidth (GB/s)")
-        ax.set_title("%s, %d ranks: bus bandwidth vs size" % (coll, w))
-        ax.grid(True, alpha=0.3)
-        _legend(ax, fontsize=7, ncol=2)
+        _size_axes(ax, sizes, "message size (bytes, log2)", "bus bandwidth (GB/s)",
+                   "%s, %d ranks: bus bandwidth vs size" % (coll, w))
         out.append('<h3>%d ranks: bus bandwidth (GB/s) vs size</h3>' % w)
         out.append(pl.save(fig, "%s-np%d-busbw.png" % (coll, w)))
         out.append(_size_table(ser, "busbw_GBps", sizes, label_of))
@@ -545,12 +550,8 @@ def section_collective(pl, res, coll, limit):
                     ax.plot([p[0] for p in pts], [p[1] for p in pts],
                             linestyle=BACKEND_STYLE.get(k[0], "-."), color=colors[k[1]],
                             marker="s" if k[6] else ("^" if k[4] not in ("", "0") else "o"), markersize=3, label=label_of(k))
-            _log2_axis(ax, small)
-            ax.set_xlabel("message size (bytes, log2)")
-            ax.set_ylabel("time per op (us)")
-            ax.set_title("%s, %d ranks: time vs size (<= 64 KiB)" % (coll, w))
-            ax.grid(True, alpha=0.3)
-            _legend(ax, fontsize=7, ncol=2)
+            _size_axes(ax, small, "message size (bytes, log2)", "time per op (us)",
+                       "%s, %d ranks: time vs size (<= 64 KiB)" % (coll, w))
             out.append('<h3>%d ranks: time per op (us), messages up to 64 KiB</h3>' % w)
             out.append(pl.save(fig, "%s-np%d-time-small.png" % (coll, w)))
             out.append(_size_table(ser, "time_us", small, label_of))
@@ -640,12 +641,8 @@ def section_groups(pl, res):
                         marker="s" if k[7] else "o", markersize=3,
                         label=("%s %s groups:%s on %d ranks" % (k[1], k[2], k[7], k[0])) if k[7]
                         else "%s %s alone on %d ranks" % (k[1], k[2], k[0]))
-        _log2_axis(ax, sizes)
-        ax.set_xlabel("message size per group (bytes, log2)")
-        ax.set_ylabel("bus bandwidth per group (GB/s)")
-        ax.set_title("%s: concurrent groups" % coll)
-        ax.grid(True, alpha=0.3)
-        _legend(ax, fontsize=7)
+        _size_axes(ax, sizes, "message size per group (bytes, log2)",
+                   "bus bandwidth per group (GB/s)", "%s: concurrent groups" % coll, ncol=1)
         out.append("<h3>%s</h3>" % coll)
         out.append(pl.save(fig, "groups-%s.png" % coll))
         lab = lambda k: ("%s %s groups:%s on %d ranks" % (k[1], k[2], k[7], k[0])) if k[7] \
