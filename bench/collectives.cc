@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,8 @@ constexpr const char* kUsage = R"(usage: collectives [--np N] [flags] [--benchma
   -i BYTES           or add BYTES each step instead (default 0 = use -f)
   -n ITERS           timed iterations per case (default 0 = by size: 256M/size in [5, 200])
   -w ITERS           warm-up iterations, not timed (default 3)
-  -c PASSES          correctness passes per case, outside the timed loop (default 1)
+  -c PASSES          correctness passes per case, outside the timed loop (default 1); with 0
+                     nothing is checked and #wrong is absent ("n/a", "unchecked"), not 0
   -d DTYPE           f32, f64, f16, bf16, i8, u8, i32, i64, a list, or all (default f32)
   -o REDOP           sum, prod, min, max, avg, a list, or all (default sum)
   -r ROOT            root of broadcast and reduce (default 0)
@@ -62,6 +64,10 @@ constexpr const char* kUsage = R"(usage: collectives [--np N] [flags] [--benchma
   --debug-slow-rank R, --debug-corrupt-rank R
                      test hooks: rank R sleeps 2 ms before every timed op / corrupts one
                      output element of every correctness pass
+  --debug-corrupt LIST  test hook: each correctness pass runs once per listed bug, which
+                     turns every rank's result into what that bug leaves (own_times_n,
+                     replaced, dropped, doubled, permuted, shifted, or all; comm/verify.h);
+                     rank 0 prints the wrong count per bug and case
   Google Benchmark flags pass through: --benchmark_out=FILE (written atomically),
   --benchmark_repetitions=N, --benchmark_filter=REGEX, ...
 )";
@@ -79,6 +85,7 @@ struct Case {
   long iters = 0;
   int warmup = 0;
   int checks = 1;
+  std::vector<Corruption> corruptions;  // test hook (--debug-corrupt)
   std::string section;  // table section: backend, collective, algorithm, group layout
   std::string name;
 };
@@ -97,6 +104,7 @@ struct Config {
   bool strided = false;
   int slow_rank = -1;     // test hook: this rank sleeps 2 ms before every op
   int corrupt_rank = -1;  // test hook: this rank corrupts one output element per check pass
+  std::vector<Corruption> corruptions;  // test hook: the bugs each check pass simulates
 };
 
 bool Reduces(OpKind k) {
@@ -108,6 +116,7 @@ bool HasRoot(OpKind k) { return k == OpKind::kBroadcast || k == OpKind::kReduce;
 std::vector<Case> g_cases;
 std::map<std::string, size_t> g_case_by_name;
 int64_t g_wrong_total = 0;
+std::set<size_t> g_unchecked;  // indices of the cases run with -c 0
 size_t g_cases_done = 0;
 
 void PrintList() {
@@ -143,6 +152,17 @@ Config ParseConfig(FlagParser& p, int world) {
       ParseInt(p.Value("--debug-slow-rank", "-1"), "--debug-slow-rank", -1, 1 << 20));
   c.corrupt_rank = static_cast<int>(
       ParseInt(p.Value("--debug-corrupt-rank", "-1"), "--debug-corrupt-rank", -1, 1 << 20));
+
+  const std::string bugs = p.Value("--debug-corrupt", "");
+  for (const std::string& name : bugs == "all" ? std::vector<std::string>{} : SplitList(bugs)) {
+    Corruption k;
+    if (!ParseCorruption(name, &k)) {
+      throw UsageError("--debug-corrupt: unknown bug '" + name + "'; valid: " + CorruptionNames() +
+                       ", all");
+    }
+    c.corruptions.push_back(k);
+  }
+  if (bugs == "all") c.corruptions = AllCorruptions();
 
   std::string b = p.Value("--backend", "ucx");
   c.backends = b == "all" ? BackendNames() : SplitList(b);
@@ -288,6 +308,63 @@ void Prepare(const Case& c, Buffers* b, int seed, bool fill) {
   if (c.kind == OpKind::kBroadcast && a.rank != a.root) a.send = a.recv;
 }
 
+struct CheckResult {
+  int64_t wrong = 0;                   // summed over ranks and passes
+  double max_bytes = 0, max_msgs = 0;  // sent by the busiest rank in one op
+};
+
+// One correctness pass on fresh exactly-checkable data; `bug` (test hook) corrupts the result
+// as that bug would. Returns this rank's wrong elements; *applied tells whether the bug applied.
+int64_t CheckPass(const Case& c, const OpOptions& opt, int seed, int corrupt_rank,
+                  const Corruption* bug, bool* applied, uint64_t* bytes, uint64_t* msgs) {
+  Buffers v;
+  Prepare(c, &v, seed, /*fill=*/true);
+  OpCount before = c.comm->counters().Get(c.kind);
+  c.comm->Run(v.args, opt)->Wait();
+  OpCount after = c.comm->counters().Get(c.kind);
+  *bytes = after.bytes - before.bytes;
+  *msgs = after.msgs - before.msgs;
+  if (corrupt_rank == Bootstrap::rank() && RecvElements(v.args) > 0 && v.args.recv) {
+    // Test hook: prove that a wrong element is counted and fails the run.
+    StoreFromDouble(v.args.recv, 0, c.dtype, LoadAsDouble(v.args.recv, 0, c.dtype) + 1);
+  }
+  if (bug) *applied = Corrupt(*bug, v.args, v.args.recv, seed);
+  return static_cast<int64_t>(CountWrong(v.args, v.args.recv, seed));
+}
+
+// The correctness passes of a case, outside the timed loop; with --debug-corrupt each pass
+// runs once per bug, and rank 0 prints what each bug cost (a bug no rank applied says so).
+CheckResult CheckCase(const Case& c, const OpOptions& opt, int corrupt_rank) {
+  CheckResult out;
+  uint64_t bytes = 0, msgs = 0;
+  const size_t runs = std::max<size_t>(1, c.corruptions.size());
+  std::vector<int64_t> wrong(runs, 0);
+  std::vector<bool> applied(runs, false);
+  for (int pass = 0; pass < c.checks; ++pass) {
+    for (size_t k = 0; k < runs; ++k) {
+      const Corruption* bug = c.corruptions.empty() ? nullptr : &c.corruptions[k];
+      bool hit = false;
+      wrong[k] += CheckPass(c, opt, pass + 7, corrupt_rank, bug, &hit, &bytes, &msgs);
+      applied[k] = applied[k] || hit;
+    }
+  }
+  for (size_t k = 0; k < runs; ++k) {
+    const int64_t total = Bootstrap::SumOverRanks(wrong[k]);
+    out.wrong += total;
+    if (c.corruptions.empty() || c.checks == 0) continue;
+    const bool any = Bootstrap::MaxOverRanks(applied[k] ? 1.0 : 0.0) > 0;
+    if (Bootstrap::rank() == 0) {
+      std::fprintf(
+          stderr, "tpbench: debug-corrupt %s: %s %s\n", CorruptionName(c.corruptions[k]),
+          any ? (std::to_string(total) + " wrong elements in").c_str() : "not applicable to",
+          c.name.c_str());
+    }
+  }
+  out.max_bytes = Bootstrap::MaxOverRanks(static_cast<double>(bytes));
+  out.max_msgs = Bootstrap::MaxOverRanks(static_cast<double>(msgs));
+  return out;
+}
+
 void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank) {
   const Case& c = g_cases[index];
   Communicator& comm = *c.comm;
@@ -313,44 +390,24 @@ void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank
     comm.Run(b.args, opt)->Wait();
     return SecondsSince(t0);
   });
-  // Correctness passes, outside the timed loop, on fresh exactly-checkable data.
-  int64_t wrong = 0;
-  uint64_t bytes = 0, msgs = 0;
-  for (int pass = 0; pass < c.checks; ++pass) {
-    Buffers v;
-    Prepare(c, &v, /*seed=*/pass + 7, /*fill=*/true);
-    OpCount before = comm.counters().Get(c.kind);
-    comm.Run(v.args, opt)->Wait();
-    OpCount after = comm.counters().Get(c.kind);
-    bytes = after.bytes - before.bytes;
-    msgs = after.msgs - before.msgs;
-    if (corrupt_rank == Bootstrap::rank() && RecvElements(v.args) > 0 && v.args.recv) {
-      // Test hook: prove that a wrong element is counted and fails the run.
-      StoreFromDouble(v.args.recv, 0, c.dtype, LoadAsDouble(v.args.recv, 0, c.dtype) + 1);
-    }
-    if (!(c.kind == OpKind::kReduce && v.args.rank != v.args.root)) {
-      wrong += static_cast<int64_t>(CountWrong(v.args, v.args.recv, pass + 7));
-    }
-  }
-  wrong = Bootstrap::SumOverRanks(wrong);
-  const double max_bytes = Bootstrap::MaxOverRanks(static_cast<double>(bytes));
-  const double max_msgs = Bootstrap::MaxOverRanks(static_cast<double>(msgs));
-  g_wrong_total += wrong;
-
+  const CheckResult check = CheckCase(c, opt, corrupt_rank);
+  g_wrong_total += check.wrong;
+  if (c.checks == 0) g_unchecked.insert(index);
   CollArgs sized = b.args;
   const double s = static_cast<double>(AlgorithmBytes(sized));
   const double algbw = t > 0 ? s / t / 1e9 : 0;
   st.counters["time_us"] = t * 1e6;
   st.counters["algbw_GBps"] = algbw;
   st.counters["busbw_GBps"] = algbw * BusBandwidthFactor(c.kind, comm.size());
-  st.counters["wrong"] = static_cast<double>(wrong);
+  // Unchecked (-c 0) leaves #wrong out: absent means "not checked", never "0 wrong".
+  if (c.checks > 0) st.counters["wrong"] = static_cast<double>(check.wrong);
   st.counters["size_bytes"] = s;
   st.counters["count"] = static_cast<double>(b.args.count);
   st.counters["ranks"] = comm.size();
   st.counters["in_place"] = c.in_place;
   if (comm.counters().measured && c.checks > 0) {
-    st.counters["bytes_sent_per_rank"] = max_bytes;
-    st.counters["msgs_per_rank"] = max_msgs;
+    st.counters["bytes_sent_per_rank"] = check.max_bytes;
+    st.counters["msgs_per_rank"] = check.max_msgs;
   }
 }
 
@@ -372,7 +429,7 @@ class TableReporter : public benchmark::BenchmarkReporter {
               Get(r, "time_us"),
               Get(r, "algbw_GBps"),
               Get(r, "busbw_GBps"),
-              Get(r, "wrong"),
+              Get(r, "wrong", std::nan("")),
               r.error_occurred ? r.error_message : ""};
       Add(row);
     }
@@ -380,8 +437,13 @@ class TableReporter : public benchmark::BenchmarkReporter {
 
   void Finalize() override {
     Flush();
-    std::printf("# Out of bounds values : %lld %s\n", static_cast<long long>(g_wrong_total),
-                g_wrong_total == 0 ? "OK" : "FAILED");
+    if (!g_cases.empty() && g_unchecked.size() == g_cases.size()) {
+      std::printf("# Out of bounds values : unchecked (-c 0)\n");
+    } else {
+      std::printf("# Out of bounds values : %lld %s%s\n", static_cast<long long>(g_wrong_total),
+                  g_wrong_total == 0 ? "OK" : "FAILED",
+                  g_unchecked.empty() ? "" : " (some cases unchecked: -c 0)");
+    }
     double sum = 0;
     int n = 0;
     for (double v : busbw_all_) sum += v, ++n;
@@ -398,9 +460,9 @@ class TableReporter : public benchmark::BenchmarkReporter {
     double time_us, algbw, busbw, wrong;
     std::string error;
   };
-  static double Get(const Run& r, const char* k) {
+  static double Get(const Run& r, const char* k, double absent = 0) {
     auto it = r.counters.find(k);
-    return it == r.counters.end() ? 0 : it->second.value;
+    return it == r.counters.end() ? absent : it->second.value;
   }
   static std::string Key(const Case& c) {
     return c.section + "|" + std::to_string(c.bytes) + "|" + DataTypeName(c.dtype) + "|" +
@@ -426,7 +488,12 @@ class TableReporter : public benchmark::BenchmarkReporter {
     } else if (!r->error.empty()) {
       std::printf("  %9s %7s %7s %6s", "error", "", "", "");
     } else {
-      std::printf("  %9.2f %7.3f %7.3f %6.0f", r->time_us, r->algbw, r->busbw, r->wrong);
+      std::printf("  %9.2f %7.3f %7.3f", r->time_us, r->algbw, r->busbw);
+      if (std::isnan(r->wrong)) {
+        std::printf(" %6s", "n/a");  // not checked (-c 0)
+      } else {
+        std::printf(" %6.0f", r->wrong);
+      }
     }
   }
   void Print(const Row* oop, const Row* ip) {
@@ -552,6 +619,7 @@ void AddCases(const Config& cfg, Comms* comms, int world) {
                 c.iters = cfg.iters > 0 ? cfg.iters : DefaultIters(bytes);
                 c.warmup = cfg.warmup;
                 c.checks = cfg.checks;
+                c.corruptions = cfg.corruptions;
                 c.section = section;
                 c.name = cname + "/" + c.backend + "/" + algo + "/" + DataTypeName(dt) + "/" +
                          (Reduces(kind) ? ReduceOpName(op) : "none") + "/" +

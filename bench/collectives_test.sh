@@ -54,4 +54,34 @@ expect 7 "# Out of bounds values : 2 FAILED" -- --np 2 --coll all_reduce -b 4K -
   --inplace both --debug-corrupt-rank 1 --benchmark_out="$tmp/wrong.json"
 $check "$tmp/wrong.json" --expect-wrong || fail=1
 
+# --- each bug a collective algorithm really has (comm/verify.h Corrupt) is counted as wrong,
+# for every collective, on 2 to 8 ranks, on both backends, in the benchmark's own check path:
+# rank 0 prints one line per (bug, case); every line must report wrong elements, except
+# "doubled" where it means nothing (non-reductions).
+expect 2 "--debug-corrupt: unknown bug 'bitflip'; valid: own_times_n, replaced" -- \
+  --debug-corrupt bitflip
+for np in 2 3 4 8; do
+  expect 7 "debug-corrupt own_times_n:" -- --np $np --backend ucx,mpi --coll all -b 4K -e 4K \
+    -n 1 -w 0 --inplace 0 --debug-corrupt all
+  lines=$(grep -c "^tpbench: debug-corrupt " "$log")
+  # 7 collectives x 2 backends x 6 bugs
+  [[ $lines == 84 ]] || { echo "FAIL: np $np: expected 84 debug-corrupt lines, found $lines"; fail=1; }
+  missed=$(grep "^tpbench: debug-corrupt " "$log" | grep -v " [1-9][0-9]* wrong elements in " |
+    grep -vE "debug-corrupt doubled: not applicable to (all_gather|broadcast|all_to_all|sendrecv)/")
+  [[ -z $missed ]] || { echo "FAIL: np $np: bugs not counted as wrong:"; echo "$missed"; fail=1; }
+done
+
+# --- -c 0: nothing checked; #wrong is absent (n/a), never a 0 that reads as "checked, fine"
+expect 0 "# Out of bounds values : unchecked (-c 0)" -- --np 2 --coll all_reduce,all_gather \
+  -b 4K -e 4K -n 2 -c 0 --benchmark_out="$tmp/unchecked.json"
+grep -qE '^ +4096 +1024 +f32 +sum +-1 +[0-9.]+ +[0-9.]+ +[0-9.]+ +n/a ' "$log" ||
+  { echo "FAIL: -c 0 table row lacks n/a"; cat "$log"; fail=1; }
+/usr/bin/python3 - "$tmp/unchecked.json" <<'PY' || fail=1
+import json, sys
+runs = json.load(open(sys.argv[1]))["benchmarks"]
+bad = [b["name"] for b in runs if "wrong" in b]
+if not runs or bad:
+    sys.exit("FAIL: -c 0 results carry 'wrong': %s" % bad)
+PY
+
 exit $fail
