@@ -58,6 +58,9 @@ constexpr const char* kUsage = R"(usage: layers [--np N] [flags] [--benchmark_* 
                      gathered) of every case as DIR/<case name>/<tensor>.npy
   --debug-corrupt-rank R
                      test hook: rank R corrupts one element of its dX before the check
+  --debug-drop-grad NAME
+                     test hook: the TP schemes lose the gradient NAME (e.g. ln1.gamma,
+                     mlp.fc2.b) before the check, as a scheme that stopped producing it
   --np N             launch N ranks under mpirun (when not started by a launcher)
   --sweep FILE       run the 'layers' entries of a sweep file that list this world size
   --check-sweep FILE validate every entry of a sweep file for each of its world sizes; exit
@@ -78,6 +81,7 @@ struct Config {
   double timeout_s = 300;
   std::string dump;
   int corrupt_rank = -1;  // test hook: this rank corrupts dX[0] before the check
+  std::string drop_grad;  // test hook: the TP result loses this gradient before the check
   int rounds = 1;
 };
 
@@ -106,6 +110,16 @@ Config ParseConfig(FlagParser& p, int world) {
   c.rounds = static_cast<int>(ParseInt(p.Value("--rounds", "1"), "--rounds", 1, 10000));
   c.corrupt_rank = static_cast<int>(
       ParseInt(p.Value("--debug-corrupt-rank", "-1"), "--debug-corrupt-rank", -1, 1 << 20));
+  c.drop_grad = p.Value("--debug-drop-grad", "");
+  if (!c.drop_grad.empty()) {
+    std::string valid;
+    LayerParams names;
+    for (const auto& [n, t] : names.Named()) valid += (valid.empty() ? "" : ", ") + n;
+    if ((", " + valid + ", ").find(", " + c.drop_grad + ", ") == std::string::npos) {
+      throw UsageError("--debug-drop-grad: unknown gradient '" + c.drop_grad +
+                       "'; valid: " + valid);
+    }
+  }
   // Bad shapes exit 2 before any traffic, with layers/tp1d's message.
   for (const std::string& s : c.schemes) {
     if (s != "serial") ValidateTp1d(c.shape, world, s == "1d-sp");
@@ -240,12 +254,29 @@ class Layer {
     double e = std::max(MaxRelError(y_, Outside(ref.y_)), MaxRelError(dx_, Outside(ref.dx_)));
     auto got = g_.Named();
     auto want = ref.g_.Named();
+    missing_.clear();
     for (size_t i = 0; i < got.size(); ++i) {
-      if (!got[i].second->defined()) continue;
+      if (!want[i].second->defined()) continue;
+      if (!got[i].second->defined()) {
+        // A gradient the reference has and this scheme lacks is wrong: as if it were all
+        // zeros, relative error 1.
+        missing_ += (missing_.empty() ? "" : ", ") + got[i].first;
+        e = std::max(e, 1.0);
+        continue;
+      }
       Split s = serial_ ? Split::kReplicated : SplitOf(got[i].first);
       e = std::max(e, MaxRelError(*got[i].second, Slice(*want[i].second, s, t_, r_)));
     }
     return e;
+  }
+  // Gradients the reference has and the last Error() found missing ("" if none).
+  const std::string& missing() const { return missing_; }
+  // Test hook: loses the gradient `name` (if this case has it), as a scheme that stopped
+  // producing it.
+  void DropGrad(const std::string& name) {
+    for (auto& [n, t] : g_.Named()) {
+      if (n == name) *t = Tensor();
+    }
   }
 
   // Writes the full inputs, parameters, outputs and gradients of the last step (rank 0).
@@ -308,6 +339,7 @@ class Layer {
   LayerParams p_;
   LayerGrads g_;
   Tensor x_in_, dy_in_, h1_, y_, dx_;
+  std::string missing_;
   MlpCache mlp_;
   AttentionCache attn_;
   LayerCache block_cache_;
@@ -336,6 +368,7 @@ void RunCase(benchmark::State& st, size_t index) {
   const double flops = static_cast<double>(layer.compute().flops().total());
   const double peak_mem = static_cast<double>(TensorMemory::PeakBytes());
   if (cfg.corrupt_rank == Bootstrap::rank()) layer.CorruptDx();
+  if (!cfg.drop_grad.empty() && !serial) layer.DropGrad(cfg.drop_grad);
   double err = cfg.checks > 0 ? layer.Error() : 0;
   if (!cfg.dump.empty()) {
     std::string dir = c.name;
@@ -372,7 +405,11 @@ void RunCase(benchmark::State& st, size_t index) {
     comm_s = skel.Time(cfg.warmup, st.iterations());
   }
   err = Bootstrap::MaxOverRanks(err);
-  if (!(err <= Tolerance(c.dtype))) g_failed.push_back(c.name + " (" + std::to_string(err) + ")");
+  if (!(err <= Tolerance(c.dtype))) {
+    const std::string& missing = layer.missing();
+    g_failed.push_back(c.name + " (" + std::to_string(err) +
+                       (missing.empty() ? "" : "; missing gradients: " + missing) + ")");
+  }
   st.counters["fwd_ms"] = fwd / n * 1e3;
   st.counters["bwd_ms"] = bwd / n * 1e3;
   st.counters["step_ms"] = step * 1e3;

@@ -2,8 +2,8 @@
 # End-to-end tests of //bench:layers: a 2-rank run of the 1d, 1d-sp and serial schemes on a tiny
 # shape (exit 0, JSON checked by check_results.py: layer counters, measured bytes = model,
 # max_rel_err below tolerance, tensor memory TP < serial), bad shapes and flags (exit 2), a
-# corrupted dX (exit 7), and --dump read back with numpy
-# (when installed) against the serial scheme's dump.
+# corrupted dX and a missing gradient (exit 7), and --dump read back with numpy against the
+# serial scheme's dump (numpy missing is a failure).
 # Also //bench:patterns (the communication skeletons): exit 0, measured bytes = model.
 #   layers_test.sh <layers> <check_results.py> <patterns>
 set -uo pipefail
@@ -24,6 +24,14 @@ expect 2 "--scheme: unknown name '2d'" -- --np 2 --scheme 2d "${tiny[@]}"
 # the case.
 expect 7 "max_rel_err above tolerance: tp1d/mlp/f64/b:2,s:4,h:16,nh:4/overlap:on/backend:ucx/ranks:2" -- \
   --np 2 --case mlp --dtype f64 --overlap on --debug-corrupt-rank 1 "${tiny[@]}"
+# A gradient the reference has and the scheme no longer produces fails the check (exit 7,
+# naming it), for a LayerNorm and for a bias gradient; a name the case lacks is exit 2.
+expect 7 "missing gradients: ln1.gamma)" -- \
+  --np 2 --scheme 1d-sp --case block --debug-drop-grad ln1.gamma "${tiny[@]}"
+expect 7 "missing gradients: mlp.fc2.b)" -- \
+  --np 2 --scheme 1d --case mlp --debug-drop-grad mlp.fc2.b "${tiny[@]}"
+expect 2 "--debug-drop-grad: unknown gradient 'ln9.gamma'; valid: ln1.gamma, ln1.beta" -- \
+  --np 2 --scheme 1d --case mlp --debug-drop-grad ln9.gamma "${tiny[@]}"
 expect 0 "tp1d-sp/block/f32/b:2,s:4,h:16,nh:4/overlap:off/backend:ucx/ranks:2" -- --np 2 --scheme all \
   --dtype f32,f64 "${tiny[@]}" --benchmark_out="$tmp/out.json"
 $check "$tmp/out.json" || fail=1
@@ -103,7 +111,10 @@ if names != want:
 print("ok: --rounds 2 order %s" % names)
 PY
 
-if /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+# numpy is installed by tools/setup.sh (python3-numpy): its absence fails, never skips.
+if ! /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+  echo "FAIL: python3-numpy is missing (tools/setup.sh installs it)"; fail=1
+else
   expect 0 "tp1d-sp/mlp" -- --np 2 --scheme 1d-sp,serial --case mlp,block "${tiny[@]}" \
     --overlap on --dump "$tmp/dump"
   /usr/bin/python3 - "$tmp/dump" <<'PY' || fail=1
@@ -126,8 +137,6 @@ if x.shape != (8, 16) or not np.array_equal(x, np.load(os.path.join(ref, "x.npy"
     sys.exit("FAIL: x differs between dumps")
 print("ok: --dump: numpy reads the gathered tp1d-sp block tensors; they match the serial dump")
 PY
-else
-  echo "skip: --dump check (python3-numpy is not installed)"
 fi
 
 timeout 120 "$patterns" --np 2 --scheme all --case all --dtype f32,f64 --batch 2 --seq 4 \

@@ -10,7 +10,7 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin                # mpi backend and launcher
   libopenblas-dev                           # host compute (layers)
   libbenchmark-dev libgtest-dev             # Google Benchmark, GoogleTest
-  python3-matplotlib                        # reports (run by /usr/bin/python3)
+  python3-matplotlib python3-numpy          # reports, --dump checks (run by /usr/bin/python3)
   chromium chromium-driver                  # reports browser test (headless, file://)
 )
 

@@ -77,8 +77,11 @@ struct Bytes {
 
 class Checker {
  public:
-  Checker(Communicator* comm, DataType dtype, std::string ctx)
-      : comm_(comm), tol_(dtype == DataType::kF64 ? 1e-10 : 1e-5), ctx_(std::move(ctx)) {}
+  Checker(Communicator* comm, DataType dtype, std::string ctx, bool quiet = false)
+      : comm_(comm),
+        tol_(dtype == DataType::kF64 ? 1e-10 : 1e-5),
+        ctx_(std::move(ctx)),
+        quiet_(quiet) {}
 
   void Close(const std::string& what, const Tensor& got, const Tensor& want) {
     ++checks_;
@@ -118,11 +121,13 @@ class Checker {
  private:
   void Fail(const std::string& m) {
     ++failures_;
-    std::fprintf(stderr, "rank %d: FAIL %s %s\n", comm_->rank(), ctx_.c_str(), m.c_str());
+    if (!quiet_)
+      std::fprintf(stderr, "rank %d: FAIL %s %s\n", comm_->rank(), ctx_.c_str(), m.c_str());
   }
   Communicator* comm_;
   double tol_;
   std::string ctx_;
+  bool quiet_;
   uint64_t failures_ = 0, checks_ = 0;
 };
 
@@ -156,9 +161,36 @@ void CheckLayerGrads(Checker* ck, const std::string& prefix, LayerParams got, La
   auto g = got.Named();
   auto w = want.Named();
   for (size_t i = 0; i < g.size(); ++i) {
-    if (!g[i].second->defined() || !w[i].second->defined()) continue;
-    ck->Close(prefix + "d" + g[i].first, *g[i].second, *w[i].second);
+    if (!w[i].second->defined()) continue;
+    // A gradient the reference has and the scheme does not produce is a failure.
+    ck->Expect(g[i].second->defined(), prefix + "d" + g[i].first + ": missing");
+    if (g[i].second->defined()) ck->Close(prefix + "d" + g[i].first, *g[i].second, *w[i].second);
   }
+}
+
+// The gradient check itself must fail on what it exists to catch: a LayerNorm or bias gradient
+// the scheme stopped producing, or a wrong one. Returns the failures (0 when it caught both).
+uint64_t SelfCheckGradCheck(Communicator* comm) {
+  LayerParams want, missing, wrong;
+  want.ln1.gamma = Tensor({4}, DataType::kF64);
+  want.mlp.fc2.b = Tensor({4}, DataType::kF64);
+  want.ln1.gamma.Set(0, 1.0);
+  missing.mlp.fc2.b = want.mlp.fc2.b;             // ln1.gamma missing
+  wrong.ln1.gamma = Tensor({4}, DataType::kF64);  // all zero: wrong
+  wrong.mlp.fc2.b = want.mlp.fc2.b;
+  Checker ck_missing(comm, DataType::kF64, "self-check (expected to fail)", /*quiet=*/true);
+  Checker ck_wrong(comm, DataType::kF64, "self-check (expected to fail)", /*quiet=*/true);
+  CheckLayerGrads(&ck_missing, "", missing, want);
+  CheckLayerGrads(&ck_wrong, "", wrong, want);
+  uint64_t failures = 0;
+  for (const Checker* ck : {&ck_missing, &ck_wrong}) {
+    if (ck->failures() == 0) {
+      std::fprintf(stderr, "rank %d: FAIL the gradient check accepted a %s gradient\n",
+                   comm->rank(), ck == &ck_missing ? "missing" : "wrong");
+      ++failures;
+    }
+  }
+  return failures;
 }
 
 uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool overlap, bool sp,
@@ -327,7 +359,7 @@ int Main(int argc, char** argv) {
   // UsageError (exit 2) before any traffic; SP cases need the tokens to split too.
   ValidateTp1d(o.cfg, Bootstrap::size(), /*sequence_parallel=*/true);
   std::unique_ptr<Communicator> world = CreateWorld(o.backend);
-  uint64_t failures = 0, checks = 0;
+  uint64_t failures = SelfCheckGradCheck(world.get()), checks = 2;
   for (DataType dt : {DataType::kF64, DataType::kF32}) {
     for (bool overlap : {true, false}) {
       for (bool causal : {false, true}) {
