@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/collectives_table.h"
 #include "bench/context.h"
 #include "bench/flags.h"
 #include "bench/harness.h"
@@ -60,7 +61,8 @@ constexpr const char* kUsage = R"(usage: collectives [--np N] [flags] [--benchma
   --sweep FILE       run the 'collectives' entries of a sweep file that list this world size
                      (bench/sweeps/README.md) instead of the flags above
   --check-sweep FILE validate every entry of a sweep file for each of its world sizes; exit
-  --list             print the backends and algorithms, then exit
+  --list [--json]    print the backends, collectives and algorithms (--json: as JSON, the
+                     table the Python tools read), then exit
   --debug-slow-rank R, --debug-corrupt-rank R
                      test hooks: rank R sleeps 2 ms before every timed op / corrupts one
                      output element of every correctness pass
@@ -107,32 +109,158 @@ struct Config {
   std::vector<Corruption> corruptions;  // test hook: the bugs each check pass simulates
 };
 
-bool Reduces(OpKind k) {
-  return k == OpKind::kAllReduce || k == OpKind::kReduceScatter || k == OpKind::kReduce;
-}
-bool HasRoot(OpKind k) { return k == OpKind::kBroadcast || k == OpKind::kReduce; }
-
-// Global run state read by the reporter and main.
+// Run state, read by the table and the verdict.
 std::vector<Case> g_cases;
 std::map<std::string, size_t> g_case_by_name;
-int64_t g_wrong_total = 0;
+TableTotals g_totals;
 std::set<size_t> g_unchecked;  // indices of the cases run with -c 0
 size_t g_cases_done = 0;
 
+// Algorithms a backend offers for a collective, as --algo names.
+std::vector<std::string> ListedAlgorithms(const std::string& backend, OpKind k) {
+  std::vector<std::string> out = {"auto"};
+  if (backend == "mpi") {
+    out.push_back("native");
+  } else if (k != OpKind::kSendRecv) {
+    for (const std::string& n : AlgorithmNames(k)) out.push_back(n);
+  }
+  return out;
+}
+
 void PrintList() {
   std::printf("backends: ucx (tpbench's algorithms over UCX), mpi (the MPI library's own)\n\n");
-  for (OpKind k : AllCollectives()) {
-    std::printf("%s\n", OpKindName(k));
-    if (k == OpKind::kSendRecv) {
+  for (const CollectiveInfo& c : Collectives()) {
+    std::printf("%s  (busbw factor %s%s%s)\n", c.name, c.bus_formula, c.reduces ? ", takes -o" : "",
+                c.has_root ? ", takes -r" : "");
+    if (c.kind == OpKind::kSendRecv) {
       std::printf("  ucx  auto                 ring shift: send to rank+1, receive from rank-1\n");
     } else {
       std::printf(
           "  ucx  auto                 chosen by size and ranks (patterns/auto_select.cc)\n");
       for (const Algorithm& a : AllAlgorithms()) {
-        if (a.kind == k) std::printf("  ucx  %-20s %s\n", a.name, a.description);
+        if (a.kind == c.kind) std::printf("  ucx  %-20s %s\n", a.name, a.description);
       }
     }
     std::printf("  mpi  auto, native         the MPI library's own choice\n");
+  }
+}
+
+std::string JsonList(const std::vector<std::string>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", \"" : "\"") + v[i] + "\"";
+  return s + "]";
+}
+
+// The collective table (comm/coll.h) and the algorithms per backend, for the Python tools.
+void PrintListJson() {
+  std::printf("{\n  \"backends\": %s,\n  \"collectives\": [\n", JsonList(BackendNames()).c_str());
+  const auto& all = Collectives();
+  for (size_t i = 0; i < all.size(); ++i) {
+    const CollectiveInfo& c = all[i];
+    std::string algos;
+    for (const std::string& b : BackendNames()) {
+      algos +=
+          (algos.empty() ? "" : ", ") + ("\"" + b + "\": ") + JsonList(ListedAlgorithms(b, c.kind));
+    }
+    std::printf(
+        "    {\"name\": \"%s\", \"reduces\": %s, \"has_root\": %s, \"split_over_ranks\": %s, "
+        "\"has_in_place\": %s, \"bus_scale\": %d, \"bus_shift\": %d, \"bus_formula\": \"%s\", "
+        "\"algorithms\": {%s}}%s\n",
+        c.name, c.reduces ? "true" : "false", c.has_root ? "true" : "false",
+        c.split_over_ranks ? "true" : "false", c.has_in_place ? "true" : "false", c.bus_scale,
+        c.bus_shift, c.bus_formula, algos.c_str(), i + 1 < all.size() ? "," : "");
+  }
+  std::printf("  ]\n}\n");
+}
+
+// Throws UsageError when an --algo name is offered by no backend for a collective.
+void CheckAlgoNames(const Config& cfg) {
+  for (const std::string& cname : cfg.colls) {
+    OpKind kind;
+    ParseOpKind(cname, &kind);
+    std::vector<std::string> valid = {"auto", "native"};
+    if (kind != OpKind::kSendRecv) {
+      for (const std::string& n : AlgorithmNames(kind)) valid.push_back(n);
+    }
+    for (const std::string& a : cfg.algos) {
+      if (a == "all" || std::find(valid.begin(), valid.end(), a) != valid.end()) continue;
+      std::string list;
+      for (const std::string& v : valid) list += v + ", ";
+      throw UsageError("--algo: unknown algorithm '" + a + "' for " + cname + "; valid: " + list +
+                       "all");
+    }
+  }
+}
+
+// A list flag's names (or "all"), each parsed by parse; errors name the flag, the unknown
+// `what` and the valid names.
+template <typename T>
+std::vector<T> ParseChoices(const std::string& value, const std::string& flag, const char* what,
+                            bool (*parse)(const std::string&, T*), const std::vector<T>& all,
+                            const std::string& valid) {
+  if (value == "all") return all;
+  std::vector<T> out;
+  for (const std::string& name : SplitList(value)) {
+    T t;
+    if (!parse(name, &t)) {
+      throw UsageError(flag + ": unknown " + what + " '" + name + "'; valid: " + valid + ", all");
+    }
+    out.push_back(t);
+  }
+  return out;
+}
+
+// --backend, --coll, --algo, -d, -o, --inplace, --debug-corrupt.
+void ParseLists(FlagParser& p, Config* c) {
+  c->corruptions = ParseChoices(p.Value("--debug-corrupt", ""), "--debug-corrupt", "bug",
+                                ParseCorruption, AllCorruptions(), CorruptionNames());
+  const std::string b = p.Value("--backend", "ucx");
+  const std::vector<std::string> valid = BackendNames();
+  c->backends = b == "all" ? valid : SplitList(b);
+  for (const std::string& name : c->backends) {
+    if (std::find(valid.begin(), valid.end(), name) == valid.end()) {
+      throw UsageError("--backend: unknown backend '" + name + "'; valid: ucx, mpi, all");
+    }
+  }
+  for (OpKind k : ParseChoices(p.Value("--coll", "all_reduce"), "--coll", "collective", ParseOpKind,
+                               AllCollectives(), OpKindNames())) {
+    c->colls.push_back(OpKindName(k));
+  }
+  c->algos = SplitList(p.Value("--algo", "auto"));
+  c->dtypes = ParseChoices(p.Value("-d", "f32"), "-d", "dtype", ParseDataType, AllDataTypes(),
+                           DataTypeNames());
+  c->ops = ParseChoices(p.Value("-o", "sum"), "-o", "reduction", ParseReduceOp, AllReduceOps(),
+                        ReduceOpNames());
+  const std::string ip = p.ValueOr("--inplace", "both", "1");
+  if (ip == "both") {
+    c->in_place = {0, 1};
+  } else if (ip == "0" || ip == "1") {
+    c->in_place = {ip == "1"};
+  } else {
+    throw UsageError("--inplace: '" + ip + "' is not 0, 1 or both");
+  }
+}
+
+// --groups N[:strided] on `world` ranks, and -r within a group.
+void ParseGroups(FlagParser& p, int world, Config* c) {
+  std::string g = p.Value("--groups", "1");
+  const size_t colon = g.find(':');
+  if (colon != std::string::npos) {
+    if (g.substr(colon + 1) != "strided") {
+      throw UsageError("--groups: '" + g + "': the only layout suffix is ':strided'");
+    }
+    c->strided = true;
+    g = g.substr(0, colon);
+  }
+  c->groups = static_cast<int>(ParseInt(g, "--groups", 1, 1 << 20));
+  if (world % c->groups != 0) {
+    throw UsageError("--groups " + std::to_string(c->groups) + " does not divide the " +
+                     std::to_string(world) + " ranks of this job");
+  }
+  const int group_size = world / c->groups;
+  if (c->root >= group_size) {
+    throw UsageError("-r " + std::to_string(c->root) + " is not a rank of a group of " +
+                     std::to_string(group_size));
   }
 }
 
@@ -152,91 +280,9 @@ Config ParseConfig(FlagParser& p, int world) {
       ParseInt(p.Value("--debug-slow-rank", "-1"), "--debug-slow-rank", -1, 1 << 20));
   c.corrupt_rank = static_cast<int>(
       ParseInt(p.Value("--debug-corrupt-rank", "-1"), "--debug-corrupt-rank", -1, 1 << 20));
-
-  const std::string bugs = p.Value("--debug-corrupt", "");
-  for (const std::string& name : bugs == "all" ? std::vector<std::string>{} : SplitList(bugs)) {
-    Corruption k;
-    if (!ParseCorruption(name, &k)) {
-      throw UsageError("--debug-corrupt: unknown bug '" + name + "'; valid: " + CorruptionNames() +
-                       ", all");
-    }
-    c.corruptions.push_back(k);
-  }
-  if (bugs == "all") c.corruptions = AllCorruptions();
-
-  std::string b = p.Value("--backend", "ucx");
-  c.backends = b == "all" ? BackendNames() : SplitList(b);
-  for (const std::string& name : c.backends) {
-    auto valid = BackendNames();
-    if (std::find(valid.begin(), valid.end(), name) == valid.end()) {
-      throw UsageError("--backend: unknown backend '" + name + "'; valid: ucx, mpi, all");
-    }
-  }
-  std::string coll = p.Value("--coll", "all_reduce");
-  if (coll == "all") {
-    for (OpKind k : AllCollectives()) c.colls.push_back(OpKindName(k));
-  } else {
-    c.colls = SplitList(coll);
-  }
-  for (const std::string& name : c.colls) {
-    OpKind k;
-    if (!ParseOpKind(name, &k)) {
-      throw UsageError("--coll: unknown collective '" + name + "'; valid: " + OpKindNames() +
-                       ", all");
-    }
-  }
-  c.algos = SplitList(p.Value("--algo", "auto"));
-  std::string d = p.Value("-d", "f32");
-  if (d == "all") {
-    c.dtypes = AllDataTypes();
-  } else {
-    for (const std::string& s : SplitList(d)) {
-      DataType t;
-      if (!ParseDataType(s, &t)) {
-        throw UsageError("-d: unknown dtype '" + s + "'; valid: " + DataTypeNames() + ", all");
-      }
-      c.dtypes.push_back(t);
-    }
-  }
-  std::string o = p.Value("-o", "sum");
-  if (o == "all") {
-    c.ops = AllReduceOps();
-  } else {
-    for (const std::string& s : SplitList(o)) {
-      ReduceOp op;
-      if (!ParseReduceOp(s, &op)) {
-        throw UsageError("-o: unknown reduction '" + s + "'; valid: " + ReduceOpNames() + ", all");
-      }
-      c.ops.push_back(op);
-    }
-  }
-  std::string ip = p.ValueOr("--inplace", "both", "1");
-  if (ip == "both") {
-    c.in_place = {0, 1};
-  } else if (ip == "0" || ip == "1") {
-    c.in_place = {ip == "1"};
-  } else {
-    throw UsageError("--inplace: '" + ip + "' is not 0, 1 or both");
-  }
-  std::string g = p.Value("--groups", "1");
-  size_t colon = g.find(':');
-  if (colon != std::string::npos) {
-    if (g.substr(colon + 1) != "strided") {
-      throw UsageError("--groups: '" + g + "': the only layout suffix is ':strided'");
-    }
-    c.strided = true;
-    g = g.substr(0, colon);
-  }
-  c.groups = static_cast<int>(ParseInt(g, "--groups", 1, 1 << 20));
-  if (world % c.groups != 0) {
-    throw UsageError("--groups " + std::to_string(c.groups) + " does not divide the " +
-                     std::to_string(world) + " ranks of this job");
-  }
-  int group_size = world / c.groups;
-  if (c.root >= group_size) {
-    throw UsageError("-r " + std::to_string(c.root) + " is not a rank of a group of " +
-                     std::to_string(group_size));
-  }
+  ParseLists(p, &c);
+  ParseGroups(p, world, &c);
+  CheckAlgoNames(c);
   return c;
 }
 
@@ -252,14 +298,6 @@ std::vector<size_t> Sizes(const Config& c) {
   // The largest size is always measured, even when the steps jump past it.
   if (out.empty() || out.back() != c.max_bytes) out.push_back(c.max_bytes);
   return out;
-}
-
-// Elements per rank for a case of S bytes (nccl-tests: all_gather/reduce_scatter/all_to_all
-// split S over the ranks).
-size_t CountFor(OpKind k, size_t bytes, DataType t, int n) {
-  size_t c = bytes / DataTypeSize(t);
-  if (k == OpKind::kAllGather || k == OpKind::kReduceScatter || k == OpKind::kAllToAll) c /= n;
-  return c;
 }
 
 long DefaultIters(size_t bytes) {
@@ -282,7 +320,7 @@ void Prepare(const Case& c, Buffers* b, int seed, bool fill) {
   a.root = c.root;
   a.rank = comm.rank();
   a.size = comm.size();
-  a.count = CountFor(c.kind, c.bytes, c.dtype, comm.size());
+  a.count = Collective(c.kind).CountFor(c.bytes, c.dtype, comm.size());
   if (c.kind == OpKind::kSendRecv) {
     a.peer_send = (a.rank + 1) % a.size;
     a.peer_recv = (a.rank + a.size - 1) % a.size;
@@ -391,8 +429,11 @@ void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank
     return SecondsSince(t0);
   });
   const CheckResult check = CheckCase(c, opt, corrupt_rank);
-  g_wrong_total += check.wrong;
-  if (c.checks == 0) g_unchecked.insert(index);
+  g_totals.wrong += check.wrong;
+  if (c.checks == 0) {
+    g_unchecked.insert(index);
+    g_totals.unchecked = g_unchecked.size();
+  }
   CollArgs sized = b.args;
   const double s = static_cast<double>(AlgorithmBytes(sized));
   const double algbw = t > 0 ? s / t / 1e9 : 0;
@@ -411,131 +452,7 @@ void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank
   }
 }
 
-// ---- the nccl-tests-style table on rank 0 -------------------------------------------------
-
-class TableReporter : public benchmark::BenchmarkReporter {
- public:
-  bool ReportContext(const Context&) override { return true; }
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.run_type == Run::RT_Aggregate && r.aggregate_name != "median") continue;
-      if (r.run_type == Run::RT_Iteration && r.repetitions > 1) continue;
-      std::string name = r.run_name.function_name;
-      auto it = g_case_by_name.find(name);
-      if (it == g_case_by_name.end()) continue;
-      const Case& c = g_cases[it->second];
-      Row row{&c,
-              Get(r, "time_us"),
-              Get(r, "algbw_GBps"),
-              Get(r, "busbw_GBps"),
-              Get(r, "wrong", std::nan("")),
-              r.error_occurred ? r.error_message : ""};
-      Add(row);
-    }
-  }
-
-  void Finalize() override {
-    Flush();
-    if (!g_cases.empty() && g_unchecked.size() == g_cases.size()) {
-      std::printf("# Out of bounds values : unchecked (-c 0)\n");
-    } else {
-      std::printf("# Out of bounds values : %lld %s%s\n", static_cast<long long>(g_wrong_total),
-                  g_wrong_total == 0 ? "OK" : "FAILED",
-                  g_unchecked.empty() ? "" : " (some cases unchecked: -c 0)");
-    }
-    double sum = 0;
-    int n = 0;
-    for (double v : busbw_all_) sum += v, ++n;
-    std::printf("# Avg bus bandwidth    : %.4g GB/s (over %d rows)\n", n ? sum / n : 0.0, n);
-    for (const auto& [section, bw] : busbw_largest_) {
-      std::printf("# Bus bandwidth at the largest size : %8.3f GB/s  %s\n", bw, section.c_str());
-    }
-    std::fflush(stdout);
-  }
-
- private:
-  struct Row {
-    const Case* c;
-    double time_us, algbw, busbw, wrong;
-    std::string error;
-  };
-  static double Get(const Run& r, const char* k, double absent = 0) {
-    auto it = r.counters.find(k);
-    return it == r.counters.end() ? absent : it->second.value;
-  }
-  static std::string Key(const Case& c) {
-    return c.section + "|" + std::to_string(c.bytes) + "|" + DataTypeName(c.dtype) + "|" +
-           ReduceOpName(c.op) + "|" + std::to_string(c.root);
-  }
-  void Add(const Row& row) {
-    if (pending_ && Key(*pending_->c) != Key(*row.c)) Flush();
-    if (!row.c->in_place) {
-      Flush();
-      pending_ = row;
-      return;
-    }
-    Print(pending_ ? &*pending_ : nullptr, &row);
-    pending_.reset();
-  }
-  void Flush() {
-    if (pending_) Print(&*pending_, nullptr);
-    pending_.reset();
-  }
-  static void Cells(const Row* r) {
-    if (!r) {
-      std::printf("  %9s %7s %7s %6s", "", "", "", "");
-    } else if (!r->error.empty()) {
-      std::printf("  %9s %7s %7s %6s", "error", "", "", "");
-    } else {
-      std::printf("  %9.2f %7.3f %7.3f", r->time_us, r->algbw, r->busbw);
-      if (std::isnan(r->wrong)) {
-        std::printf(" %6s", "n/a");  // not checked (-c 0)
-      } else {
-        std::printf(" %6.0f", r->wrong);
-      }
-    }
-  }
-  void Print(const Row* oop, const Row* ip) {
-    const Row* any = oop ? oop : ip;
-    const Case& c = *any->c;
-    if (c.section != section_) {
-      section_ = c.section;
-      std::printf("#\n# %s\n", c.section.c_str());
-      std::printf("#%58s%-38s%s\n", "", "  out-of-place", "  in-place");
-      std::printf("# %12s %12s %6s %6s %6s  %9s %7s %7s %6s  %9s %7s %7s %6s\n", "size", "count",
-                  "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw",
-                  "busbw", "#wrong");
-      std::printf("# %12s %12s %6s %6s %6s  %9s %7s %7s %6s  %9s %7s %7s %6s\n", "(B)",
-                  "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)",
-                  "(GB/s)", "");
-    }
-    const size_t count = CountFor(c.kind, c.bytes, c.dtype, c.comm->size());
-    std::printf("  %12zu %12zu %6s %6s %6s", c.bytes, count, DataTypeName(c.dtype),
-                Reduces(c.kind) ? ReduceOpName(c.op) : "none",
-                HasRoot(c.kind) ? std::to_string(c.root).c_str() : "-1");
-    Cells(oop);
-    Cells(ip);
-    std::printf("\n");
-    std::fflush(stdout);
-    double bw = oop && oop->error.empty() ? oop->busbw : (ip ? ip->busbw : 0);
-    busbw_all_.push_back(bw);
-    busbw_largest_[c.section] = bw;
-  }
-
-  std::optional<Row> pending_;
-  std::string section_;
-  std::vector<double> busbw_all_;
-  std::map<std::string, double> busbw_largest_;
-};
-
 using Entry = SweepEntry<Config>;
-
-// Reads the entries of a sweep file for `binary` that list world size `world` (world < 0:
-// every entry, validated against each of its own world sizes).
-std::vector<Entry> ReadSweep(const std::string& path, const std::string& binary, int world) {
-  return ReadSweepEntries<Config>(path, binary, world, ParseConfig, {"--list"});
-}
 
 // Communicators, one world per backend and one split per group layout, shared by entries.
 class Comms {
@@ -574,187 +491,166 @@ std::string MeshName(const Config& cfg, int world) {
          (cfg.strided ? " (strided)" : " (consecutive)");
 }
 
+// The --algo names of an entry that `comm` offers for `kind` ("all": every one but "native",
+// the mpi backend's other name for auto); a name it lacks is skipped, none left means auto.
+std::vector<std::string> AlgosFor(const Communicator& comm, OpKind kind,
+                                  const std::vector<std::string>& wanted) {
+  const std::vector<std::string> offered = comm.Algorithms(kind);
+  std::vector<std::string> algos;
+  auto add = [&](const std::string& a) {
+    if (std::find(algos.begin(), algos.end(), a) == algos.end()) algos.push_back(a);
+  };
+  for (const std::string& a : wanted) {
+    if (a == "all") {
+      for (const std::string& o : offered) {
+        if (o != "native") add(o);
+      }
+    } else if (std::find(offered.begin(), offered.end(), a) != offered.end()) {
+      add(a);
+    }
+  }
+  if (algos.empty()) algos.push_back("auto");
+  return algos;
+}
+
+// "<collective>/<backend>/<algo>/<dtype>/<redop|none>/[root:R/]bytes:S/inplace:I/ranks:N
+// [/groups:G{c|s}]" (docs/collectives.md).
+std::string CaseName(const Case& c, const Config& cfg) {
+  const CollectiveInfo& info = Collective(c.kind);
+  return std::string(info.name) + "/" + c.backend + "/" + c.algo + "/" + DataTypeName(c.dtype) +
+         "/" + (info.reduces ? ReduceOpName(c.op) : "none") + "/" +
+         (info.has_root ? "root:" + std::to_string(c.root) + "/" : "") +
+         "bytes:" + std::to_string(c.bytes) + "/inplace:" + std::to_string(c.in_place) +
+         "/ranks:" + std::to_string(c.comm->size()) +
+         (cfg.groups > 1 ? "/groups:" + std::to_string(cfg.groups) + (cfg.strided ? "s" : "c")
+                         : "");
+}
+
+// Registers the cases of one (backend, collective, algorithm) section of an entry.
+void AddSection(const Config& cfg, Communicator* comm, OpKind kind, const std::string& algo,
+                int world) {
+  const CollectiveInfo& info = Collective(kind);
+  Case c;
+  c.backend = comm->backend();
+  c.comm = comm;
+  c.kind = kind;
+  c.algo = algo;
+  c.root = info.has_root ? cfg.root : 0;
+  c.warmup = cfg.warmup;
+  c.checks = cfg.checks;
+  c.corruptions = cfg.corruptions;
+  c.section = std::string(info.name) + "  backend=" + c.backend + "  algo=" + algo +
+              "  ranks=" + std::to_string(comm->size()) +
+              (cfg.groups > 1 ? "  groups=" + MeshName(cfg, world) : "");
+  const std::vector<ReduceOp> ops = info.reduces ? cfg.ops : std::vector<ReduceOp>{ReduceOp::kSum};
+  for (DataType dt : cfg.dtypes) {
+    for (ReduceOp op : ops) {
+      for (size_t bytes : Sizes(cfg)) {
+        if (bytes > 0 && info.CountFor(bytes, dt, comm->size()) == 0) continue;
+        for (int ip : cfg.in_place) {
+          if (ip && !info.has_in_place) continue;
+          c.dtype = dt;
+          c.op = op;
+          c.bytes = bytes;
+          c.in_place = ip;
+          c.iters = cfg.iters > 0 ? cfg.iters : DefaultIters(bytes);
+          c.name = CaseName(c, cfg);
+          if (g_case_by_name.count(c.name)) continue;  // the same case from two entries
+          g_case_by_name[c.name] = g_cases.size();
+          g_cases.push_back(c);
+        }
+      }
+    }
+  }
+}
+
 void AddCases(const Config& cfg, Comms* comms, int world) {
-  const std::vector<size_t> sizes = Sizes(cfg);
   for (const std::string& bname : cfg.backends) {
     Communicator* comm = comms->Get(bname, cfg);
     for (const std::string& cname : cfg.colls) {
       OpKind kind;
       ParseOpKind(cname, &kind);
-      std::vector<std::string> offered = comm->Algorithms(kind);
-      std::vector<std::string> algos;
-      for (const std::string& a : cfg.algos) {
-        if (a == "all") {
-          // Every algorithm and auto; "native" is the mpi backend's other name for auto.
-          for (const std::string& o : offered) {
-            if (o == "native") continue;
-            if (std::find(algos.begin(), algos.end(), o) == algos.end()) algos.push_back(o);
-          }
-        } else if (std::find(offered.begin(), offered.end(), a) != offered.end()) {
-          if (std::find(algos.begin(), algos.end(), a) == algos.end()) algos.push_back(a);
-        }
-      }
-      if (algos.empty()) algos.push_back("auto");
-      std::vector<ReduceOp> ops = Reduces(kind) ? cfg.ops : std::vector<ReduceOp>{ReduceOp::kSum};
-      for (const std::string& algo : algos) {
-        std::string section = cname + "  backend=" + comm->backend() + "  algo=" + algo +
-                              "  ranks=" + std::to_string(comm->size()) +
-                              (cfg.groups > 1 ? "  groups=" + MeshName(cfg, world) : "");
-        for (DataType dt : cfg.dtypes) {
-          for (ReduceOp op : ops) {
-            for (size_t bytes : sizes) {
-              if (bytes > 0 && CountFor(kind, bytes, dt, comm->size()) == 0) continue;
-              for (int ip : cfg.in_place) {
-                if (ip && kind == OpKind::kSendRecv) continue;
-                Case c;
-                c.backend = comm->backend();
-                c.comm = comm;
-                c.kind = kind;
-                c.algo = algo;
-                c.dtype = dt;
-                c.op = op;
-                c.root = HasRoot(kind) ? cfg.root : 0;
-                c.bytes = bytes;
-                c.in_place = ip;
-                c.iters = cfg.iters > 0 ? cfg.iters : DefaultIters(bytes);
-                c.warmup = cfg.warmup;
-                c.checks = cfg.checks;
-                c.corruptions = cfg.corruptions;
-                c.section = section;
-                c.name = cname + "/" + c.backend + "/" + algo + "/" + DataTypeName(dt) + "/" +
-                         (Reduces(kind) ? ReduceOpName(op) : "none") + "/" +
-                         (HasRoot(kind) ? "root:" + std::to_string(c.root) + "/" : "") +
-                         "bytes:" + std::to_string(bytes) + "/inplace:" + std::to_string(ip) +
-                         "/ranks:" + std::to_string(comm->size()) +
-                         (cfg.groups > 1
-                              ? "/groups:" + std::to_string(cfg.groups) + (cfg.strided ? "s" : "c")
-                              : "");
-                if (g_case_by_name.count(c.name)) continue;  // the same case from two entries
-                g_case_by_name[c.name] = g_cases.size();
-                g_cases.push_back(c);
-              }
-            }
-          }
-        }
+      for (const std::string& algo : AlgosFor(*comm, kind, cfg.algos)) {
+        AddSection(cfg, comm, kind, algo, world);
       }
     }
   }
 }
 
-// Throws UsageError when an --algo name is offered by no backend for a collective.
-void CheckAlgoNames(const Config& cfg) {
-  for (const std::string& cname : cfg.colls) {
-    OpKind kind;
-    ParseOpKind(cname, &kind);
-    std::vector<std::string> valid = {"auto", "native"};
-    if (kind != OpKind::kSendRecv) {
-      for (const std::string& n : AlgorithmNames(kind)) valid.push_back(n);
-    }
-    for (const std::string& a : cfg.algos) {
-      if (a == "all" || std::find(valid.begin(), valid.end(), a) != valid.end()) continue;
-      std::string list;
-      for (const std::string& v : valid) list += v + ", ";
-      throw UsageError("--algo: unknown algorithm '" + a + "' for " + cname + "; valid: " + list +
-                       "all");
-    }
+// Appends `item` to a separated list unless it is there already.
+void AddUnique(std::string* list, const std::string& item, const std::string& sep) {
+  if ((sep + *list + sep).find(sep + item + sep) == std::string::npos) {
+    *list += (list->empty() ? "" : sep) + item;
   }
+}
+
+std::optional<TableCase> RowOf(const std::string& name) {
+  auto it = g_case_by_name.find(name);
+  if (it == g_case_by_name.end()) return std::nullopt;
+  const Case& c = g_cases[it->second];
+  return TableCase{
+      c.section, c.kind, c.bytes, Collective(c.kind).CountFor(c.bytes, c.dtype, c.comm->size()),
+      c.dtype,   c.op,   c.root,  c.in_place};
+}
+
+Comms g_comms;
+std::string g_backends, g_mesh;
+
+void Add(std::vector<Entry>* entries, int world, std::vector<std::string>* names,
+         std::vector<long>* iters) {
+  for (const Entry& e : *entries) {
+    AddCases(e.cfg, &g_comms, world);
+    for (const std::string& b : e.cfg.backends) AddUnique(&g_backends, b, ",");
+    AddUnique(&g_mesh, MeshName(e.cfg, world), "; ");
+  }
+  // Rank 0 decides the iteration counts (RegisterCases); every rank registers the same ones.
+  for (const Case& c : g_cases) {
+    names->push_back(c.name);
+    iters->push_back(c.iters);
+  }
+  g_totals.cases = g_cases.size();
+}
+
+int Verdict() {
+  g_comms.Clear();
+  if (g_totals.wrong == 0) return 0;
+  if (Bootstrap::rank() == 0) {
+    std::fprintf(stderr, "tpbench: error: %lld wrong elements (see #wrong)\n",
+                 static_cast<long long>(g_totals.wrong));
+  }
+  return static_cast<int>(ExitCode::kWrong);
 }
 
 int Main(int argc, char** argv) {
+  bool list = false, json = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
+    list = list || !std::strcmp(argv[i], "--list");
+    json = json || !std::strcmp(argv[i], "--json");
   }
-  // --check-sweep FILE: validate every entry for each of its world sizes, run nothing.
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (!std::strcmp(argv[i], "--check-sweep")) {
-      std::vector<Entry> entries = ReadSweep(ResolveUserPath(argv[i + 1]), "collectives", -1);
-      for (const Entry& e : entries) {
-        try {
-          CheckAlgoNames(e.cfg);
-        } catch (const Error& err) {
-          throw UsageError(e.origin + ": " + err.what());
-        }
-      }
-      std::printf("%s: %zu collectives entries x world sizes are valid\n", argv[i + 1],
-                  entries.size());
-      return 0;
-    }
-  }
-  if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
-  Bootstrap::Init(&argc, &argv);
-  const int world_rank = Bootstrap::rank(), world_size = Bootstrap::size();
-  FlagParser p(argc, argv, {"--list"});
-  p.Value("--np", "0");  // consumed by the launcher
-  const bool list = p.Has("--list");
-  const std::string sweep = ResolveUserPath(p.Value("--sweep", ""));
-  std::vector<Entry> entries;
-  if (sweep.empty()) {
-    entries.push_back({ParseConfig(p, world_size), "command line"});
-  } else {
-    entries = ReadSweep(sweep, "collectives", world_size);
-  }
-  std::vector<std::string> passthrough = p.Finish({"--benchmark_"});
-  if (list) {
-    if (world_rank == 0) PrintList();
-    Bootstrap::Finalize();
+  if (list) {  // before any launch: the registry is the same on every rank
+    json ? PrintListJson() : PrintList();
     return 0;
   }
-  for (const Entry& e : entries) CheckAlgoNames(e.cfg);
-  ResultsOutput out(&passthrough, world_rank == 0);
-
-  Comms comms;
-  std::string backends, mesh;
-  for (const Entry& e : entries) {
-    AddCases(e.cfg, &comms, world_size);
-    for (const std::string& b : e.cfg.backends) {
-      if (("," + backends + ",").find("," + b + ",") == std::string::npos) {
-        backends += (backends.empty() ? "" : ",") + b;
-      }
+  int slow_rank = -1, corrupt_rank = -1;  // test hooks, from the first entry
+  CollectivesTable table(RowOf, &g_totals);
+  BenchSpec<Config> b;
+  b.usage = kUsage;
+  b.binary = "collectives";
+  b.parse = ParseConfig;
+  b.add = [&](std::vector<Entry>* entries, int world, std::vector<std::string>* names,
+              std::vector<long>* iters) {
+    if (!entries->empty()) {
+      slow_rank = (*entries)[0].cfg.slow_rank;
+      corrupt_rank = (*entries)[0].cfg.corrupt_rank;
     }
-    std::string m = MeshName(e.cfg, world_size);
-    if (("; " + mesh + "; ").find("; " + m + "; ") == std::string::npos) {
-      mesh += (mesh.empty() ? "" : "; ") + m;
-    }
-  }
-  // Rank 0 decides the iteration counts; every rank registers the same ones.
-  std::vector<long> iters;
-  std::vector<std::string> names;
-  for (const Case& c : g_cases) {
-    iters.push_back(c.iters);
-    names.push_back(c.name);
-  }
-  const int slow_rank = entries.empty() ? -1 : entries[0].cfg.slow_rank;
-  const int corrupt_rank = entries.empty() ? -1 : entries[0].cfg.corrupt_rank;
-  RegisterCases(names, &iters, [slow_rank, corrupt_rank](benchmark::State& st, size_t i) {
-    RunCase(st, i, slow_rank, corrupt_rank);
-  });
-  for (size_t i = 0; i < g_cases.size(); ++i) g_cases[i].iters = iters[i];
-
-  RunContext ctx = CollectContext();
-  AddContextToBenchmark(ctx, backends, world_size, mesh);
-  if (world_rank == 0) {
-    std::printf("# tpbench collectives: %d ranks, backends %s, %s, %zu cases\n", world_size,
-                backends.c_str(), mesh.c_str(), g_cases.size());
-    std::printf("# machine_profile %s, git %s, %s, %s\n", ctx.machine_profile.c_str(),
-                ctx.git_sha.c_str(), ctx.ucx_version.c_str(), ctx.mpi_version.c_str());
-  }
-  TableReporter table;
-  RunBenchmarks(&passthrough, &table);
-  out.Commit();
-  if (world_rank == 0 && !out.path().empty()) std::printf("# results: %s\n", out.path().c_str());
-  comms.Clear();
-  Bootstrap::Finalize();
-  if (g_wrong_total > 0) {
-    if (world_rank == 0) {
-      std::fprintf(stderr, "tpbench: error: %lld wrong elements (see #wrong)\n",
-                   static_cast<long long>(g_wrong_total));
-    }
-    return static_cast<int>(ExitCode::kWrong);
-  }
-  return 0;
+    Add(entries, world, names, iters);
+  };
+  b.run = [&](benchmark::State& st, size_t i) { RunCase(st, i, slow_rank, corrupt_rank); };
+  b.backends = [] { return g_backends; };
+  b.mesh = [] { return g_mesh; };
+  b.reporter = &table;
+  b.verdict = Verdict;
+  return RunBench(argc, argv, b);
 }
 
 }  // namespace

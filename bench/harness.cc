@@ -49,16 +49,17 @@ std::unique_ptr<Communicator> CreateWorldWithTimeout(double timeout_s) {
   return w;
 }
 
-void RunAndCommit(const std::string& banner, int world_size, std::vector<std::string>* passthrough,
-                  ResultsOutput* out, const std::string& backends) {
+void RunAndCommit(const RunInfo& info, std::vector<std::string>* passthrough, ResultsOutput* out) {
   RunContext ctx = CollectContext();
-  AddContextToBenchmark(ctx, backends, world_size, "world");
+  AddContextToBenchmark(ctx, info.backends, info.world_size, info.mesh);
   if (Bootstrap::rank() == 0) {
-    std::printf("%s\n# machine_profile %s, git %s\n", banner.c_str(), ctx.machine_profile.c_str(),
-                ctx.git_sha.c_str());
+    std::printf("# tpbench %s: %d ranks, backends %s, %s, %zu cases\n", info.binary.c_str(),
+                info.world_size, info.backends.c_str(), info.mesh.c_str(), info.cases);
+    std::printf("# machine_profile %s, git %s, %s, %s\n", ctx.machine_profile.c_str(),
+                ctx.git_sha.c_str(), ctx.ucx_version.c_str(), ctx.mpi_version.c_str());
     std::fflush(stdout);
   }
-  RunBenchmarks(passthrough, nullptr);
+  RunBenchmarks(passthrough, info.reporter);
   out->Commit();
   if (Bootstrap::rank() == 0 && !out->path().empty()) {
     std::printf("# results: %s\n", out->path().c_str());

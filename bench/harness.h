@@ -132,46 +132,99 @@ std::vector<SweepEntry<Config>> EntriesFromFlags(FlagParser& p, const std::strin
 // The ucx world with every op's deadline (seconds; 0: none).
 std::unique_ptr<Communicator> CreateWorldWithTimeout(double timeout_s);
 
-// Adds the run context, prints banner (rank 0), runs every registered case (RunBenchmarks with
-// the console reporter), commits the JSON and prints its path.
-void RunAndCommit(const std::string& banner, int world_size, std::vector<std::string>* passthrough,
-                  ResultsOutput* out, const std::string& backends = "ucx");
+// What RunAndCommit prints and records: the banner's binary name, the backends and mesh of the
+// results' context, and rank 0's reporter (nullptr: Google Benchmark's console reporter).
+struct RunInfo {
+  std::string binary;
+  int world_size = 1;
+  size_t cases = 0;
+  std::string backends = "ucx";
+  std::string mesh = "world";
+  benchmark::BenchmarkReporter* reporter = nullptr;
+};
 
-// The main of a benchmark binary over the ucx world (//bench:layers, //bench:patterns): help and
-// --check-sweep, launch (--np), entries (command line or --sweep), *world (with the first
-// entry's timeout_s), add(entries, world_size, &names, &iters) lists the cases, each is
-// registered to run(state, index); after the run verdict() gives the exit code (before
-// Finalize). backends() (after add) names the backends in the results' context ("ucx").
+// Adds the run context, prints the banner (rank 0), runs every registered case, commits the
+// JSON and prints its path.
+void RunAndCommit(const RunInfo& info, std::vector<std::string>* passthrough, ResultsOutput* out);
+
+// A benchmark binary, as data: RunBench() is its whole main.
+template <typename Config>
+struct BenchSpec {
+  const char* usage = "";
+  std::string binary;                                   // "collectives", "layers", ...
+  std::function<Config(FlagParser&, int world)> parse;  // throws UsageError
+  std::vector<std::string> bool_flags;                  // flags that take no value
+  // Lists the cases of the entries (names and iteration counts, rank 0's win), creating the
+  // communicators they need.
+  std::function<void(std::vector<SweepEntry<Config>>*, int world, std::vector<std::string>*,
+                     std::vector<long>*)>
+      add;
+  std::function<void(benchmark::State&, size_t)> run;  // case i
+  std::function<std::string()> backends;               // after add; nullptr: "ucx"
+  std::function<std::string()> mesh;                   // after add; nullptr: "world"
+  benchmark::BenchmarkReporter* reporter = nullptr;    // rank 0's; nullptr: the console
+  // After the run, before MPI is finalized: release communicators, return the exit code.
+  std::function<int()> verdict;
+};
+
+// The main of a benchmark binary: help and --check-sweep, launch (--np), entries (command line
+// or --sweep), cases, the rank-0-only run and the atomic JSON, the verdict.
+template <typename Config>
+int RunBench(int argc, char** argv, const BenchSpec<Config>& b) {
+  if (int rc = HelpOrCheckSweep<Config>(argc, argv, b.usage, b.binary, b.parse, b.bool_flags);
+      rc >= 0) {
+    return rc;
+  }
+  if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
+  Bootstrap::Init(&argc, &argv);
+  RunInfo info;
+  info.binary = b.binary;
+  info.world_size = Bootstrap::size();
+  FlagParser p(argc, argv, b.bool_flags);
+  std::vector<SweepEntry<Config>> entries =
+      EntriesFromFlags<Config>(p, b.binary, info.world_size, b.parse, b.bool_flags);
+  std::vector<std::string> passthrough = p.Finish({"--benchmark_"});
+  ResultsOutput out(&passthrough, Bootstrap::rank() == 0);
+  std::vector<std::string> names;
+  std::vector<long> iters;
+  b.add(&entries, info.world_size, &names, &iters);
+  RegisterCases(names, &iters, b.run);
+  info.cases = names.size();
+  if (b.backends) info.backends = b.backends();
+  if (b.mesh) info.mesh = b.mesh();
+  info.reporter = b.reporter;
+  RunAndCommit(info, &passthrough, &out);
+  const int rc = b.verdict ? b.verdict() : 0;
+  Bootstrap::Finalize();
+  return rc;
+}
+
+// RunBench over the ucx world *world (created with the first entry's timeout_s before add,
+// released after verdict): //bench:layers, //bench:patterns.
 template <typename Config, typename Parse, typename Add>
 int BenchMain(int argc, char** argv, const char* usage, const std::string& binary, Parse parse,
               const std::vector<std::string>& bool_flags, Add add,
               const std::function<void(benchmark::State&, size_t)>& run,
               std::unique_ptr<Communicator>* world, const std::function<int()>& verdict,
               const std::function<std::string()>& backends = nullptr) {
-  if (int rc = HelpOrCheckSweep<Config>(argc, argv, usage, binary, parse, bool_flags); rc >= 0) {
+  BenchSpec<Config> b;
+  b.usage = usage;
+  b.binary = binary;
+  b.parse = parse;
+  b.bool_flags = bool_flags;
+  b.add = [&](std::vector<SweepEntry<Config>>* entries, int world_size,
+              std::vector<std::string>* names, std::vector<long>* iters) {
+    *world = CreateWorldWithTimeout(entries->empty() ? 300 : (*entries)[0].cfg.timeout_s);
+    add(entries, world_size, names, iters);
+  };
+  b.run = run;
+  b.backends = backends;
+  b.verdict = [&] {
+    const int rc = verdict();
+    world->reset();
     return rc;
-  }
-  if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
-  Bootstrap::Init(&argc, &argv);
-  const int world_size = Bootstrap::size();
-  FlagParser p(argc, argv, bool_flags);
-  std::vector<SweepEntry<Config>> entries =
-      EntriesFromFlags<Config>(p, binary, world_size, parse, bool_flags);
-  std::vector<std::string> passthrough = p.Finish({"--benchmark_"});
-  ResultsOutput out(&passthrough, Bootstrap::rank() == 0);
-  *world = CreateWorldWithTimeout(entries.empty() ? 300 : entries[0].cfg.timeout_s);
-  std::vector<std::string> names;
-  std::vector<long> iters;
-  add(&entries, world_size, &names, &iters);
-  RegisterCases(names, &iters, run);
-  const std::string used = backends ? backends() : "ucx";
-  RunAndCommit("# tpbench " + binary + ": " + std::to_string(world_size) + " ranks, backends " +
-                   used + ", " + std::to_string(names.size()) + " cases",
-               world_size, &passthrough, &out, used);
-  const int rc = verdict();
-  world->reset();
-  Bootstrap::Finalize();
-  return rc;
+  };
+  return RunBench(argc, argv, b);
 }
 
 // Initializes Google Benchmark with the pass-through flags (UsageError on an unknown one) and

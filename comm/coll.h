@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "comm/types.h"
 
@@ -41,9 +42,42 @@ struct CollArgs {
   int size = 1;
 };
 
+// One collective as data (nccl-tests' `struct testColl`): what every benchmark, checker and
+// report needs to know about it, in one table. //bench:collectives --list --json exports it
+// for the Python tools.
+//
+//   const CollectiveInfo& c = Collective(OpKind::kAllGather);
+//   size_t count = c.CountFor(bytes, DataType::kF32, n);   // elements per rank for S = bytes
+//   double busbw = algbw * c.BusFactor(n);                  // (n-1)/n
+struct CollectiveInfo {
+  OpKind kind;
+  const char* name;       // OpKindName(kind)
+  bool reduces;           // takes a reduction (-o)
+  bool has_root;          // takes a root (-r)
+  bool split_over_ranks;  // S is the whole gathered/scattered buffer: count = S / (size * n)
+  bool has_in_place;      // has an in-place form (coll.h conventions)
+  // nccl-tests' bus-bandwidth factor bus_scale * (n + bus_shift) / n, e.g. 2(n-1)/n.
+  int bus_scale, bus_shift;
+  const char* bus_formula;  // the same, for people: "2(n-1)/n"
+
+  double BusFactor(int n) const {
+    return n > 0 ? static_cast<double>(bus_scale) * (n + bus_shift) / n : 0;
+  }
+  // Elements per rank of a case of S = bytes (0 when S does not fill one element per rank).
+  size_t CountFor(size_t bytes, DataType t, int n) const {
+    const size_t c = bytes / DataTypeSize(t);
+    return split_over_ranks ? c / static_cast<size_t>(n > 0 ? n : 1) : c;
+  }
+};
+
+// Every collective, in AllCollectives() order.
+const std::vector<CollectiveInfo>& Collectives();
+// The entry of a collective (TP_CHECK: kind is one of AllCollectives()).
+const CollectiveInfo& Collective(OpKind kind);
+
 // Bus-bandwidth factor of nccl-tests for this op on n ranks (busbw = algbw * factor), and the
 // byte count S that algbw divides by (the whole gathered/scattered buffer for
-// all_gather/reduce_scatter/all_to_all).
+// all_gather/reduce_scatter/all_to_all). 1 for ops that are not collectives.
 double BusBandwidthFactor(OpKind kind, int n);
 size_t AlgorithmBytes(const CollArgs& a);
 

@@ -71,6 +71,24 @@ TEST(Reduce, EveryDtypeAndOpOnSmallIntegers) {
   }
 }
 
+// The collective table: one entry per collective, in AllCollectives() order, named as
+// OpKindName, with the roots and reductions the benchmarks take.
+TEST(Coll, CollectiveTableCoversEveryCollective) {
+  const std::vector<OpKind> all = AllCollectives();
+  ASSERT_EQ(Collectives().size(), all.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(Collectives()[i].kind, all[i]);
+    EXPECT_STREQ(Collectives()[i].name, OpKindName(all[i]));
+    EXPECT_EQ(&Collective(all[i]), &Collectives()[i]);
+  }
+  EXPECT_TRUE(Collective(OpKind::kReduce).has_root && Collective(OpKind::kReduce).reduces);
+  EXPECT_FALSE(Collective(OpKind::kSendRecv).has_in_place);
+  EXPECT_EQ(Collective(OpKind::kAllGather).CountFor(4096, DataType::kF32, 4), 256u);
+  EXPECT_EQ(Collective(OpKind::kAllReduce).CountFor(4096, DataType::kF32, 4), 1024u);
+  EXPECT_STREQ(Collective(OpKind::kAllReduce).bus_formula, "2(n-1)/n");
+  EXPECT_DOUBLE_EQ(BusBandwidthFactor(OpKind::kBarrier, 4), 1.0);
+}
+
 TEST(Coll, BusBandwidthFactorsMatchNcclTests) {
   EXPECT_DOUBLE_EQ(BusBandwidthFactor(OpKind::kAllReduce, 4), 1.5);
   EXPECT_DOUBLE_EQ(BusBandwidthFactor(OpKind::kAllGather, 4), 0.75);
