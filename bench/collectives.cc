@@ -219,7 +219,9 @@ void ParseLists(FlagParser& p, Config* c) {
   c->backends = b == "all" ? valid : SplitList(b);
   for (const std::string& name : c->backends) {
     if (std::find(valid.begin(), valid.end(), name) == valid.end()) {
-      throw UsageError("--backend: unknown backend '" + name + "'; valid: ucx, mpi, all");
+      std::string names;
+      for (const std::string& v : valid) names += v + ", ";
+      throw UsageError("--backend: unknown backend '" + name + "'; valid: " + names + "all");
     }
   }
   for (OpKind k : ParseChoices(p.Value("--coll", "all_reduce"), "--coll", "collective", ParseOpKind,

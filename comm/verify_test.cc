@@ -21,9 +21,8 @@ bool IsReduction(OpKind k) {
   return k == OpKind::kAllReduce || k == OpKind::kReduceScatter || k == OpKind::kReduce;
 }
 
-const std::vector<OpKind> kColls = {OpKind::kAllReduce, OpKind::kAllGather,
-                                    OpKind::kReduceScatter, OpKind::kBroadcast,
-                                    OpKind::kReduce,    OpKind::kAllToAll,
+const std::vector<OpKind> kColls = {OpKind::kAllReduce, OpKind::kAllGather, OpKind::kReduceScatter,
+                                    OpKind::kBroadcast, OpKind::kReduce,    OpKind::kAllToAll,
                                     OpKind::kSendRecv};
 
 CollArgs Args(OpKind k, DataType t, ReduceOp op, int n, int rank, size_t count) {
@@ -65,7 +64,8 @@ std::vector<char> Reference(const CollArgs& a, const std::vector<std::vector<cha
       const size_t n = SendElements(a);
       const ReduceOp op = a.op == ReduceOp::kAvg ? ReduceOp::kSum : a.op;
       std::vector<char> acc(in[0]);
-      for (int r = 1; r < a.size; ++r) ReduceInto(acc.data(), acc.data(), in[r].data(), n, a.dtype, op);
+      for (int r = 1; r < a.size; ++r)
+        ReduceInto(acc.data(), acc.data(), in[r].data(), n, a.dtype, op);
       if (a.op == ReduceOp::kAvg) DivideForAvg(acc.data(), n, a.dtype, a.size);
       const size_t off = a.kind == OpKind::kReduceScatter ? a.rank * blk : 0;
       std::memcpy(out.data(), acc.data() + off, a.count * es);
@@ -91,9 +91,8 @@ std::vector<ReduceOp> OpsFor(OpKind k) {
 }
 
 std::string Describe(const CollArgs& a, const char* what) {
-  return std::string(OpKindName(a.kind)) + " " + DataTypeName(a.dtype) + " " +
-         ReduceOpName(a.op) + " n=" + std::to_string(a.size) +
-         " count=" + std::to_string(a.count) + " " + what;
+  return std::string(OpKindName(a.kind)) + " " + DataTypeName(a.dtype) + " " + ReduceOpName(a.op) +
+         " n=" + std::to_string(a.size) + " count=" + std::to_string(a.count) + " " + what;
 }
 
 // Does this bug change the result of this collective and op (at count >= 2, n >= 2)?
@@ -106,8 +105,8 @@ bool Applies(Corruption c, OpKind k, ReduceOp op) {
 // or the extreme value, once every ~n elements; an integer avg truncates, and sees n x the
 // middle rank's input only where the values wrap, once every m <= 127 elements (verify.h).
 std::vector<size_t> CountsFor(ReduceOp op, DataType t) {
-  const bool integer = t == DataType::kI8 || t == DataType::kU8 || t == DataType::kI32 ||
-                       t == DataType::kI64;
+  const bool integer =
+      t == DataType::kI8 || t == DataType::kU8 || t == DataType::kI32 || t == DataType::kI64;
   if (op == ReduceOp::kSum || (op == ReduceOp::kAvg && !integer)) return {16, 64, 257};
   if (op == ReduceOp::kAvg) return {257};
   return {64, 257};
