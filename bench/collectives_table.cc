@@ -90,8 +90,8 @@ void CollectivesTable::Header(const std::string& section) {
   std::printf("#\n# %s\n", section.c_str());
   std::printf("#%58s%-38s%s\n", "", "  out-of-place", "  in-place");
   std::printf("# %12s %12s %6s %6s %6s  %9s %7s %7s %6s  %9s %7s %7s %6s\n", "size", "count",
-              "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw",
-              "busbw", "#wrong");
+              "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw", "busbw",
+              "#wrong");
   std::printf("# %12s %12s %6s %6s %6s  %9s %7s %7s %6s  %9s %7s %7s %6s\n", "(B)", "(elements)",
               "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "");
 }
@@ -104,8 +104,8 @@ void CollectivesTable::Print(const Row* oop, const Row* ip) {
               info.reduces ? ReduceOpName(c.op) : "none",
               info.has_root ? std::to_string(c.root).c_str() : "-1");
   for (const Row* r : {oop, ip}) {
-    Cells(r ? std::optional<double>(r->time_us) : std::nullopt, r ? r->algbw : 0,
-          r ? r->busbw : 0, r ? r->wrong : 0, r && !r->error.empty());
+    Cells(r ? std::optional<double>(r->time_us) : std::nullopt, r ? r->algbw : 0, r ? r->busbw : 0,
+          r ? r->wrong : 0, r && !r->error.empty());
   }
   std::printf("\n");
   std::fflush(stdout);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end tests of //bench:soak: short seeded soaks on 2, 3 and 4 ranks over both backends
+# End-to-end tests of //bench:soak: short seeded soaks on 2, 3, 4 and 8 ranks over both backends
 # (every result exact), the same seed running the same ops, and a wrong result injected into
 # one op caught with its seed and op index (exit 7).
 #   soak_test.sh <soak>
@@ -15,6 +15,9 @@ for np in 2 3 4; do
   expect 0 "soak: 0 wrong elements, 0 hangs" -- --np $np --backend ucx,mpi --seed $np --ops 300 \
     --max-bytes 256K
 done
+
+expect 0 "soak: 0 wrong elements, 0 hangs" -- --np 8 --backend ucx,mpi --seed 8 --ops 120 \
+  --max-bytes 64K
 
 # The same seed draws the same ops: rank 0's per-collective counts are identical.
 expect 0 "soak: 0 wrong elements" -- --np 3 --seed 11 --ops 200 --max-bytes 64K
