@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 
+#include "comm/bootstrap.h"
+
 namespace tpbench {
 namespace {
 
@@ -95,6 +97,19 @@ void AddContextToBenchmark(const RunContext& c, const std::string& backends, int
   benchmark::AddCustomContext("backend", backends);
   benchmark::AddCustomContext("world_size", std::to_string(world_size));
   benchmark::AddCustomContext("mesh", mesh);
+  // Topology: nodes (by hostname) and ranks on each, e.g. "2" and "node0:2,node1:2".
+  std::string per_node;
+  for (int node = 0; node < Bootstrap::num_nodes(); ++node) {
+    int ranks = 0;
+    std::string host;
+    for (int r = 0; r < Bootstrap::size(); ++r) {
+      if (Bootstrap::node_of(r) != node) continue;
+      if (ranks++ == 0) host = Bootstrap::hostname_of(r);
+    }
+    per_node += (per_node.empty() ? "" : ",") + host + ":" + std::to_string(ranks);
+  }
+  benchmark::AddCustomContext("nodes", std::to_string(Bootstrap::num_nodes()));
+  benchmark::AddCustomContext("ranks_per_node", per_node);
   benchmark::AddCustomContext("ucx_version", c.ucx_version);
   benchmark::AddCustomContext("mpi_version", c.mpi_version);
   benchmark::AddCustomContext("nccl_version", c.nccl_version);

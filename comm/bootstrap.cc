@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +22,9 @@ namespace {
 
 bool g_initialized = false;
 int g_rank = 0, g_size = 1, g_local_size = 1;
+std::vector<std::string> g_hostnames;  // per world rank
+std::vector<int> g_node_of;            // per world rank
+int g_num_nodes = 1;
 int g_requested_np = -1;
 
 char g_inflight[1024];
@@ -56,28 +60,127 @@ bool UnderLauncher() {
                  "MPI_LOCALNRANKS"}) != nullptr;
 }
 
-int ParseNp(int argc, char** argv, std::vector<char*>* rest) {
+// The launch flags: --np N, and for a launch across hosts --hosts H1,H2,...|cluster and
+// --ranks-per-node R ("cluster": $TPBENCH_HOSTS, written by tools/cluster/up).
+struct Launch {
   int np = -1;
+  std::vector<std::string> hosts;
+  int ranks_per_node = 0;
+};
+
+long ParseCount(const std::string& v, const std::string& flag, long hi) {
+  char* end = nullptr;
+  long n = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end || n < 1 || n > hi) {
+    throw UsageError(flag + ": '" + v + "' is not a number of ranks (1.." + std::to_string(hi) +
+                     ")");
+  }
+  return n;
+}
+
+std::vector<std::string> ParseHosts(const std::string& v) {
+  std::string list = v;
+  if (v == "cluster") {
+    const char* env = std::getenv("TPBENCH_HOSTS");
+    if (!env || !*env) {
+      throw UsageError(
+          "--hosts cluster: TPBENCH_HOSTS is not set (tools/cluster/up writes it: "
+          "source /run/tpbench-cluster-tpb/env)");
+    }
+    list = env;
+  }
+  std::vector<std::string> hosts;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    if (comma == start) throw UsageError("--hosts: empty host name in '" + v + "'");
+    hosts.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return hosts;
+}
+
+Launch ParseLaunch(int argc, char** argv, std::vector<char*>* rest) {
+  Launch l;
   for (int i = 0; i < argc; ++i) {
-    std::string a = argv[i];
-    std::string v;
-    if (a == "--np" || a == "-np") {
-      if (i + 1 >= argc) throw UsageError("--np needs a number of ranks");
-      v = argv[++i];
-    } else if (a.rfind("--np=", 0) == 0) {
-      v = a.substr(5);
-    } else {
+    const std::string a = argv[i];
+    std::string flag = a, v;
+    const size_t eq = a.find('=');
+    if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      flag = a.substr(0, eq);
+      v = a.substr(eq + 1);
+    }
+    if (flag != "--np" && flag != "-np" && flag != "--hosts" && flag != "--ranks-per-node") {
       if (rest) rest->push_back(argv[i]);
       continue;
     }
-    char* end = nullptr;
-    long n = std::strtol(v.c_str(), &end, 10);
-    if (v.empty() || *end || n < 1 || n > 4096) {
-      throw UsageError("--np: '" + v + "' is not a number of ranks (1..4096)");
+    if (eq == std::string::npos) {
+      if (i + 1 >= argc) throw UsageError(flag + " needs a value");
+      v = argv[++i];
     }
-    np = static_cast<int>(n);
+    if (flag == "--hosts") {
+      l.hosts = ParseHosts(v);
+    } else if (flag == "--ranks-per-node") {
+      l.ranks_per_node = static_cast<int>(ParseCount(v, flag, 4096));
+    } else {
+      l.np = static_cast<int>(ParseCount(v, "--np", 4096));
+    }
   }
-  return np;
+  if ((!l.hosts.empty() || l.ranks_per_node) && l.np < 0) {
+    throw UsageError("--hosts and --ranks-per-node place the ranks of --np N; give --np");
+  }
+  if (l.ranks_per_node && l.hosts.empty()) {
+    throw UsageError("--ranks-per-node needs --hosts (one host runs all --np ranks)");
+  }
+  return l;
+}
+
+int ParseNp(int argc, char** argv, std::vector<char*>* rest) {
+  return ParseLaunch(argc, argv, rest).np;
+}
+
+// mpirun's placement flags for --hosts: slots per host, the rsh agent and the networks of an
+// emulated cluster (tools/cluster/up's environment), so UCX and Open MPI use the nodes' links.
+void AddHostArgs(const Launch& l, std::vector<std::string>* args) {
+  const int hosts = static_cast<int>(l.hosts.size());
+  const int per = l.ranks_per_node ? l.ranks_per_node : (l.np + hosts - 1) / hosts;
+  if (per * hosts < l.np) {
+    throw UsageError("--np " + std::to_string(l.np) + " does not fit on " + std::to_string(hosts) +
+                     " hosts x --ranks-per-node " + std::to_string(per));
+  }
+  std::string list;
+  for (const std::string& h : l.hosts)
+    list += (list.empty() ? "" : ",") + h + ":" + std::to_string(per);
+  args->insert(args->end(), {"--host", list});
+  if (const char* agent = std::getenv("TPBENCH_RSH_AGENT")) {
+    args->insert(args->end(), {"--mca", "plm_rsh_agent", agent});
+  }
+  if (const char* net = std::getenv("TPBENCH_NET")) {
+    args->insert(args->end(),
+                 {"--mca", "oob_tcp_if_include", net, "--mca", "btl_tcp_if_include", net});
+  }
+  if (const char* dev = std::getenv("TPBENCH_UCX_NET_DEVICES")) {
+    args->insert(args->end(), {"-x", std::string("UCX_NET_DEVICES=") + dev});
+  }
+}
+
+// Every rank's hostname; ranks that share one share a node.
+void GatherNodes() {
+  constexpr int kLen = 256;
+  char mine[kLen] = {};
+  if (gethostname(mine, kLen - 1) != 0) std::snprintf(mine, kLen, "unknown");
+  std::vector<char> all(static_cast<size_t>(kLen) * g_size);
+  MPI_Allgather(mine, kLen, MPI_CHAR, all.data(), kLen, MPI_CHAR, MPI_COMM_WORLD);
+  g_hostnames.clear();
+  g_node_of.assign(static_cast<size_t>(g_size), 0);
+  std::vector<std::string> nodes;
+  for (int r = 0; r < g_size; ++r) {
+    g_hostnames.emplace_back(&all[static_cast<size_t>(r) * kLen]);
+    auto it = std::find(nodes.begin(), nodes.end(), g_hostnames.back());
+    g_node_of[r] = static_cast<int>(it - nodes.begin());
+    if (it == nodes.end()) nodes.push_back(g_hostnames.back());
+  }
+  g_num_nodes = static_cast<int>(nodes.size());
 }
 
 }  // namespace
@@ -98,9 +201,15 @@ void ClearInFlight() { g_inflight_set = 0; }
 
 int MaybeRelaunch(int argc, char** argv) {
   std::vector<char*> rest;
-  int np = ParseNp(argc, argv, &rest);
+  const Launch launch = ParseLaunch(argc, argv, &rest);
+  const int np = launch.np;
   if (np < 0) return -1;
   if (UnderLauncher()) {
+    if (!launch.hosts.empty()) {
+      throw UsageError(
+          "--hosts is for --np's own launch; under mpirun or srun the launcher "
+          "places the ranks");
+    }
     g_requested_np = np;
     return -1;
   }
@@ -111,6 +220,7 @@ int MaybeRelaunch(int argc, char** argv) {
   args.push_back("--oversubscribe");
   if (np > cores) args.insert(args.end(), {"--bind-to", "none"});
   args.insert(args.end(), {"-np", std::to_string(np)});
+  if (!launch.hosts.empty()) AddHostArgs(launch, &args);
   // Re-run this very binary (argv[0] may be a bazel wrapper path; /proc/self/exe is exact).
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -154,6 +264,7 @@ void Bootstrap::Init(int* argc, char*** argv) {
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &local);
   MPI_Comm_size(local, &g_local_size);
   MPI_Comm_free(&local);
+  GatherNodes();
   std::snprintf(g_prefix, sizeof(g_prefix), "rank %d: ", g_rank);
   struct sigaction sa;
   std::memset(&sa, 0, sizeof(sa));
@@ -177,6 +288,14 @@ bool Bootstrap::initialized() { return g_initialized; }
 int Bootstrap::rank() { return g_rank; }
 int Bootstrap::size() { return g_size; }
 int Bootstrap::local_size() { return g_local_size; }
+int Bootstrap::num_nodes() { return g_num_nodes; }
+int Bootstrap::node_of(int world_rank) {
+  return g_node_of.empty() ? 0 : g_node_of.at(static_cast<size_t>(world_rank));
+}
+const std::string& Bootstrap::hostname_of(int world_rank) {
+  static const std::string unknown = "unknown";
+  return g_hostnames.empty() ? unknown : g_hostnames.at(static_cast<size_t>(world_rank));
+}
 
 bool Bootstrap::oversubscribed() {
   if (const char* f = std::getenv("TPBENCH_BLOCKING_PROGRESS")) return std::atoi(f) != 0;

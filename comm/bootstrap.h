@@ -31,6 +31,11 @@ class Bootstrap {
   // every wait must block or yield instead of spinning).
   static int local_size();
   static bool oversubscribed();
+  // The nodes of the job: ranks with the same hostname share a node, numbered in the order of
+  // their lowest rank (gathered once in Init).
+  static int num_nodes();
+  static int node_of(int world_rank);
+  static const std::string& hostname_of(int world_rank);
   // Every rank contributes `bytes` bytes; out receives size()*bytes, ordered by rank.
   static void AllGather(const void* in, size_t bytes, void* out);
   static void Barrier();
@@ -54,9 +59,14 @@ class Bootstrap {
 // --bind-to none when ranks outnumber cores) over this same program without --np, waits and
 // returns mpirun's exit code. Returns -1 when there is nothing to do (no --np, or already
 // launched; then --np must equal the job size or it is a usage error, checked in Init).
+// Across hosts: --hosts H1,H2,... (or "cluster": $TPBENCH_HOSTS of tools/cluster/up) and
+// --ranks-per-node R (default: --np spread evenly) become mpirun's --host H1:R,...; the
+// environment of tools/cluster/up adds its rsh agent (TPBENCH_RSH_AGENT) and pins Open MPI
+// and UCX to the nodes' links (TPBENCH_NET, TPBENCH_UCX_NET_DEVICES).
 int MaybeRelaunch(int argc, char** argv);
 
-// argv without "--np N" / "--np=N" (the launcher's flag), for programs that parse the rest.
+// argv without the launcher's flags (--np, --hosts, --ranks-per-node), for programs that parse
+// the rest.
 std::vector<char*> ArgsWithoutNp(int argc, char** argv);
 
 // The in-flight op, reported by the SIGTERM handler: "<op>; waiting for <peers>". Kept in a

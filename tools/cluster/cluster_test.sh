@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# tools/cluster/cluster_test.sh: the emulated cluster end to end (docs/multinode.md), as CI
+# runs it: up 2 nodes (prefix tpt, 198.19.7.0/24, so a developer's cluster is left alone),
+# a second up refused, //bench:collectives on 2 nodes x 2 ranks over both backends with every
+# result exact and the topology in the results context, degrade, down leaving nothing behind.
+# Where the machine cannot make namespaces, the test reports itself skipped (JUnit <skipped>)
+# with the reason.
+#   cluster_test.sh <tools/cluster/cluster.sh> <collectives>
+set -uo pipefail
+cluster="$1" bin="$2"
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+export TPBENCH_CLUSTER_PREFIX=tpt TPBENCH_CLUSTER_NET=198.19.7 TPBENCH_TIMEOUT_S=60
+fail=0
+
+if ! why=$("$cluster" check 2>&1); then
+  echo "SKIPPED: this machine cannot run an emulated cluster: $why"
+  if [[ -n ${XML_OUTPUT_FILE:-} ]]; then
+    cat > "$XML_OUTPUT_FILE" <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<testsuites><testsuite name="cluster_test" tests="1" skipped="1"><testcase name="cluster_test">
+<skipped message="${why//\"/'}"/></testcase></testsuite></testsuites>
+XML
+  fi
+  exit 0
+fi
+trap '"$cluster" down >/dev/null 2>&1' EXIT
+
+"$cluster" up 2 --link 10gbit || { echo "FAIL: up"; exit 1; }
+if "$cluster" up 2 >"$tmp/second" 2>&1; then echo "FAIL: a second up succeeded"; fail=1; fi
+grep -q "already up" "$tmp/second" || { echo "FAIL: second up: $(cat "$tmp/second")"; fail=1; }
+"$cluster" up 2 --link 1gbit,oops >"$tmp/bad" 2>&1
+[[ $? == 2 ]] || { echo "FAIL: a bad link spec was not exit 2"; fail=1; }
+
+# shellcheck disable=SC1091
+source /run/tpbench-cluster-tpt/env
+timeout 120 "$bin" --np 4 --hosts cluster --ranks-per-node 2 --backend ucx,mpi --coll all \
+  -b 1K -e 64K -f 64 -n 2 -w 1 --benchmark_out="$tmp/mn.json" >"$tmp/log" 2>&1
+rc=$?
+if [[ $rc != 0 ]] || ! grep -q "# Out of bounds values : 0 OK" "$tmp/log"; then
+  echo "FAIL: collectives across 2 nodes exited $rc"; cat "$tmp/log"; fail=1
+else
+  echo "ok: every collective exact on 2 nodes x 2 ranks, ucx and mpi"
+fi
+/usr/bin/python3 - "$tmp/mn.json" <<'PY' || fail=1
+import json, sys
+ctx = json.load(open(sys.argv[1]))["context"]
+if ctx.get("nodes") != "2" or ctx.get("ranks_per_node") != "node0:2,node1:2":
+    sys.exit("FAIL: context nodes=%r ranks_per_node=%r" % (ctx.get("nodes"), ctx.get("ranks_per_node")))
+print("ok: context records 2 nodes, node0:2,node1:2")
+PY
+
+"$cluster" degrade 1 100mbit | grep -q "node 1's link is now 100mbit" || { echo "FAIL: degrade"; fail=1; }
+tc qdisc show dev tptv1 | grep -q "rate 100Mbit" || { echo "FAIL: degrade did not shape tptv1"; fail=1; }
+"$cluster" down
+left=$(ip netns list | grep -c '^tptn'; ip -o link show | grep -c ': tpt')
+[[ $(echo $left | tr -d ' 0') == "" ]] || { echo "FAIL: down left objects behind"; fail=1; }
+trap - EXIT
+exit $fail
