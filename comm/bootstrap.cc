@@ -346,6 +346,16 @@ void Bootstrap::Barrier() {
   WaitProgressing(&req);
 }
 
+void Bootstrap::IdleBarrier() {
+  MPI_Request req;
+  MPI_Ibarrier(MPI_COMM_WORLD, &req);
+  for (int done = 0;;) {
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (done) return;
+    usleep(1000);
+  }
+}
+
 double Bootstrap::MaxOverRanks(double v) {
   double out = v;
   MPI_Request req;

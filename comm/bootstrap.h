@@ -39,6 +39,9 @@ class Bootstrap {
   // Every rank contributes `bytes` bytes; out receives size()*bytes, ordered by rank.
   static void AllGather(const void* in, size_t bytes, void* out);
   static void Barrier();
+  // A barrier that waits asleep (1 ms between checks, no progress hooks): for ranks that must
+  // leave the cores to one rank measuring alone (per-rank compute in //bench:accept).
+  static void IdleBarrier();
   // Small world-wide agreements used by benchmarks outside the timed region. They wait with
   // non-blocking MPI and run the progress hooks meanwhile (see AddProgressHook).
 
