@@ -68,13 +68,15 @@ Flags ParseFlags(FlagParser& p, int world) {
   f.force = p.Has("--force");
   f.timeout_s = ParseDouble(p.Value("-T", "120"), "-T", 0, 1e6);
   const long hi = world - 1;
-  f.slow_rank = static_cast<int>(ParseInt(p.Value("--debug-slow-rank", "-1"), "--debug-slow-rank", -1, hi));
+  f.slow_rank =
+      static_cast<int>(ParseInt(p.Value("--debug-slow-rank", "-1"), "--debug-slow-rank", -1, hi));
   f.slow_compute = static_cast<int>(
       ParseInt(p.Value("--debug-slow-compute", "-1"), "--debug-slow-compute", -1, hi));
   const std::string link = p.Value("--debug-slow-link", "");
   if (!link.empty()) {
     const size_t colon = link.find(':');
-    if (colon == std::string::npos) throw UsageError("--debug-slow-link: '" + link + "' is not A:B");
+    if (colon == std::string::npos)
+      throw UsageError("--debug-slow-link: '" + link + "' is not A:B");
     f.slow_a = static_cast<int>(ParseInt(link.substr(0, colon), "--debug-slow-link", 0, hi));
     f.slow_b = static_cast<int>(ParseInt(link.substr(colon + 1), "--debug-slow-link", 0, hi));
     if (f.slow_a == f.slow_b) throw UsageError("--debug-slow-link: A and B must differ");
@@ -83,7 +85,9 @@ Flags ParseFlags(FlagParser& p, int world) {
 }
 
 using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double Since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 // The test hooks' throttle: a 5 MB/s sender, plus 200 us per message.
 void Throttle(size_t bytes) { usleep(static_cast<useconds_t>(200 + bytes / 5)); }
@@ -116,8 +120,7 @@ class Acceptance {
            (me_ == f_.slow_b && peer == f_.slow_a);
   }
   std::vector<double> Gather(double v) const;
-  void Add(const SpecCheck& c, const std::string& name, double measured,
-           const std::string& detail);
+  void Add(const SpecCheck& c, const std::string& name, double measured, const std::string& detail);
 
   const Flags& f_;
   const AcceptSpec& spec_;
@@ -163,8 +166,10 @@ void Acceptance::MeasurePair(int peer, size_t lat_bytes, size_t bw_bytes, std::v
   const bool first = me_ < peer;
   auto t0 = Clock::now();
   for (int i = 0; i < kPing; ++i) {
-    if (first) send(lat_bytes), recv(lat_bytes);
-    else recv(lat_bytes), send(lat_bytes);
+    if (first)
+      send(lat_bytes), recv(lat_bytes);
+    else
+      recv(lat_bytes), send(lat_bytes);
   }
   (*lat)[peer] = Since(t0) / kPing / 2;
   for (int dir = 0; dir < 2; ++dir) {
@@ -210,8 +215,8 @@ void Acceptance::Links(const SpecCheck* lat, const SpecCheck* bw) {
 // is named itself (its links are explained by it); the other failing links are named.
 void Acceptance::JudgeLinks(const SpecCheck* lat, const SpecCheck* bw) {
   auto fails = [&](int a, int b) {
-    return (bw && !bw->Passes(v_.bandwidth_Bps[a][b])) || (lat && !lat->Passes(v_.latency_s[a][b]) &&
-                                                           !lat->Passes(v_.latency_s[b][a]));
+    return (bw && !bw->Passes(v_.bandwidth_Bps[a][b])) ||
+           (lat && !lat->Passes(v_.latency_s[a][b]) && !lat->Passes(v_.latency_s[b][a]));
   };
   std::vector<bool> slow(static_cast<size_t>(n_), false);
   for (int r = 0; r < n_ && n_ > 1; ++r) {
@@ -291,9 +296,12 @@ std::vector<int> Acceptance::Bisect(const SpecCheck& c, std::vector<int> members
   std::vector<int> good;
   while (members.size() > 2) {
     const size_t h = members.size() / 2;
-    std::vector<int> lo(members.begin(), members.begin() + h), hi(members.begin() + h, members.end());
+    std::vector<int> lo(members.begin(), members.begin() + h),
+        hi(members.begin() + h, members.end());
     int64_t w = 0;
-    auto has = [&](const std::vector<int>& v) { return std::find(v.begin(), v.end(), me_) != v.end(); };
+    auto has = [&](const std::vector<int>& v) {
+      return std::find(v.begin(), v.end(), me_) != v.end();
+    };
     // Both halves at once; ranks outside both sit out.
     const std::vector<double> bw = Gather(GroupBusbw(c, has(lo) ? 0 : has(hi) ? 1 : -1, &w));
     const bool lo_ok = c.Passes(Worst(bw, lo)), hi_ok = c.Passes(Worst(bw, hi));
@@ -317,7 +325,9 @@ void Acceptance::Collective(const SpecCheck& c) {
     if (group != "world" && spec_.mesh_rows * spec_.mesh_cols != n_) continue;
     // Every group of the layout at once (all rows, or all columns, as in training).
     const int cols = spec_.mesh_cols > 0 ? spec_.mesh_cols : 1;
-    auto color = [&](int r) { return group == "world" ? 0 : group == "rows" ? r / cols : r % cols; };
+    auto color = [&](int r) {
+      return group == "world" ? 0 : group == "rows" ? r / cols : r % cols;
+    };
     int64_t w = 0;
     const std::vector<double> bw = Gather(GroupBusbw(c, color(me_), &w));
     wrong_ += w;
@@ -329,7 +339,8 @@ void Acceptance::Collective(const SpecCheck& c) {
       for (int r : Bisect(c, all)) v_.AddSuspect(r, c.op + " below spec (found by bisection)");
       detail = "narrowed down to: " + v_.SuspectList();
     }
-    Add(c, "collective." + c.op + " " + group + " (" + FormatBytes(static_cast<size_t>(c.size)) + ")",
+    Add(c,
+        "collective." + c.op + " " + group + " (" + FormatBytes(static_cast<size_t>(c.size)) + ")",
         worst, detail);
   }
 }
@@ -349,19 +360,24 @@ void Acceptance::PerRank(const SpecCheck& c) {
     std::vector<char> src(gemm ? 1 : static_cast<size_t>(c.size), 1), dst(src.size());
     a.FillUniform(1, -1, 1);
     b.FillUniform(2, -1, 1);
-    int reps = 0;
-    const auto t0 = Clock::now();
-    while (Since(t0) < 0.05 || reps < 3) {
-      if (gemm) hc.Gemm(false, false, 1.0, a, b, 0.0, &y);
-      else std::memcpy(dst.data(), src.data(), src.size());
-      ++reps;
+    // The best of 5 rounds of >= 10 ms: what the rank can do, not what a busy host let it do.
+    for (int round = 0; round < 5; ++round) {
+      int reps = 0;
+      const auto t0 = Clock::now();
+      while (Since(t0) < 0.01 || reps < 2) {
+        if (gemm)
+          hc.Gemm(false, false, 1.0, a, b, 0.0, &y);
+        else
+          std::memcpy(dst.data(), src.data(), src.size());
+        ++reps;
+      }
+      double t = Since(t0);
+      if (me_ == f_.slow_compute) {  // test hook: this rank computes 20x slower
+        usleep(static_cast<useconds_t>(19 * t * 1e6));
+        t *= 20;
+      }
+      mine = std::max(mine, gemm ? 2.0 * n * n * n * reps / t : 2.0 * c.size * reps / t);
     }
-    double t = Since(t0);
-    if (me_ == f_.slow_compute) {  // test hook: this rank computes 20x slower
-      usleep(static_cast<useconds_t>(19 * t * 1e6));
-      t *= 20;
-    }
-    mine = gemm ? 2.0 * n * n * n * reps / t : 2.0 * c.size * reps / t;
   }
   const std::vector<double> all = Gather(mine);
   std::string slow;
@@ -386,7 +402,7 @@ void Acceptance::Stragglers(const SpecCheck& c) {
   for (int i = 0; i <= kIters; ++i) {
     Bootstrap::Barrier();
     if (me_ == f_.slow_rank) Throttle(static_cast<size_t>(c.size));  // arrives late
-    const auto t0 = Clock::now();  // from this rank's arrival
+    const auto t0 = Clock::now();                                    // from this rank's arrival
     world_->AllReduce(buf.data(), buf.data(), count, DataType::kF32, ReduceOp::kSum)->Wait();
     if (i > 0) mine.push_back(Since(t0));
   }

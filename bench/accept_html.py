@@ -23,7 +23,8 @@ def heatmap(v, out):
     if len(m) < 2:
         return None
     n = len(m)
-    gb = [[(x or 0) / 1e9 for x in row] for row in m]
+    gb = [[(x or 0) / 1e9 if r != c else float("nan") for c, x in enumerate(row)]
+          for r, row in enumerate(m)]  # no self links
     fig, ax = plt.subplots(figsize=(1.2 + 0.5 * n, 1.0 + 0.5 * n))
     im = ax.imshow(gb, cmap="viridis")
     fig.colorbar(im, ax=ax, label="GB/s")

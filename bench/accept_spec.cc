@@ -59,8 +59,8 @@ std::vector<std::string> Words(const std::string& line) {
 }
 
 // Sets the key of a check statement.
-void SetKey(SpecCheck* c, const std::string& key, const std::string& value,
-            const std::string& dim, const std::string& where) {
+void SetKey(SpecCheck* c, const std::string& key, const std::string& value, const std::string& dim,
+            const std::string& where) {
   if (dim == "list") {
     c->groups.clear();
     std::stringstream in(value);
@@ -121,8 +121,8 @@ SpecCheck ParseCheck(const std::vector<std::string>& w, const std::string& where
     if (eq == std::string::npos || dim == it->second.end()) {
       std::vector<std::string> valid;
       for (const auto& [k, d] : it->second) valid.push_back(k);
-      throw UsageError(where + ": unknown key '" + key + "' for " + statement + "; valid: " +
-                       Join(valid));
+      throw UsageError(where + ": unknown key '" + key + "' for " + statement +
+                       "; valid: " + Join(valid));
     }
     SetKey(&c, key, w[i].substr(eq + 1), dim->second, where);
   }
@@ -160,7 +160,8 @@ double ParseQuantity(const std::string& v, const std::string& dimension, const s
   for (const Unit& u : units) {
     names.push_back(u.name);
     if (suffix != u.name) continue;
-    if (errno || end == v.c_str() || !std::isfinite(x) || x <= 0) {
+    const bool zero_ok = dimension == "fraction";  // tol=0% is a valid tolerance
+    if (errno || end == v.c_str() || !std::isfinite(x) || x < 0 || (x == 0 && !zero_ok)) {
       throw UsageError(where + ": '" + v + "' must be a positive number");
     }
     if (unit) *unit = u.name;

@@ -32,11 +32,11 @@ struct SpecCheck {
   double size = 0;   // bytes (link, collective, copy, straggler); n for gemm
   double limit = 0;  // min (rates) or max (latency, straggler wait), in base units: s, B/s, FLOP/s
   bool is_max = false;
-  double tol = 0;    // fraction
+  double tol = 0;                               // fraction
   std::vector<std::string> groups = {"world"};  // collective: world, rows, cols
-  std::string origin;                            // FILE:LINE
-  std::string unit;                              // the unit the spec used for limit, for reports
-  double unit_scale = 1;                         // base units per `unit`
+  std::string origin;                           // FILE:LINE
+  std::string unit;                             // the unit the spec used for limit, for reports
+  double unit_scale = 1;                        // base units per `unit`
 
   // Pass/fail bound after the tolerance.
   double bound() const { return is_max ? limit * (1 + tol) : limit * (1 - tol); }

@@ -52,8 +52,7 @@ void ExpectError(const std::string& line, const std::string& message) {
     ADD_FAILURE() << "accepted: " << line;
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kUsage);
-    EXPECT_NE(std::string(e.what()).find(message), std::string::npos)
-        << line << " -> " << e.what();
+    EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << line << " -> " << e.what();
   }
 }
 
@@ -61,7 +60,8 @@ TEST(AcceptSpec, RejectsBadLinesNamingThem) {
   ExpectError("link latency size=8B max=60", "bad.spec:2: max: '60' needs a unit: us, ns, ms, s");
   ExpectError("link latency size=8 max=60us", "bad.spec:2: size: '8' needs a unit: B, KiB");
   ExpectError("link bandwidth size=1MiB min=0.8GB", "needs a unit: GB/s, MB/s");
-  ExpectError("link bandwidth size=1MiB mn=0.8GB/s", "bad.spec:2: unknown key 'mn' for link bandwidth");
+  ExpectError("link bandwidth size=1MiB mn=0.8GB/s",
+              "bad.spec:2: unknown key 'mn' for link bandwidth");
   ExpectError("link jitter size=8B max=1us", "bad.spec:2: unknown check 'link jitter'");
   ExpectError("colective all_reduce size=1MiB min_busbw=1GB/s", "unknown check 'colective'");
   ExpectError("collective allreduce size=1MiB min_busbw=1GB/s", "unknown collective 'allreduce'");

@@ -61,8 +61,8 @@ std::string ChecksJson(const Verdict& v) {
   std::string s;
   for (const CheckOutcome& c : v.checks) {
     s += std::string(s.empty() ? "\n" : ",\n") + "    {\"name\": " + Str(c.name) +
-         ", \"status\": " + Str(c.passed ? "pass" : "fail") + ", \"measured\": " +
-         Num(c.measured) + ", \"expected\": " + Num(c.expected) + ", \"unit\": " + Str(c.unit) +
+         ", \"status\": " + Str(c.passed ? "pass" : "fail") + ", \"measured\": " + Num(c.measured) +
+         ", \"expected\": " + Num(c.expected) + ", \"unit\": " + Str(c.unit) +
          ", \"bound\": " + Str(c.is_max ? "max" : "min") + ", \"spec_line\": " + Str(c.origin) +
          ", \"detail\": " + Str(c.detail) + "}";
   }
@@ -113,30 +113,30 @@ std::string Verdict::SuspectList() const {
 std::string VerdictJson(const Verdict& v) {
   std::string suspects, links;
   for (const Suspect& x : v.suspects) {
-    suspects += std::string(suspects.empty() ? "" : ", ") + "{\"rank\": " +
-                std::to_string(x.rank) + ", \"host\": " + Str(x.host) + ", \"why\": " +
-                Str(x.why) + "}";
+    suspects += std::string(suspects.empty() ? "" : ", ") + "{\"rank\": " + std::to_string(x.rank) +
+                ", \"host\": " + Str(x.host) + ", \"why\": " + Str(x.why) + "}";
   }
   for (const auto& [a, b] : v.bad_links) {
     links += std::string(links.empty() ? "" : ", ") + "[" + std::to_string(a) + ", " +
              std::to_string(b) + "]";
   }
-  return "{\n  \"verdict\": " + Str(v.passed() ? "pass" : "fail") + ",\n  \"spec\": " +
-         Str(v.spec) + ",\n  \"spec_profile\": " + Str(v.profile) + ",\n  \"machine_profile\": " +
-         Str(v.machine_profile) + ",\n  \"spec_source\": " + Str(v.source) +
-         ",\n  \"backend\": " + Str(v.backend) + ",\n  \"world_size\": " +
-         std::to_string(v.world_size) + ",\n  \"wrong\": " + std::to_string(v.wrong) +
-         ",\n  \"checks\": " + ChecksJson(v) + ",\n  \"suspects\": [" + suspects +
-         "],\n  \"bad_links\": [" + links + "],\n  \"latency_s\": " + Matrix(v.latency_s) +
-         ",\n  \"bandwidth_Bps\": " + Matrix(v.bandwidth_Bps) + ",\n  \"ranks\": " +
-         RanksJson(v) + "\n}\n";
+  return "{\n  \"verdict\": " + Str(v.passed() ? "pass" : "fail") +
+         ",\n  \"spec\": " + Str(v.spec) + ",\n  \"spec_profile\": " + Str(v.profile) +
+         ",\n  \"machine_profile\": " + Str(v.machine_profile) +
+         ",\n  \"spec_source\": " + Str(v.source) + ",\n  \"backend\": " + Str(v.backend) +
+         ",\n  \"world_size\": " + std::to_string(v.world_size) +
+         ",\n  \"wrong\": " + std::to_string(v.wrong) + ",\n  \"checks\": " + ChecksJson(v) +
+         ",\n  \"suspects\": [" + suspects + "],\n  \"bad_links\": [" + links +
+         "],\n  \"latency_s\": " + Matrix(v.latency_s) +
+         ",\n  \"bandwidth_Bps\": " + Matrix(v.bandwidth_Bps) + ",\n  \"ranks\": " + RanksJson(v) +
+         "\n}\n";
 }
 
 std::string VerdictMarkdown(const Verdict& v) {
   std::string s = "# tpbench acceptance: " + std::string(v.passed() ? "PASS" : "FAIL") + "\n\n" +
                   "Spec `" + v.spec + "` (profile " + v.profile + "; " + v.source + ") on " +
-                  std::to_string(v.world_size) + " ranks, backend " + v.backend +
-                  ", machine " + v.machine_profile + ".\n\n";
+                  std::to_string(v.world_size) + " ranks, backend " + v.backend + ", machine " +
+                  v.machine_profile + ".\n\n";
   if (!v.suspects.empty()) {
     s += "**Pull:**\n\n";
     for (const Suspect& x : v.suspects) {
@@ -162,18 +162,18 @@ std::string VerdictJUnit(const Verdict& v) {
     cases += "  <testcase classname=\"tpbench.accept\" name=\"" + Xml(c.name) + "\">";
     if (!c.passed) {
       ++failures;
-      cases += "<failure message=\"" + Xml("measured " + Num(c.measured) + " " + c.unit +
-                                          ", required " + (c.is_max ? "<= " : ">= ") +
-                                          Num(c.expected) + "; " + c.detail) +
+      cases += "<failure message=\"" +
+               Xml("measured " + Num(c.measured) + " " + c.unit + ", required " +
+                   (c.is_max ? "<= " : ">= ") + Num(c.expected) + "; " + c.detail) +
                "\"/>";
     }
     cases += "</testcase>\n";
   }
-  cases += "  <testcase classname=\"tpbench.accept\" name=\"correctness\">" +
-           std::string(v.wrong ? "<failure message=\"" + std::to_string(v.wrong) +
-                                     " wrong elements\"/>"
-                               : "") +
-           "</testcase>\n";
+  cases +=
+      "  <testcase classname=\"tpbench.accept\" name=\"correctness\">" +
+      std::string(v.wrong ? "<failure message=\"" + std::to_string(v.wrong) + " wrong elements\"/>"
+                          : "") +
+      "</testcase>\n";
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"tpbench.accept\" tests=\"" +
          std::to_string(v.checks.size() + 1) + "\" failures=\"" + std::to_string(failures) +
          "\">\n" + cases + "</testsuite>\n";

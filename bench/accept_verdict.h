@@ -33,8 +33,8 @@ struct Suspect {
 struct RankStats {
   int rank = 0;
   std::string host;
-  double gemm_flops = 0, copy_Bps = 0;         // per-rank compute and memory
-  double p50_s = 0, p95_s = 0, max_s = 0;      // op time per iteration (straggler check)
+  double gemm_flops = 0, copy_Bps = 0;          // per-rank compute and memory
+  double p50_s = 0, p95_s = 0, max_s = 0;       // op time per iteration (straggler check)
   double late_fraction = 0, median_wait_s = 0;  // how often it arrived last, others' wait
 };
 

@@ -196,7 +196,8 @@ void Prepare(Live* l, Communicator& c, uint64_t seed) {
     a.send = l->send.data();
     a.recv = l->recv.data();
   }
-  const int data_seed = static_cast<int>((seed * 1000003 + static_cast<uint64_t>(op.index)) % 65521);
+  const int data_seed =
+      static_cast<int>((seed * 1000003 + static_cast<uint64_t>(op.index)) % 65521);
   if (!(op.kind == OpKind::kBroadcast && a.rank != a.root)) {
     FillInput(a, const_cast<void*>(a.send), data_seed);
   }
@@ -289,17 +290,19 @@ Stats Soak(const Options& o, std::vector<std::unique_ptr<Communicator>>& worlds,
 
 void Report(const Options& o, const Stats& s, double wall_s) {
   std::string kinds;
-  for (const auto& [k, n] : s.by_kind) kinds += (kinds.empty() ? "" : ", ") + k + " " + std::to_string(n);
+  for (const auto& [k, n] : s.by_kind)
+    kinds += (kinds.empty() ? "" : ", ") + k + " " + std::to_string(n);
   const double growth = s.rss_early > 0 ? (s.rss_end / s.rss_early - 1) * 100 : 0;
   std::string backends;
   for (const std::string& b : o.backends) backends += (backends.empty() ? "" : ",") + b;
   std::printf("soak: seed %llu, backends %s, %d ranks: %ld ops in %.1f s (rank 0 ran %s)\n",
               static_cast<unsigned long long>(o.seed), backends.c_str(), Bootstrap::size(), s.ops,
               wall_s, kinds.c_str());
-  std::printf("soak: %lld wrong elements, 0 hangs; RSS (max over ranks) after 10%% of ops "
-              "%.1f MB, after 50%% %.1f MB, at the end %.1f MB (%+.1f%% since 10%%)\n",
-              static_cast<long long>(s.wrong), s.rss_early / 1e6, s.rss_half / 1e6,
-              s.rss_end / 1e6, growth);
+  std::printf(
+      "soak: %lld wrong elements, 0 hangs; RSS (max over ranks) after 10%% of ops "
+      "%.1f MB, after 50%% %.1f MB, at the end %.1f MB (%+.1f%% since 10%%)\n",
+      static_cast<long long>(s.wrong), s.rss_early / 1e6, s.rss_half / 1e6, s.rss_end / 1e6,
+      growth);
   std::fflush(stdout);
 }
 
@@ -321,7 +324,8 @@ int Main(int argc, char** argv) {
   std::vector<Layouts> layouts;
   for (const std::string& b : o.backends) {
     worlds.push_back(CreateWorld(b));
-    if (o.timeout_s > 0) worlds.back()->set_timeout(std::chrono::milliseconds(long(o.timeout_s * 1e3)));
+    if (o.timeout_s > 0)
+      worlds.back()->set_timeout(std::chrono::milliseconds(long(o.timeout_s * 1e3)));
     std::mt19937_64 shapes(o.seed ^ 0x5eed);  // the same layouts on every backend
     layouts.push_back(MakeLayouts(worlds.back().get(), shapes, o.timeout_s));
   }
@@ -335,7 +339,8 @@ int Main(int argc, char** argv) {
   Bootstrap::Finalize();
   if (s.wrong > 0) {
     if (rank == 0) {
-      std::fprintf(stderr, "tpbench: error: soak seed %llu: %lld wrong elements (ops named above)\n",
+      std::fprintf(stderr,
+                   "tpbench: error: soak seed %llu: %lld wrong elements (ops named above)\n",
                    static_cast<unsigned long long>(o.seed), static_cast<long long>(s.wrong));
     }
     return static_cast<int>(ExitCode::kWrong);
