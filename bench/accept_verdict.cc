@@ -137,10 +137,15 @@ std::string VerdictMarkdown(const Verdict& v) {
                   "Spec `" + v.spec + "` (profile " + v.profile + "; " + v.source + ") on " +
                   std::to_string(v.world_size) + " ranks, backend " + v.backend + ", machine " +
                   v.machine_profile + ".\n\n";
-  if (!v.suspects.empty()) {
+  if (!v.suspects.empty() || !v.bad_links.empty()) {
     s += "**Pull:**\n\n";
     for (const Suspect& x : v.suspects) {
       s += "- rank " + std::to_string(x.rank) + " on host `" + x.host + "`: " + x.why + "\n";
+    }
+    for (const auto& [a, b] : v.bad_links) {
+      s += "- the link between rank " + std::to_string(a) + " (`" + Bootstrap::hostname_of(a) +
+           "`) and rank " + std::to_string(b) + " (`" + Bootstrap::hostname_of(b) +
+           "`): below spec in the pairwise test\n";
     }
     s += "\n";
   }
