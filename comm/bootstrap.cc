@@ -149,6 +149,7 @@ void Bootstrap::Init(int* argc, char*** argv) {
   }
   g_initialized = true;
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+  SetProcessRank(g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_size);
   MPI_Comm local;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &local);

@@ -21,7 +21,7 @@
 #include <functional>
 #include <vector>
 
-#include "patterns/p2p.h"
+#include "comm/p2p.h"
 
 namespace tpbench {
 
