@@ -73,9 +73,9 @@ void OpWatch::Loop() {
 }
 
 void OpWatch::Fire() {
-  std::fprintf(stderr, "tpbench: error: rank %d: timeout after %g s in %s: %s\n",
-               Bootstrap::rank(), static_cast<double>(timeout_.count()) / 1000.0,
-               op_->current_op().c_str(), op_->MissingNote().c_str());
+  std::fprintf(stderr, "tpbench: error: rank %d: timeout after %g s in %s: %s\n", Bootstrap::rank(),
+               static_cast<double>(timeout_.count()) / 1000.0, op_->current_op().c_str(),
+               op_->MissingNote().c_str());
   std::fflush(stderr);
   std::fflush(stdout);
   _exit(static_cast<int>(ExitCode::kTimeout));

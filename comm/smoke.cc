@@ -253,7 +253,8 @@ void Async(Communicator& c, Checker& ck) {
 // An unknown algorithm is a usage error listing the valid ones, raised before any traffic.
 void UnknownAlgorithm(Communicator& c, Checker& ck) {
   std::string valid;
-  for (const std::string& a : c.Algorithms(OpKind::kAllReduce)) valid += (valid.empty() ? "" : ", ") + a;
+  for (const std::string& a : c.Algorithms(OpKind::kAllReduce))
+    valid += (valid.empty() ? "" : ", ") + a;
   float x = 1;
   std::string what;
   try {
@@ -287,7 +288,8 @@ void GroupSum(Communicator& g, Checker& ck, const std::vector<int>& members) {
     double s = 0;
     for (int r : members) s += r;
     bool ok = true;
-    for (size_t i = 0; i < 3; ++i) ok &= LoadAsDouble(v.data(), i, t) == s + double(i) * members.size();
+    for (size_t i = 0; i < 3; ++i)
+      ok &= LoadAsDouble(v.data(), i, t) == s + double(i) * members.size();
     ck.Expect(ok, g, std::string("split all_reduce of world ranks in ") + DataTypeName(t));
   }
 }
@@ -383,8 +385,9 @@ int Perf(const std::string& backend) {
     c.Barrier();
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < iters; ++i) op();
-    const double us = std::chrono::duration<double, std::micro>(
-                          std::chrono::steady_clock::now() - t0).count() / iters;
+    const double us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() /
+        iters;
     if (me == 0) {
       std::printf("%-28s %10zu B %10.2f us  busbw %7.2f GB/s\n", what, bytes, us,
                   bytes * factor / us / 1e3);
@@ -393,9 +396,8 @@ int Perf(const std::string& backend) {
   for (size_t bytes : {size_t{8}, size_t{65536}, size_t{1} << 20, size_t{16} << 20}) {
     const int iters = bytes <= 65536 ? 2000 : bytes <= (1 << 20) ? 200 : 20;
     if (n == 2) {  // half a round trip per op
-      time("pingpong (half rtt)", bytes, iters, 1.0, [&] {
-        c.SendRecv(a.data(), 1 - me, b.data(), 1 - me, bytes, DataType::kU8);
-      });
+      time("pingpong (half rtt)", bytes, iters, 1.0,
+           [&] { c.SendRecv(a.data(), 1 - me, b.data(), 1 - me, bytes, DataType::kU8); });
     }
     for (const std::string& algo : c.Algorithms(OpKind::kAllReduce)) {
       time(("all_reduce " + algo).c_str(), bytes, iters, 2.0 * (n - 1) / n, [&] {
