@@ -21,8 +21,7 @@ namespace {
 constexpr int kSeed = 5;
 
 // Runs a (out of place) on c and returns the wrong elements; checks the counted volume.
-uint64_t RunChecked(Communicator& c, CollArgs a, const std::string& algo,
-                    const OpOptions& o = {}) {
+uint64_t RunChecked(Communicator& c, CollArgs a, const std::string& algo, const OpOptions& o = {}) {
   a.rank = c.rank();
   a.size = c.size();
   const size_t es = DataTypeSize(a.dtype);

@@ -226,20 +226,10 @@ class MpiCommunicator : public CommBase {
         call = "MPI_Allgather";
         rc = MPI_Allgather(in_place ? MPI_IN_PLACE : a.send, n, dt, a.recv, n, dt, comm_);
         break;
-      case OpKind::kReduceScatter: {
+      case OpKind::kReduceScatter:
         call = "MPI_Reduce_scatter_block";
-        if (in_place) {
-          // MPI_IN_PLACE takes the input from recvbuf (the whole send buffer) and leaves this
-          // rank's block at its front; NCCL's convention wants it at send + rank*count.
-          char* buf = static_cast<char*>(const_cast<void*>(a.send));
-          rc =
-              MPI_Reduce_scatter_block(MPI_IN_PLACE, buf, n, dt, shared_->Op(a.dtype, a.op), comm_);
-          if (rc == MPI_SUCCESS && a.rank != 0 && block) std::memcpy(a.recv, buf, block);
-        } else {
-          rc = MPI_Reduce_scatter_block(a.send, a.recv, n, dt, shared_->Op(a.dtype, a.op), comm_);
-        }
+        rc = ReduceScatter(a, n, dt);
         break;
-      }
       case OpKind::kBroadcast:
         call = "MPI_Bcast";
         if (a.rank == a.root && !in_place && block) std::memcpy(a.recv, a.send, block);
@@ -254,25 +244,7 @@ class MpiCommunicator : public CommBase {
         call = "MPI_Alltoall";
         rc = MPI_Alltoall(in_place ? MPI_IN_PLACE : a.send, n, dt, a.recv, n, dt, comm_);
         break;
-      case OpKind::kSendRecv:
-        if (a.peer_send >= 0 && a.peer_recv >= 0) {
-          if (a.send == a.recv) {
-            call = "MPI_Sendrecv_replace";
-            rc = MPI_Sendrecv_replace(a.recv, n, dt, a.peer_send, kSendRecvTag, a.peer_recv,
-                                      kSendRecvTag, comm_, MPI_STATUS_IGNORE);
-          } else {
-            call = "MPI_Sendrecv";
-            rc = MPI_Sendrecv(a.send, n, dt, a.peer_send, kSendRecvTag, a.recv, n, dt, a.peer_recv,
-                              kSendRecvTag, comm_, MPI_STATUS_IGNORE);
-          }
-        } else if (a.peer_send >= 0) {
-          call = "MPI_Send";
-          rc = MPI_Send(a.send, n, dt, a.peer_send, kSendRecvTag, comm_);
-        } else if (a.peer_recv >= 0) {
-          call = "MPI_Recv";
-          rc = MPI_Recv(a.recv, n, dt, a.peer_recv, kSendRecvTag, comm_, MPI_STATUS_IGNORE);
-        }
-        break;
+      case OpKind::kSendRecv: rc = SendRecv(a, n, dt, &call); break;
       case OpKind::kBarrier:
         call = "MPI_Barrier";
         rc = MPI_Barrier(comm_);
@@ -286,6 +258,42 @@ class MpiCommunicator : public CommBase {
   }
 
  private:
+  int ReduceScatter(const CollArgs& a, int n, MPI_Datatype dt) {
+    if (!a.in_place()) {
+      return MPI_Reduce_scatter_block(a.send, a.recv, n, dt, shared_->Op(a.dtype, a.op), comm_);
+    }
+    // MPI_IN_PLACE takes the input from recvbuf (the whole send buffer) and leaves this rank's
+    // block at its front; NCCL's convention wants it at send + rank*count.
+    char* buf = static_cast<char*>(const_cast<void*>(a.send));
+    const int rc =
+        MPI_Reduce_scatter_block(MPI_IN_PLACE, buf, n, dt, shared_->Op(a.dtype, a.op), comm_);
+    const size_t block = a.count * a.elem_size();
+    if (rc == MPI_SUCCESS && a.rank != 0 && block) std::memcpy(a.recv, buf, block);
+    return rc;
+  }
+
+  int SendRecv(const CollArgs& a, int n, MPI_Datatype dt, const char** call) {
+    if (a.peer_send >= 0 && a.peer_recv >= 0 && a.send == a.recv) {
+      *call = "MPI_Sendrecv_replace";
+      return MPI_Sendrecv_replace(a.recv, n, dt, a.peer_send, kSendRecvTag, a.peer_recv,
+                                  kSendRecvTag, comm_, MPI_STATUS_IGNORE);
+    }
+    if (a.peer_send >= 0 && a.peer_recv >= 0) {
+      *call = "MPI_Sendrecv";
+      return MPI_Sendrecv(a.send, n, dt, a.peer_send, kSendRecvTag, a.recv, n, dt, a.peer_recv,
+                          kSendRecvTag, comm_, MPI_STATUS_IGNORE);
+    }
+    if (a.peer_send >= 0) {
+      *call = "MPI_Send";
+      return MPI_Send(a.send, n, dt, a.peer_send, kSendRecvTag, comm_);
+    }
+    if (a.peer_recv >= 0) {
+      *call = "MPI_Recv";
+      return MPI_Recv(a.recv, n, dt, a.peer_recv, kSendRecvTag, comm_, MPI_STATUS_IGNORE);
+    }
+    return MPI_SUCCESS;
+  }
+
   MPI_Comm comm_;
   std::shared_ptr<MpiShared> shared_;
 };
