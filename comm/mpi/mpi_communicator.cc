@@ -15,6 +15,7 @@
 #include "comm/bootstrap.h"
 #include "comm/comm_base.h"
 #include "comm/error.h"
+#include "comm/mpi/mpi_check.h"
 #include "comm/reduce.h"
 #include "comm/world.h"
 
@@ -28,13 +29,6 @@ bool MpiAlive() {
   MPI_Initialized(&init);
   MPI_Finalized(&fin);
   return init && !fin;
-}
-
-std::string MpiErrorString(int rc) {
-  char buf[MPI_MAX_ERROR_STRING];
-  int len = 0;
-  if (MPI_Error_string(rc, buf, &len) != MPI_SUCCESS) return "MPI error " + std::to_string(rc);
-  return std::string(buf, static_cast<size_t>(len));
 }
 
 // ---- f16 / bf16 reductions ---------------------------------------------------------------
@@ -59,15 +53,6 @@ MPI_User_function* HalfFn(ReduceOp op) {
 }
 
 constexpr int kNumRealOps = 4;  // sum, prod, min, max (avg is sum then divide, in CommBase)
-
-// Status check of an MPI call: BackendError with the call, file:line and the rank.
-#define MPI_CHECK(call)                                                                       \
-  do {                                                                                        \
-    const int mpi_check_rc_ = (call);                                                         \
-    if (mpi_check_rc_ != MPI_SUCCESS) {                                                       \
-      ::tpbench::BackendCallFailed(__FILE__, __LINE__, #call, MpiErrorString(mpi_check_rc_)); \
-    }                                                                                         \
-  } while (0)
 
 // ---- per-process state shared by the world and its splits --------------------------------
 
