@@ -24,13 +24,13 @@ inline std::string MpiErrorString(int rc) {
 
 }  // namespace tpbench
 
-#define MPI_CHECK(call)                                                        \
-  do {                                                                         \
-    const int mpi_check_rc_ = (call);                                          \
-    if (mpi_check_rc_ != MPI_SUCCESS) {                                        \
-      ::tpbench::BackendCallFailed(__FILE__, __LINE__, #call,                  \
+#define MPI_CHECK(call)                                                       \
+  do {                                                                        \
+    const int mpi_check_rc_ = (call);                                         \
+    if (mpi_check_rc_ != MPI_SUCCESS) {                                       \
+      ::tpbench::BackendCallFailed(__FILE__, __LINE__, #call,                 \
                                    ::tpbench::MpiErrorString(mpi_check_rc_)); \
-    }                                                                          \
+    }                                                                         \
   } while (0)
 
 #endif  // TPBENCH_COMM_MPI_MPI_CHECK_H_
