@@ -231,7 +231,9 @@ std::unique_ptr<Communicator> CommBase::Split(int color, int key) {
   return out;
 }
 
-void CommBase::NoteWaiting(const std::string& peers) { executor_->watch().NoteWaiting(peers); }
+void CommBase::NoteWaiting(const std::string& peers) {
+  executor_->watch().NoteWaiting(*this, peers);
+}
 
 namespace {
 CollArgs Make(OpKind k, const void* s, void* r, size_t n, DataType t) {

@@ -47,11 +47,11 @@ void OpWatch::End() {
   noted_ = false;
 }
 
-void OpWatch::NoteWaiting(const std::string& peers) {
+void OpWatch::NoteWaiting(const WatchedOp& op, const std::string& peers) {
   std::lock_guard<std::mutex> l(mu_);
-  if (!op_) return;
   waiting_ = peers;
-  Note();
+  SetInFlight(op.current_op() + "; waiting for " + peers);
+  noted_ = true;
 }
 
 void OpWatch::Note() {

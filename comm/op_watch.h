@@ -5,20 +5,24 @@
 //   OpWatch watch;                                     // one per world, shared by its splits
 //   {
 //     OpWatch::Scope s(watch, comm, deadline, timeout);   // comm: the WatchedOp running it
-//     ... run the op; the transport calls watch.NoteWaiting("rank 1 (world 1)") ...
+//     ... run the op; a slow wait calls watch.NoteWaiting(comm, "rank 1 (world 1)") ...
 //   }
 //
-// One thread (started by the first op) sleeps on a condition variable: no per-op hand-off,
-// no spinning; it wakes every kNotePeriod while an op runs. An op in flight longer than
-// kNotePeriod is noted for the SIGTERM handler (SetInFlight in comm/bootstrap.h) as
-// "<op>" or "<op>; waiting for <peers>", so a launcher tear-down reports it. At the deadline:
+// An op in flight is noted for the SIGTERM handler (SetInFlight in comm/bootstrap.h) as
+// "<op>; waiting for <peers>" as soon as its transport reports a slow wait (NoteWaiting), so
+// a launcher tear-down reports it. Then it depends on the backend:
 //   - an op that enforces its own deadline (its transport throws TimeoutError naming the
-//     missing peers, as ucx does) is left alone;
-//   - otherwise (a blocking MPI call cannot be cancelled) the process ends with exit code 4
-//     and "tpbench: error: rank R: timeout after T s in <op>: <MissingNote()>".
+//     missing peers, as ucx does) costs the watch nothing on the fast path: no lock, no
+//     thread, one relaxed load when it ends;
+//   - otherwise (a blocking MPI call cannot be cancelled) one thread, started by the first
+//     such op, sleeps on a condition variable (no per-op hand-off, no spinning; it wakes
+//     every kNotePeriod while an op runs), notes an op in flight longer than kNotePeriod, and
+//     at the deadline ends the process with exit code 4 and
+//     "tpbench: error: rank R: timeout after T s in <op>: <MissingNote()>".
 #ifndef TPBENCH_COMM_OP_WATCH_H_
 #define TPBENCH_COMM_OP_WATCH_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -57,23 +61,27 @@ class OpWatch {
    public:
     Scope(OpWatch& w, const WatchedOp& op, Clock::time_point deadline,
           std::chrono::milliseconds timeout)
-        : w_(w) {
-      w_.Begin(op, deadline, timeout);
+        : w_(w), watched_(!op.EnforcesDeadline()) {
+      if (watched_) w_.Begin(op, deadline, timeout);
     }
-    ~Scope() { w_.End(); }
+    ~Scope() { watched_ ? w_.End() : w_.EndUnwatched(); }
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;
 
    private:
     OpWatch& w_;
+    bool watched_;
   };
 
-  // The op in flight still waits for `peers`; noted with the op from now on.
-  void NoteWaiting(const std::string& peers);
+  // The op in flight (`op`, inside a Scope) still waits for `peers`: noted now, with the op.
+  void NoteWaiting(const WatchedOp& op, const std::string& peers);
 
  private:
   void Begin(const WatchedOp& op, Clock::time_point deadline, std::chrono::milliseconds timeout);
   void End();
+  void EndUnwatched() {
+    if (noted_.load(std::memory_order_relaxed)) End();
+  }
   void Loop();
   void Note();  // caller holds mu_
   [[noreturn]] void Fire();
@@ -85,7 +93,7 @@ class OpWatch {
   Clock::time_point begin_{}, deadline_{};
   Clock::time_point wake_at_ = Clock::time_point::max();
   std::chrono::milliseconds timeout_{0};
-  bool noted_ = false;  // SetInFlight done for the op in flight
+  std::atomic<bool> noted_{false};  // SetInFlight done for the op in flight
   std::string waiting_;
   std::thread thread_;
 };

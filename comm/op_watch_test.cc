@@ -28,7 +28,7 @@ void RunLate(bool enforces) {
   FakeOp op(enforces);
   const auto timeout = std::chrono::milliseconds(100);
   OpWatch::Scope s(watch, op, Clock::now() + timeout, timeout);
-  watch.NoteWaiting("rank 1 (world 1)");
+  watch.NoteWaiting(op, "rank 1 (world 1)");
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
 }
 
@@ -45,9 +45,12 @@ TEST(OpWatchTest, EnforcedDeadlineIsLeftToTheBackend) {
 
 TEST(OpWatchTest, ShortOpsNeedNoWakeUp) {
   OpWatch watch;
-  FakeOp op(false);
-  for (int i = 0; i < 100000; ++i) {
-    OpWatch::Scope s(watch, op, Clock::now() + std::chrono::seconds(60), std::chrono::seconds(60));
+  for (bool enforces : {false, true}) {
+    FakeOp op(enforces);
+    for (int i = 0; i < 100000; ++i) {
+      OpWatch::Scope s(watch, op, Clock::now() + std::chrono::seconds(60),
+                       std::chrono::seconds(60));
+    }
   }
   SUCCEED();
 }
