@@ -13,7 +13,7 @@
 //                                    rank 1 never joins the op: the others must exit 4 naming
 //                                    the op (TPBENCH_TIMEOUT_S=2); rank 2 waits 60 s and is
 //                                    ended by the launcher (its SIGTERM note names the op)
-//   smoke --backend B --perf         quick timings: ping-pong and all_reduce per algorithm
+//   smoke --backend B --perf         quick timings: send/recv exchange and all_reduce per algorithm
 //
 // The exhaustive all-backends matrix (every algorithm, sizes, guards, volumes) is
 // patterns/multirank_test.cc; this one checks what each backend maps onto its library.
@@ -375,7 +375,8 @@ int Smoke(const std::string& backend) {
   return 0;
 }
 
-// Quick timing figures (not a benchmark: bench/ is): ping-pong and all_reduce per algorithm.
+// Quick timing figures (not a benchmark: bench/ is): send/recv exchange and all_reduce per
+// algorithm.
 int Perf(const std::string& backend) {
   auto world = CreateWorld(backend);
   Communicator& c = *world;
@@ -395,8 +396,8 @@ int Perf(const std::string& backend) {
   };
   for (size_t bytes : {size_t{8}, size_t{65536}, size_t{1} << 20, size_t{16} << 20}) {
     const int iters = bytes <= 65536 ? 2000 : bytes <= (1 << 20) ? 200 : 20;
-    if (n == 2) {  // half a round trip per op
-      time("pingpong (half rtt)", bytes, iters, 1.0,
+    if (n == 2) {  // both ranks send and receive at once: one-way latency per op
+      time("sendrecv exchange", bytes, iters, 1.0,
            [&] { c.SendRecv(a.data(), 1 - me, b.data(), 1 - me, bytes, DataType::kU8); });
     }
     for (const std::string& algo : c.Algorithms(OpKind::kAllReduce)) {
