@@ -110,7 +110,8 @@ class CommBase : public Communicator, public TransportOwner, public WatchedOp {
 
  protected:
   // Runs one op to completion. a.op is never kAvg (CommBase reduces with kSum and divides).
-  // Must throw TimeoutError (naming the op, group and missing peers) once deadline() passes.
+  // Must throw TimeoutError (naming the op, group and missing peers) once deadline() passes,
+  // unless EnforcesDeadline() is false (then the watch ends the process at the deadline).
   virtual void Execute(const CollArgs& a, const std::string& algo) = 0;
   // Throws UsageError if this backend has no such algorithm for a.kind.
   virtual void CheckAlgorithm(OpKind kind, const std::string& algo) const = 0;
