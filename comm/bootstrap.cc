@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "comm/error.h"
+#include "comm/mpi/mpi_check.h"
 
 namespace tpbench {
 namespace {
@@ -254,11 +255,10 @@ void Bootstrap::Init(int* argc, char*** argv) {
   if (g_initialized) return;
   if (g_requested_np < 0 && argc && argv) g_requested_np = ParseNp(*argc, *argv, nullptr);
   int provided = 0;
-  if (MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
-    throw BackendError("MPI_Init_thread failed");
-  }
+  MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided));
   g_initialized = true;
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+  SetProcessRank(g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_size);
   MPI_Comm local;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &local);
@@ -304,10 +304,8 @@ bool Bootstrap::oversubscribed() {
 }
 
 void Bootstrap::AllGather(const void* in, size_t bytes, void* out) {
-  if (MPI_Allgather(in, static_cast<int>(bytes), MPI_BYTE, out, static_cast<int>(bytes), MPI_BYTE,
-                    MPI_COMM_WORLD) != MPI_SUCCESS) {
-    throw BackendError("bootstrap MPI_Allgather failed");
-  }
+  MPI_CHECK(MPI_Allgather(in, static_cast<int>(bytes), MPI_BYTE, out, static_cast<int>(bytes),
+                          MPI_BYTE, MPI_COMM_WORLD));
 }
 
 namespace {

@@ -176,29 +176,7 @@ WorkPtr CommBase::Run(const CollArgs& in, const OpOptions& o) {
   if (a.kind == OpKind::kBroadcast && a.send == nullptr) a.send = a.recv;  // non-root
 
   auto work = std::make_shared<Work>([this, a, algo] { return Describe(a, algo); }, timeout_);
-  auto task = [this, a, algo, avg, work]() {
-    work->MarkStarted();
-    try {
-      deadline_ = Clock::now() + timeout_;
-      {
-        std::lock_guard<std::mutex> l(current_mu_);
-        current_args_ = a;
-        current_algo_ = algo;
-        current_op_ready_ = false;
-      }
-      Execute(a, algo);
-      if (avg && a.count > 0) {
-        if (a.kind == OpKind::kReduce) {
-          if (a.rank == a.root) DivideForAvg(a.recv, a.count, a.dtype, a.size);
-        } else {
-          DivideForAvg(a.recv, a.count, a.dtype, a.size);
-        }
-      }
-      work->MarkFinished();
-    } catch (...) {
-      work->MarkFinished(std::current_exception());
-    }
-  };
+  auto task = [this, a, algo, avg, work]() { RunTask(a, algo, avg, *work); };
   if (o.stream.kind == Stream::Kind::kAsync) {
     executor_->Enqueue(task);
   } else if (o.stream.kind == Stream::Kind::kInline) {
@@ -208,6 +186,53 @@ WorkPtr CommBase::Run(const CollArgs& in, const OpOptions& o) {
     throw UsageError("backend " + backend() + " runs on host memory and has no device streams");
   }
   return work;
+}
+
+void CommBase::RunTask(const CollArgs& a, const std::string& algo, bool avg, Work& work) {
+  work.MarkStarted();
+  try {
+    deadline_ = Clock::now() + timeout_;
+    {
+      std::lock_guard<std::mutex> l(current_mu_);
+      current_args_ = a;
+      current_algo_ = algo;
+      current_op_ready_ = false;
+    }
+    {
+      OpWatch::Scope watched(executor_->watch(), *this, deadline_, timeout_);
+      Execute(a, algo);
+    }
+    if (avg && a.count > 0 && (a.kind != OpKind::kReduce || a.rank == a.root)) {
+      DivideForAvg(a.recv, a.count, a.dtype, a.size);
+    }
+    work.MarkFinished();
+  } catch (...) {
+    work.MarkFinished(std::current_exception());
+  }
+}
+
+std::unique_ptr<Communicator> CommBase::Split(int color, int key) {
+  const std::string child = name_ + "/split(color=" + std::to_string(color) + ")";
+  std::unique_ptr<CommBase> out;
+  // Through the executor, so the split keeps its place among queued async ops.
+  executor_->RunInline([&] {
+    deadline_ = Clock::now() + timeout_;
+    {
+      std::lock_guard<std::mutex> l(current_mu_);
+      current_op_ = "split(color=" + std::to_string(color) + ", key=" + std::to_string(key) +
+                    ") on group '" + name_ + "' (" + std::to_string(size_) +
+                    " ranks, this is rank " + std::to_string(rank_) + ")";
+      current_op_ready_ = true;
+    }
+    OpWatch::Scope watched(executor_->watch(), *this, deadline_, timeout_);
+    out = SplitGroup(color, key, child);
+  });
+  if (out) out->set_timeout(timeout_);
+  return out;
+}
+
+void CommBase::NoteWaiting(const std::string& peers) {
+  executor_->watch().NoteWaiting(*this, peers);
 }
 
 namespace {

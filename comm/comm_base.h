@@ -1,6 +1,17 @@
 // comm/comm_base.h: what every host backend shares: argument checks, avg, the ordered
-// executor (inline or on a progress thread), counters and timeouts. A backend implements
-// Execute() (run one op to completion, synchronously, honouring deadline()) and DoSplit().
+// executor (inline or on a progress thread), counters, timeouts, split naming and the watch
+// over the op in flight (comm/op_watch.h). A backend implements three hooks:
+//
+//   class MyComm final : public CommBase {
+//     void Execute(const CollArgs& a, const std::string& algo) override;  // one op, to the end
+//     void CheckAlgorithm(OpKind kind, const std::string& algo) const override;
+//     std::unique_ptr<CommBase> SplitGroup(int color, int key, std::string name) override;
+//     ~MyComm() override { DrainOps(); ... }  // before the backend's own members go
+//   };
+//
+// Execute and SplitGroup run on the executor, watched by the world's OpWatch with deadline()
+// (now + timeout() when the op or split starts); a backend whose ops cannot stop at their
+// deadline says so (EnforcesDeadline() false) and the watch ends the process (exit 4).
 #ifndef TPBENCH_COMM_COMM_BASE_H_
 #define TPBENCH_COMM_COMM_BASE_H_
 
@@ -14,6 +25,8 @@
 #include <vector>
 
 #include "comm/communicator.h"
+#include "comm/op_watch.h"
+#include "comm/p2p.h"
 
 namespace tpbench {
 
@@ -27,6 +40,8 @@ class Executor {
   void Enqueue(std::function<void()> fn);
   // Runs fn now if nothing is running or queued (returns false otherwise, without waiting).
   bool TryRunIdle(const std::function<void()>& fn);
+  // Watches the op in flight of the communicators sharing this executor.
+  OpWatch& watch() { return watch_; }
 
  private:
   void Loop();
@@ -36,9 +51,10 @@ class Executor {
   bool busy_ = false;
   bool stop_ = false;
   std::thread worker_;
+  OpWatch watch_;
 };
 
-class CommBase : public Communicator {
+class CommBase : public Communicator, public TransportOwner, public WatchedOp {
  public:
   CommBase(int rank, int size, std::string name, std::vector<int> world_ranks,
            std::shared_ptr<Executor> executor);
@@ -47,6 +63,10 @@ class CommBase : public Communicator {
   int size() const override { return size_; }
   std::string name() const override { return name_; }
   const std::vector<int>& world_ranks() const override { return world_ranks_; }
+
+  // Agrees on the group through SplitGroup, in issue order with queued async ops, watched
+  // with a deadline; names the child "<name>/split(color=C)" and gives it this timeout.
+  std::unique_ptr<Communicator> Split(int color, int key) final;
 
   WorkPtr AllReduce(const void* send, void* recv, size_t count, DataType t, ReduceOp op,
                     const OpOptions& o = {}) override;
@@ -73,27 +93,47 @@ class CommBase : public Communicator {
   void set_timeout(std::chrono::milliseconds t) override { timeout_ = t; }
   std::chrono::milliseconds timeout() const override { return timeout_; }
 
+  // TransportOwner (what a transport running this communicator's ops reports to).
+  Counters& op_counters() override { return counters_; }
+  // "all_reduce/ring of 4096 x f32 on group 'world' (4 ranks, this is rank 0)", or the
+  // split in progress. Formatted on first use during an op (issuing an op formats nothing);
+  // safe to call from another thread (the watch) while the op runs.
+  const std::string& current_op() const override;
+  // Formats "ranks 2, 3 (world ranks 6, 7)".
+  std::string DescribePeers(const std::vector<int>& group_ranks) const override;
+  std::chrono::milliseconds op_timeout() const override { return timeout_; }
+  void NoteWaiting(const std::string& peers) override;
+
+  // WatchedOp: by default Execute throws TimeoutError at deadline() itself.
+  bool EnforcesDeadline() const override { return true; }
+  std::string MissingNote() const override { return ""; }
+
  protected:
   // Runs one op to completion. a.op is never kAvg (CommBase reduces with kSum and divides).
-  // Must throw TimeoutError (naming the op, group and missing peers) once deadline() passes.
+  // Must throw TimeoutError (naming the op, group and missing peers) once deadline() passes,
+  // unless EnforcesDeadline() is false (then the watch ends the process at the deadline).
   virtual void Execute(const CollArgs& a, const std::string& algo) = 0;
   // Throws UsageError if this backend has no such algorithm for a.kind.
   virtual void CheckAlgorithm(OpKind kind, const std::string& algo) const = 0;
+  // Collective over this group: the communicator of this rank's new group (ranks of one
+  // color, ordered by (key, rank)), named `name`; nullptr when color < 0. Runs under
+  // deadline() like an op; current_op() names the split.
+  virtual std::unique_ptr<CommBase> SplitGroup(int color, int key, std::string name) = 0;
+
+  // Waits for every queued op to finish. Backends call it first in their destructor: their
+  // members (transport, MPI communicator) go before this base class.
+  void DrainOps() {
+    executor_->RunInline([] {});
+  }
 
   Clock::time_point deadline() const { return deadline_; }
-  // "all_reduce/ring of 4096 x f32 on group 'world' (4 ranks, this is rank 0)", for
-  // messages. Formatted on first use during an op (issuing an op formats nothing); safe to
-  // call from another thread (a watchdog) while the op runs.
-  const std::string& current_op() const;
-  // Formats "ranks 2, 3 (world ranks 6, 7)".
-  std::string DescribePeers(const std::vector<int>& group_ranks) const;
-
   std::shared_ptr<Executor> executor() const { return executor_; }
   Counters counters_;
 
  private:
   std::string Describe(const CollArgs& a, const std::string& algo) const;
   void Validate(const CollArgs& a) const;
+  void RunTask(const CollArgs& a, const std::string& algo, bool avg, Work& work);
 
   int rank_, size_;
   std::string name_;

@@ -4,10 +4,14 @@
 //   ...
 //   int main(int argc, char** argv) { return RunMain([&] { ...; return 0; }); }
 //
-// Invariant violations inside the code use TP_CHECK (prints file:line, aborts).
+// Invariant violations inside the code use TP_CHECK (prints file:line and the rank, aborts).
+// Failed calls of a backend library (UCX_CHECK, MPI_CHECK) throw BackendError (exit 3) with
+// the call, file:line and the rank; so does running out of memory (OutOfMemory, naming the
+// size), everywhere: RunMain turns std::bad_alloc into the same exit code.
 #ifndef TPBENCH_COMM_ERROR_H_
 #define TPBENCH_COMM_ERROR_H_
 
+#include <cstddef>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -42,6 +46,20 @@ inline Error WrongError(const std::string& m) { return Error(ExitCode::kWrong, m
 int RunMain(const std::function<int()>& body);
 
 [[noreturn]] void CheckFailed(const char* file, int line, const char* cond, const std::string& msg);
+
+// The rank of this process in the job, for messages (set by Bootstrap::Init; -1 before).
+void SetProcessRank(int rank);
+int ProcessRank();
+
+// Throws BackendError "rank R: <what> failed at <file>:<line>: <status>" (the backend
+// status-check macros call it).
+[[noreturn]] void BackendCallFailed(const char* file, int line, const std::string& what,
+                                    const std::string& status);
+
+// Throws BackendError "rank R: out of memory: cannot allocate N bytes for <what>".
+[[noreturn]] void OutOfMemory(size_t bytes, const std::string& what);
+// std::aligned_alloc of `bytes` rounded up to `alignment`; OutOfMemory when it fails.
+void* AlignedAllocOrThrow(size_t alignment, size_t bytes, const std::string& what);
 
 }  // namespace tpbench
 

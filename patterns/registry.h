@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "comm/coll.h"
-#include "patterns/p2p.h"
+#include "comm/p2p.h"
 
 namespace tpbench {
 

@@ -3,7 +3,7 @@
 // with nothing else on the hot path.
 //
 //   Bootstrap::Init(&argc, &argv);                 // MPI_Init_thread(SERIALIZED)
-//   std::unique_ptr<Communicator> world = CreateMpiWorld();
+//   std::unique_ptr<Communicator> world = CreateWorld("mpi");  // comm/world.h; or CreateMpiWorld()
 //   world->AllReduce(x, x, n, DataType::kBF16, ReduceOp::kSum);   // MPI_Allreduce(MPI_IN_PLACE)
 //
 // Mapping (NCCL in-place conventions of comm/coll.h):
@@ -23,9 +23,10 @@
 // Algorithms: "auto" and "native" (both: the library's own choice); anything else is a
 // UsageError listing them.
 //
-// Hang detection: a blocking MPI call cannot be cancelled, so one watchdog thread per process
-// (sleeping on a condition variable, no per-op hand-off) ends the process with exit code 4 and a
-// message naming the op when an op outlives its deadline (Communicator::timeout()).
+// Hang detection: a blocking MPI call cannot be cancelled, so the op watch every backend
+// shares (comm/op_watch.h, through CommBase) ends the process with exit code 4 and a message
+// naming the op and the group's world ranks when an op outlives its deadline
+// (Communicator::timeout()). Status checks (MPI_CHECK) report the call, file:line and rank.
 //
 // Counters: counters().measured is false and every count reads 0. Open MPI 4.1.4's monitoring
 // PML does intercept the traffic when enabled (OMPI_MCA_pml_monitoring_enable=1), but its MPI_T

@@ -10,12 +10,6 @@
 namespace tpbench {
 namespace {
 
-void Check(ucs_status_t s, const char* what) {
-  if (s != UCS_OK) {
-    throw BackendError(std::string("ucx: ") + what + " failed: " + ucs_status_string(s));
-  }
-}
-
 // Closing endpoints and draining the worker at exit must never hang (a peer may be gone).
 constexpr std::chrono::seconds kShutdownWait{2};
 
@@ -30,7 +24,7 @@ std::shared_ptr<UcxContext> UcxContext::Create() {
 }
 
 void UcxContext::Init() {
-  TP_CHECK_MSG(Bootstrap::initialized(), "CreateUcxWorld needs Bootstrap::Init first");
+  TP_CHECK_MSG(Bootstrap::initialized(), "the ucx transport needs Bootstrap::Init first");
   world_rank_ = Bootstrap::rank();
   world_size_ = Bootstrap::size();
   blocking_ = Bootstrap::oversubscribed();
@@ -44,7 +38,7 @@ void UcxContext::Init() {
   }
 
   ucp_config_t* config = nullptr;
-  Check(ucp_config_read(nullptr, nullptr, &config), "ucp_config_read");
+  UCX_CHECK(ucp_config_read(nullptr, nullptr, &config));
   ucp_params_t params;
   std::memset(&params, 0, sizeof(params));
   params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_ESTIMATED_NUM_EPS |
@@ -54,19 +48,19 @@ void UcxContext::Init() {
   params.estimated_num_ppn = static_cast<size_t>(Bootstrap::local_size());
   ucs_status_t s = ucp_init(&params, config, &context_);
   ucp_config_release(config);
-  Check(s, "ucp_init");
+  UCX_CHECK_STATUS(s, "ucp_init");
 
   ucp_worker_params_t wp;
   std::memset(&wp, 0, sizeof(wp));
   wp.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
   wp.thread_mode = UCS_THREAD_MODE_SERIALIZED;
-  Check(ucp_worker_create(context_, &wp, &worker_), "ucp_worker_create");
-  Check(ucp_worker_get_efd(worker_, &efd_), "ucp_worker_get_efd");
+  UCX_CHECK(ucp_worker_create(context_, &wp, &worker_));
+  UCX_CHECK(ucp_worker_get_efd(worker_, &efd_));
 
   // Exchange worker addresses: lengths first, then every address padded to the longest.
   ucp_address_t* addr = nullptr;
   size_t len = 0;
-  Check(ucp_worker_get_address(worker_, &addr, &len), "ucp_worker_get_address");
+  UCX_CHECK(ucp_worker_get_address(worker_, &addr, &len));
   uint64_t my_len = len;
   std::vector<uint64_t> lens(world_size_);
   Bootstrap::AllGather(&my_len, sizeof(my_len), lens.data());
@@ -85,7 +79,7 @@ void UcxContext::Init() {
     std::memset(&ep, 0, sizeof(ep));
     ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS;
     ep.address = reinterpret_cast<const ucp_address_t*>(all.data() + r * max_len);
-    Check(ucp_ep_create(worker_, &ep, &eps_[r]), "ucp_ep_create");
+    UCX_CHECK(ucp_ep_create(worker_, &ep, &eps_[r]));
   }
 }
 
@@ -99,7 +93,7 @@ void UcxContext::ProgressIdle() {
 void UcxContext::BlockOnce(Clock::time_point until) {
   ucs_status_t s = ucp_worker_arm(worker_);
   if (s == UCS_ERR_BUSY) return;  // events pending: the caller progresses again
-  Check(s, "ucp_worker_arm");
+  UCX_CHECK_STATUS(s, "ucp_worker_arm");
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()) +
               std::chrono::milliseconds(1);
   // A cap on each poll bounds the cost of a missed wake-up (none is expected).

@@ -25,6 +25,19 @@
 #include "comm/error.h"
 #include "comm/work.h"
 
+// Status checks of UCX calls: BackendError with the call, file:line and the rank.
+//   UCX_CHECK(ucp_worker_create(context_, &wp, &worker_));
+//   UCX_CHECK_STATUS(s, "ucp_init");   // a status kept from an earlier call
+#define UCX_CHECK_STATUS(status, what)                                                \
+  do {                                                                                \
+    const ucs_status_t ucx_check_s_ = (status);                                       \
+    if (ucx_check_s_ != UCS_OK) {                                                     \
+      ::tpbench::BackendCallFailed(__FILE__, __LINE__, std::string("ucx: ") + (what), \
+                                   ucs_status_string(ucx_check_s_));                  \
+    }                                                                                 \
+  } while (0)
+#define UCX_CHECK(call) UCX_CHECK_STATUS((call), #call)
+
 namespace tpbench {
 
 class UcxContext {

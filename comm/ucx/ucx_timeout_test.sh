@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rank 1 never joins an op; with a 2 s deadline the other ranks must exit 4 with a message
 # naming the op and rank 1.
-#   ucx_timeout_test.sh <ucx_smoke binary>
+#   ucx_timeout_test.sh <comm:smoke binary>
 set -uo pipefail
 bin="$1"
 export TPBENCH_TIMEOUT_S=2
@@ -14,7 +14,7 @@ check() {  # check <np> <hang op> <expected text>...
   local np="$1" op="$2"
   shift 2
   start=$(date +%s)
-  mpirun "${root[@]}" --oversubscribe --bind-to none -np "$np" "$bin" --hang "$op" >"$out" 2>&1
+  mpirun "${root[@]}" --oversubscribe --bind-to none -np "$np" "$bin" --backend ucx --algo ring --hang "$op" >"$out" 2>&1
   rc=$?
   secs=$(($(date +%s) - start))
   echo "--- np=$np --hang $op: exit $rc after ${secs} s"

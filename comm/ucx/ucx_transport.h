@@ -1,8 +1,14 @@
-// comm/ucx/ucx_transport.h: the P2P view (patterns/p2p.h) of one op of a UCX communicator:
-// tagged sends and receives over the process's worker, counted under the op's kind.
+// comm/ucx/ucx_transport.h: the `ucx` transport (comm/p2p.h): tagged sends and receives of
+// one group over the process's UCX worker. tpbench's algorithms run over it through the
+// transport-agnostic communicator (patterns/p2p_communicator.h), which names the backend "ucx".
 //
-//   UcxTransport t(comm, OpKind::kAllReduce, UcxTransport::CollectiveTagBase(ctx_id, seq));
-//   ResolveAlgorithm(kind, algo, bytes, size).run(t, args);
+//   std::shared_ptr<Transport> world = CreateUcxTransport();   // after Bootstrap::Init
+//   world->BeginOp({OpKind::kAllReduce, /*point_to_point=*/false, deadline, owner});
+//   ResolveAlgorithm(kind, algo, bytes, world->size()).run(*world, args);
+//
+// One UcxContext (ucp context, worker, endpoints to every world rank) per process is shared
+// by the world transport and every transport split from it; each group has its own context id
+// in the message tags.
 //
 // Tag layout (64 bits; receives use a full mask, so every field must match exactly):
 //
@@ -26,17 +32,18 @@
 #include <ucp/api/ucp.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "comm/error.h"
+#include "comm/p2p.h"
 #include "comm/types.h"
 #include "comm/work.h"
-#include "patterns/p2p.h"
 
 namespace tpbench {
 
-class UcxCommunicator;
+class UcxContext;
 
 namespace ucx_tag {
 constexpr int kSrcBits = 15, kStepBits = 12, kSeqBits = 20, kP2PSeqBits = 32, kCtxBits = 16;
@@ -53,6 +60,7 @@ constexpr int kMaxGroupSize = 1 << kSrcBits;
 constexpr uint64_t kFullMask = ~uint64_t{0};
 static_assert(kCtxShift + kCtxBits == 63, "tag fields must fill bits 0..62");
 static_assert(kP2PSeqShift + kP2PSeqBits == kCtxShift, "p2p fields must fill bits 0..46");
+static_assert(kStepMask == static_cast<uint64_t>(kMaxTag), "step tags are the P2P tags 0..kMaxTag");
 
 inline uint64_t Collective(uint32_t ctx, uint32_t seq) {
   return (uint64_t{ctx} << kCtxShift) | ((uint64_t{seq} & kSeqMask) << kSeqShift);
@@ -60,15 +68,14 @@ inline uint64_t Collective(uint32_t ctx, uint32_t seq) {
 inline uint64_t PointToPoint(uint32_t ctx) { return kP2PFlag | (uint64_t{ctx} << kCtxShift); }
 }  // namespace ucx_tag
 
-class UcxTransport final : public P2P {
+// The world's transport (context id 0). Collective over the job; after Bootstrap::Init.
+std::unique_ptr<Transport> CreateUcxTransport();
+
+class UcxTransport final : public Transport {
  public:
-  // base: ucx_tag::Collective(...) or ucx_tag::PointToPoint(...); `kind` is the counter the
-  // sends are counted under. deadline / op describe the op for waits and messages.
-  // Without `op`, messages describe the communicator's current op (formatted only when a
-  // message is needed, so the fast path formats nothing).
-  UcxTransport(UcxCommunicator& comm, OpKind kind, uint64_t base, Clock::time_point deadline,
-               const std::string& op);
-  UcxTransport(UcxCommunicator& comm, OpKind kind, uint64_t base, Clock::time_point deadline);
+  UcxTransport(std::shared_ptr<UcxContext> ctx, uint32_t context_id, int rank,
+               std::vector<int> world_ranks);
+  ~UcxTransport() override;
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -77,26 +84,39 @@ class UcxTransport final : public P2P {
   void WaitAll(Request* reqs, int n) override;
   char* Scratch(size_t bytes, int slot = 0) override;
 
+  void BeginOp(const TransportOp& op) override;
+  const std::vector<int>& world_ranks() const override { return world_ranks_; }
+  uint32_t next_free_context_id() const override;
+  uint32_t max_context_ids() const override { return ucx_tag::kMaxContexts; }
+  std::unique_ptr<Transport> Split(uint32_t context_id, const std::vector<int>& members) override;
+  void ProgressIdle() override;
+
  private:
   uint64_t TagFor(int src, int peer, int tag, bool send);
   [[noreturn]] void Fail(Request* reqs, int n, const Error& e);
+  [[noreturn]] void Failed(int line, const std::string& what, ucs_status_t s);
   // "no message from rank 1 (world 1), sends to ... not completed" (timeout messages).
   std::string Missing(Request* reqs, int n) const;
   // "ranks 1, 3 (world 1, 3)": peers of the requests still pending (in-flight note).
   std::string Pending(Request* reqs, int n) const;
   void CancelAll(Request* reqs, int n);
+  const std::string& op() const { return op_.owner->current_op(); }
 
-  UcxCommunicator& comm_;
-  OpKind kind_;
-  uint64_t base_;
-  bool p2p_;
+  std::shared_ptr<UcxContext> ctx_;
+  uint32_t context_id_;
   int rank_, size_;
-  Clock::time_point deadline_;
-  UcxTransport(UcxCommunicator& comm, OpKind kind, uint64_t base, Clock::time_point deadline,
-               const std::string* op);
-  const std::string& op() const;
-  const std::string* op_;  // nullptr: the communicator's current op
+  std::vector<int> world_ranks_;
   ucp_request_param_t param_;
+  // The op in progress (BeginOp): its counter, tag base and deadline.
+  TransportOp op_;
+  uint64_t base_ = 0;
+  uint32_t op_seq_ = 0;                        // collective ops issued on this group (wraps)
+  std::vector<uint32_t> send_seq_, recv_seq_;  // point-to-point messages per peer
+  struct Buffer {
+    char* data = nullptr;
+    size_t capacity = 0;
+  };
+  Buffer scratch_[kScratchSlots];
 };
 
 }  // namespace tpbench

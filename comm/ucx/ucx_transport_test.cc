@@ -6,6 +6,8 @@
 
 #include <set>
 
+#include "comm/ucx/ucx_context.h"
+
 namespace tpbench {
 namespace {
 
@@ -49,6 +51,22 @@ TEST(UcxTagTest, DistinctInputsGiveDistinctTags) {
     ++n;
   }
   EXPECT_EQ(seen.size(), static_cast<size_t>(n));
+}
+
+TEST(UcxCheckTest, FailedCallNamesCallFileLineAndRank) {
+  SetProcessRank(2);
+  std::string what;
+  try {
+    UCX_CHECK(UCS_ERR_NO_MEMORY);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kBackend);
+    what = e.what();
+  }
+  EXPECT_NE(what.find("rank 2: ucx: UCS_ERR_NO_MEMORY failed at comm/ucx/ucx_transport_test.cc:"),
+            std::string::npos)
+      << what;
+  EXPECT_NE(what.find(ucs_status_string(UCS_ERR_NO_MEMORY)), std::string::npos) << what;
+  SetProcessRank(-1);
 }
 
 }  // namespace

@@ -5,8 +5,8 @@
 
 #include <cstddef>
 
+#include "comm/p2p.h"
 #include "comm/types.h"
-#include "patterns/p2p.h"
 
 namespace tpbench {
 namespace internal {

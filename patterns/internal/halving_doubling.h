@@ -10,8 +10,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "comm/p2p.h"
 #include "comm/types.h"
-#include "patterns/p2p.h"
 #include "patterns/schedule/recursive_doubling.h"
 
 namespace tpbench {

@@ -8,8 +8,8 @@
 
 #include <cstddef>
 
+#include "comm/p2p.h"
 #include "comm/types.h"
-#include "patterns/p2p.h"
 #include "patterns/schedule/blocks.h"
 
 namespace tpbench {

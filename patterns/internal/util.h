@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "patterns/p2p.h"
+#include "comm/p2p.h"
 
 namespace tpbench {
 namespace internal {

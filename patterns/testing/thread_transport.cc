@@ -1,4 +1,5 @@
-// patterns/testing/thread_transport.cc: mailboxes, matching and deadlines of RunRanks.
+// patterns/testing/thread_transport.cc: mailboxes, matching, deadlines and context ids of
+// RunRanks and RunCommunicators.
 #include "patterns/testing/thread_transport.h"
 
 #include <condition_variable>
@@ -13,6 +14,7 @@
 #include <tuple>
 
 #include "comm/error.h"
+#include "patterns/p2p_communicator.h"
 
 namespace tpbench {
 namespace {
@@ -29,7 +31,8 @@ struct Req {
   std::string error;  // set on a size mismatch
 };
 
-// Messages and posted receives from src to dst with one tag, each in order.
+// Messages and posted receives from src to dst (world ranks) with one tag in one context,
+// each in order.
 struct Channel {
   std::deque<Req*> sends;
   std::deque<Req*> recvs;
@@ -37,7 +40,7 @@ struct Channel {
 
 class World {
  public:
-  World(int n, const ThreadTransportOptions& o) : n_(n), opts_(o), stats_(n) {}
+  World(int n, const ThreadTransportOptions& o) : n_(n), opts_(o), stats_(n), next_ctx_(n, 1) {}
 
   std::mutex mu;
   std::condition_variable cv;
@@ -46,7 +49,11 @@ class World {
   int n() const { return n_; }
   const ThreadTransportOptions& opts() const { return opts_; }
   std::vector<RankStats>& stats() { return stats_; }
-  Channel& Chan(int src, int dst, int tag) { return chans_[std::make_tuple(src, dst, tag)]; }
+  Channel& Chan(uint32_t ctx, int src, int dst, int tag) {
+    return chans_[std::make_tuple(ctx, src, dst, tag)];
+  }
+  // Next free context id of each world rank (the world's is 0). Caller holds mu.
+  uint32_t& next_ctx(int world_rank) { return next_ctx_[world_rank]; }
   Req* NewReq(int rank) {
     std::lock_guard<std::mutex> l(pool_mu_);
     pool_.push_back(std::make_unique<Req>());
@@ -80,16 +87,18 @@ class World {
   int n_;
   ThreadTransportOptions opts_;
   std::vector<RankStats> stats_;
-  std::map<std::tuple<int, int, int>, Channel> chans_;
+  std::vector<uint32_t> next_ctx_;
+  std::map<std::tuple<uint32_t, int, int, int>, Channel> chans_;
   std::mutex pool_mu_;
   std::deque<std::unique_ptr<Req>> pool_;
 };
 
-class ThreadP2P : public P2P {
+class ThreadP2P : public Transport {
  public:
-  ThreadP2P(World* w, int rank) : w_(w), rank_(rank) {}
+  ThreadP2P(World* w, int rank, std::vector<int> world_ranks, uint32_t ctx)
+      : w_(w), rank_(rank), world_ranks_(std::move(world_ranks)), ctx_(ctx) {}
   int rank() const override { return rank_; }
-  int size() const override { return w_->n(); }
+  int size() const override { return static_cast<int>(world_ranks_.size()); }
 
   Request Isend(const void* buf, size_t bytes, int peer, int tag) override {
     Check(peer, tag, "Isend");
@@ -101,10 +110,11 @@ class ThreadP2P : public P2P {
     } else {
       q->eager.assign(static_cast<const char*>(buf), static_cast<const char*>(buf) + bytes);
     }
+    if (op_.owner) op_.owner->op_counters().Add(op_.kind, bytes);
     std::lock_guard<std::mutex> l(w_->mu);
-    RankStats& s = w_->stats()[rank_];
+    RankStats& s = w_->stats()[me()];
     s.bytes += bytes, s.msgs += 1;
-    Channel& c = w_->Chan(rank_, peer, tag);
+    Channel& c = w_->Chan(ctx_, me(), world_ranks_[peer], Key(tag));
     c.sends.push_back(q);
     w_->Match(c);
     // Eager sends complete at once: the payload is copied.
@@ -118,14 +128,37 @@ class ThreadP2P : public P2P {
     Req* q = w_->NewReq(rank_);
     q->peer = peer, q->tag = tag, q->bytes = bytes, q->recv_buf = buf;
     std::lock_guard<std::mutex> l(w_->mu);
-    Channel& c = w_->Chan(peer, rank_, tag);
+    Channel& c = w_->Chan(ctx_, world_ranks_[peer], me(), Key(tag));
     c.recvs.push_back(q);
     w_->Match(c);
     return Request{q, peer, false};
   }
 
+  void BeginOp(const TransportOp& op) override { op_ = op; }
+  const std::vector<int>& world_ranks() const override { return world_ranks_; }
+  uint32_t next_free_context_id() const override {
+    std::lock_guard<std::mutex> l(w_->mu);
+    return w_->next_ctx(me());
+  }
+  uint32_t max_context_ids() const override { return uint32_t{1} << 16; }
+  std::unique_ptr<Transport> Split(uint32_t ctx, const std::vector<int>& members) override {
+    {
+      std::lock_guard<std::mutex> l(w_->mu);
+      w_->next_ctx(me()) = std::max(w_->next_ctx(me()), ctx + 1);
+    }
+    if (members.empty()) return nullptr;
+    std::vector<int> world(members.size());
+    int new_rank = -1;
+    for (size_t i = 0; i < members.size(); ++i) {
+      world[i] = world_ranks_[members[i]];
+      if (members[i] == rank_) new_rank = static_cast<int>(i);
+    }
+    return std::make_unique<ThreadP2P>(w_, new_rank, std::move(world), ctx);
+  }
+
   void WaitAll(Request* reqs, int n) override {
-    const auto deadline = std::chrono::steady_clock::now() + w_->opts().timeout;
+    const auto deadline =
+        op_.owner ? op_.deadline : std::chrono::steady_clock::now() + w_->opts().timeout;
     std::unique_lock<std::mutex> l(w_->mu);
     for (;;) {
       if (w_->aborted) throw Error(ExitCode::kBackend, "aborted: another rank failed");
@@ -149,18 +182,14 @@ class ThreadP2P : public P2P {
                      std::to_string(q->peer) + " (tag " + std::to_string(q->tag) + ", " +
                      std::to_string(q->bytes) + " bytes)";
         }
-        if (!missing.empty()) {
-          throw TimeoutError("rank " + std::to_string(rank_) + " of " + std::to_string(w_->n()) +
-                             " timed out after " + std::to_string(w_->opts().timeout.count()) +
-                             " ms waiting for " + missing);
-        }
+        if (!missing.empty()) throw Timeout(missing);
       }
     }
     for (int i = 0; i < n; ++i) reqs[i].handle = nullptr;
   }
 
   char* Scratch(size_t bytes, int slot) override {
-    if (slot < 0 || slot >= 4) throw BackendError("Scratch: slot out of range");
+    if (slot < 0 || slot >= kScratchSlots) throw BackendError("Scratch: slot out of range");
     std::vector<char>& s = scratch_[slot];
     // Contents are undefined on entry: fill new space with garbage to catch assumptions.
     if (s.size() < bytes) s.resize(bytes, static_cast<char>(0xA5));
@@ -168,8 +197,21 @@ class ThreadP2P : public P2P {
   }
 
  private:
+  int me() const { return world_ranks_[rank_]; }
+  // Point-to-point ops of a communicator match by source only (the tag is ignored).
+  int Key(int tag) const { return op_.owner && op_.point_to_point ? -1 : tag; }
+  Error Timeout(const std::string& missing) const {
+    if (op_.owner) {
+      return TimeoutError("timeout after " + std::to_string(op_.owner->op_timeout().count()) +
+                          " ms in " + op_.owner->current_op() + ": waiting for " + missing);
+    }
+    return TimeoutError("rank " + std::to_string(rank_) + " of " + std::to_string(size()) +
+                        " timed out after " + std::to_string(w_->opts().timeout.count()) +
+                        " ms waiting for " + missing);
+  }
+
   void Check(int peer, int tag, const char* what) const {
-    if (peer < 0 || peer >= w_->n() || tag < 0 || tag > 4095) {
+    if (peer < 0 || peer >= size() || tag < 0 || tag > kMaxTag) {
       throw BackendError(std::string(what) + " on rank " + std::to_string(rank_) + ": peer " +
                          std::to_string(peer) + " or tag " + std::to_string(tag) + " out of range");
     }
@@ -177,20 +219,22 @@ class ThreadP2P : public P2P {
 
   World* w_;
   int rank_;
-  std::vector<char> scratch_[4];
+  std::vector<int> world_ranks_;  // of this group's ranks
+  uint32_t ctx_;
+  TransportOp op_;  // owner == nullptr under RunRanks (no communicator)
+  std::vector<char> scratch_[kScratchSlots];
 };
 
-}  // namespace
-
-std::vector<RankStats> RunRanks(int n, const std::function<void(P2P&)>& fn,
-                                const ThreadTransportOptions& options) {
+// Runs body(rank) on n threads; the first exception thrown unblocks the others and is
+// rethrown once all have ended.
+std::vector<RankStats> RunThreads(int n, const ThreadTransportOptions& options,
+                                  const std::function<void(World&, int)>& body) {
   World world(n, options);
   std::exception_ptr first;
   std::mutex err_mu;
-  auto body = [&](int r) {
-    ThreadP2P p(&world, r);
+  auto run = [&](int r) {
     try {
-      fn(p);
+      body(world, r);
     } catch (...) {
       {
         std::lock_guard<std::mutex> l(err_mu);
@@ -203,10 +247,36 @@ std::vector<RankStats> RunRanks(int n, const std::function<void(P2P&)>& fn,
   };
   std::vector<std::thread> threads;
   threads.reserve(n);
-  for (int r = 0; r < n; ++r) threads.emplace_back(body, r);
+  for (int r = 0; r < n; ++r) threads.emplace_back(run, r);
   for (auto& t : threads) t.join();
   if (first) std::rethrow_exception(first);
   return world.stats();
+}
+
+std::vector<int> Identity(int n) {
+  std::vector<int> v(n);
+  for (int r = 0; r < n; ++r) v[r] = r;
+  return v;
+}
+
+}  // namespace
+
+std::vector<RankStats> RunRanks(int n, const std::function<void(P2P&)>& fn,
+                                const ThreadTransportOptions& options) {
+  return RunThreads(n, options, [&](World& w, int r) {
+    ThreadP2P p(&w, r, Identity(n), /*ctx=*/0);
+    fn(p);
+  });
+}
+
+std::vector<RankStats> RunCommunicators(int n, const std::function<void(Communicator&)>& fn,
+                                        const ThreadTransportOptions& options) {
+  return RunThreads(n, options, [&](World& w, int r) {
+    P2PCommunicator world("thread", std::make_shared<ThreadP2P>(&w, r, Identity(n), 0), "world",
+                          std::make_shared<Executor>());
+    world.set_timeout(options.timeout);
+    fn(world);
+  });
 }
 
 }  // namespace tpbench

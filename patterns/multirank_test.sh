@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs comm:multirank_test under mpirun (through its own --np self-launch) for one backend.
+# Runs patterns:multirank_test under mpirun (through its own --np self-launch) for one backend.
 #   multirank_test.sh <binary> <np> <backend>
 set -euo pipefail
 export TPBENCH_TIMEOUT_S=${TPBENCH_TIMEOUT_S:-120}

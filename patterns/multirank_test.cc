@@ -1,4 +1,4 @@
-// comm/multirank_test.cc: every collective x algorithm x dtype x reduction x size, in place and
+// patterns/multirank_test.cc: every collective x algorithm x dtype x reduction x size, in place and
 // out of place, on the world and on split groups, with exactly checkable data; for one backend.
 //
 //   multirank_test --np 4 --backend ucx [--big-bytes 3145728] [--seed 1]

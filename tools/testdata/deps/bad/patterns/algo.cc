@@ -1,0 +1,3 @@
+// Violation fixture: patterns/ includes layers/ (line 3).
+#include "comm/p2p.h"
+#include "layers/tensor.h"

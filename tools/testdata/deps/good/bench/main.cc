@@ -1,0 +1,2 @@
+// Legal: bench/ includes every layer.
+#include "layers/tensor.h"

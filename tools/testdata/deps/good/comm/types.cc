@@ -1,0 +1,2 @@
+// Legal: comm/ includes comm/ only.
+#include "comm/types.h"
