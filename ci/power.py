@@ -2,7 +2,9 @@
 
     bazel run //ci:power [-- --baseline B.json] [--runs N] [--trials N] [--seed S]
 
-Default baseline: the stored ci/baselines/x86_64-amd-epyc-2c-24g/quick.json. Prints, per noise
+Default: ci/testdata/noise_amd_epyc_quick.json, the quick sweep measured on the development
+machine (x86_64-amd-epyc-2c-24g, 10 repetitions; formerly its stored baseline); --baseline
+takes any baseline, e.g. a stored one under ci/baselines/. Prints, per noise
 class, the baseline's robust CVs and the gate's threshold, and the slowdown of one benchmark
 caught in >= 95% of simulated trials at the whole run's smallest Benjamini-Hochberg cut-off
 (q / m), for a typical benchmark of the class (its median CV) and over all its benchmarks (each
@@ -23,14 +25,14 @@ import results
 
 def main(argv):
     ap = argparse.ArgumentParser(prog="power", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--baseline", help="baseline JSON (default: the stored quick baseline)")
+    ap.add_argument("--baseline", help="baseline JSON (default: ci/testdata/"
+                                       "noise_amd_epyc_quick.json)")
     ap.add_argument("--runs", type=int, default=1000, help="simulated whole A/A runs")
     ap.add_argument("--trials", type=int, default=1000, help="trials per class and slowdown")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
     path = (results.user_path(args.baseline) if args.baseline else
-            os.path.join(results.workspace_dir(), "ci", "baselines", "x86_64-amd-epyc-2c-24g",
-                         "quick.json"))
+            os.path.join(results.workspace_dir(), "ci", "testdata", "noise_amd_epyc_quick.json"))
     try:
         base = results.load(path)
     except results.UsageError as e:
