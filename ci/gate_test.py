@@ -150,6 +150,18 @@ class SimulatedNoiseTest(unittest.TestCase):
         self.assertLessEqual(rate, 0.05, "%.1f%% of A/A runs report a regression (%d in all)"
                              % (100 * rate, total))
 
+    def test_whole_run_aa_at_every_stored_baselines_noise(self):
+        # The same guarantee at the noise of each baseline CI uses (recorded under load).
+        found = 0
+        for root, _, files in os.walk(os.path.join(HERE, "baselines")):
+            for f in sorted(files):
+                if f.endswith(".json"):
+                    model = noise_sim.measured_model(results.load(os.path.join(root, f)))
+                    rate, total = noise_sim.whole_run_false_alarm(model, RUNS, seed=15)
+                    self.assertLessEqual(rate, 0.05, (root, f, rate, total))
+                    found += 1
+        self.assertGreater(found, 0)
+
     def test_whole_run_aa_without_fdr_control_would_fail(self):
         # The same simulated runs, each comparison at alpha 0.05 on its own: most runs flag
         # something. The FDR control is what the previous test measures.
@@ -244,10 +256,35 @@ class SimulatedNoiseTest(unittest.TestCase):
                     self.assertIsNone(gate.large_effect(b, r, True), (sigma, scale, b, r))
         # Too few repetitions for the best halves: the rule stays out (inconclusive stays).
         self.assertIsNone(gate.large_effect([1.0] * 10, [2.0], True))
+
+    def test_large_effect_rule_guards(self):
+        # Each guard fed the A/A pair it exists to stop (shapes seen on the loaded machine).
+        # A load that shifts the mix of fast and slow repetitions: best halves 3x apart with a
+        # rank-test p <= 0.05, but one new repetition is still fast.
+        base = [1.0, 1.01, 0.99, 1.02, 0.98, 3.0, 3.05, 2.95, 3.1, 2.9]
+        mix = [1.015, 3.0, 3.02, 2.98, 3.04, 2.96, 3.1, 2.9, 3.05, 3.01]
+        bb, nb = gate.best_half(base, True), gate.best_half(mix, True)
+        self.assertLessEqual(mannwhitney.mannwhitneyu(nb, bb, "greater")[1], gate.ALPHA)
+        self.assertIsNone(gate.large_effect(base, mix, True))
+        # ... while a real 2x slowdown of every repetition is caught on the same baseline.
+        self.assertIsNotNone(gate.large_effect(base, [2 * v for v in base[:5]] * 2, True))
+        # A baseline with no clean core (log-normal sigma ~1.4): not applied at all.
+        wide = [0.03, 0.06, 0.06, 0.08, 0.25, 0.73, 0.92, 1.04, 3.94, 4.77]
+        new = [0.26, 0.61, 1.6, 2.77, 3.73, 4.28, 4.81, 6.55, 6.62, 41.55]
+        self.assertGreater(gate.core_cv(wide), gate.LARGE_EFFECT_MAX_CORE_CV)
+        self.assertIsNone(gate.large_effect(wide, new, True))
+        # A baseline whose densest half is narrow by chance, against a wide new sample.
+        lucky = [0.9, 0.91, 0.92, 0.93, 0.94, 2.0, 3.0, 5.0, 8.0, 13.0]
+        self.assertLess(gate.core_cv(lucky), 0.05)
+        wide_new = [2.0, 2.5, 3.1, 4.4, 5.5, 7.0, 9.0, 12.0, 20.0, 31.0]
+        self.assertGreater(gate.core_cv(wide_new), gate.LARGE_EFFECT_MAX_CORE_CV)
+        self.assertIsNone(gate.large_effect(lucky, wide_new, True))
+        self.assertLess(gate.core_cv(base), 0.05)  # the bimodal baseline's core is tight
         # A noisy baseline raises the factor the rule needs.
         self.assertEqual(gate.large_effect_factor([1.0] * 10), gate.LARGE_EFFECT_FACTOR)
         noisy = [1.0, 1.3, 0.8, 1.2, 0.9, 1.25, 0.75, 1.1, 0.95, 1.05]
         self.assertGreater(gate.large_effect_factor(noisy), 1.5)
+        self.assertGreater(gate.large_effect_factor([1.0] * 10, noisy), 1.5)  # either sample
 
     def test_too_few_repetitions_is_inconclusive(self):
         status, info = gate.compare_metric([1.0] * 10, [2.0], True, 5.0)
