@@ -21,7 +21,8 @@ sweep -> default.json). Decision rules (docs/ci.md):
   made DRIFT_PCT worse) at or below the run's Benjamini-Hochberg cut-off (FDR q = FDR_Q over
   all timing comparisons). Beyond the threshold but not significant, or too few repetitions:
   "inconclusive". Large-effect rule: the median of the new samples' best half >= 1.5x (and
-  >= 1 + 6 core CVs of the baseline) worse than the baseline's best half, with a rank test
+  >= 1 + 6 core CVs, the larger of the two samples', each at most 15%) worse than the
+  baseline's best half, every new repetition worse than that whole best half, and a rank test
   p <= ALPHA on the best halves, is a regression too. Outliers are dropped from the baseline
   only (at most 2 of 10); a quarter or more of the new repetitions beyond the baseline's cut
   and above all of it makes an otherwise unchanged comparison inconclusive.
@@ -345,8 +346,11 @@ def classify(info, lower_is_better, threshold_pct, alpha_bad=ALPHA, alpha_good=A
             e["reason"] = ("%d vs %d repetitions cannot reach p <= %g; re-measure with more "
                            "repetitions" % (e["n"], e["n_baseline"], level))
         else:
+            cut = alpha_bad if worse else alpha_good
             e["reason"] = ("median changed beyond the threshold but p = %.3g is above the "
-                           "cut-off %.3g" % (e["p_value"], alpha_bad if worse else alpha_good))
+                           "cut-off %s" % (e["p_value"], "%.3g" % cut if cut > 0 else
+                                           "(no p-value of the run passed "
+                                           "Benjamini-Hochberg)"))
         return "inconclusive", e
     if info["tail_p"] is not None and info["tail_p"] <= ALPHA:
         e["second_mode"] = info["second_mode"]
