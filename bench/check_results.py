@@ -7,10 +7,13 @@ real_time, time_unit), the tpbench context keys, the collective counters and the
 arithmetic: algbw = size / time, busbw = algbw x the nccl-tests factor of the collective on
 that many ranks, real_time = time_us. Layer results (//bench:layers: names not starting with a
 collective) need the layer counters, real_time = step_ms, comm_frac = comm_exposed_ms / step_ms
-in [0, 1], a positive peak_mem_bytes_per_rank (layers, not skeletons), max_rel_err below --max-rel-err, and
+in [0, 1], a positive peak_mem_bytes_per_rank (layers, not skeletons), max_rel_err present
+(layers, not comm/... skeletons, which compute nothing) and below --max-rel-err, and
 comm_bytes_per_rank == comm_bytes_model for tp1d and tp1d-sp cases (ring collectives; also
 //bench:patterns' comm/tp1d/... skeletons), except on the mpi backend (/backend:mpi/), which
-cannot count bytes and must not report them. Exits 0 when everything holds, 1 with every problem
+cannot count bytes and must not report them. A collective result without `wrong` was not
+checked (`-c 0`): it is accepted and counted as "unchecked", never as 0 wrong elements
+(--expect-wrong needs a checked result). Exits 0 when everything holds, 1 with every problem
 listed otherwise.
 """
 
@@ -28,7 +31,8 @@ COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduc
 LAYER_COUNTERS = ("fwd_ms", "bwd_ms", "step_ms", "comm_bytes_per_rank", "comm_bytes_model",
                   "flops_per_rank", "tflops", "comm_exposed_ms", "comm_frac",
                   "peak_mem_bytes_per_rank")
-COLL_COUNTERS = ("time_us", "algbw_GBps", "busbw_GBps", "wrong", "size_bytes", "count", "ranks",
+# `wrong` is absent when the run did not check its results (-c 0): "unchecked", not 0.
+COLL_COUNTERS = ("time_us", "algbw_GBps", "busbw_GBps", "size_bytes", "count", "ranks",
                  "in_place")
 
 
@@ -80,7 +84,12 @@ def check_layer(b, where, max_rel_err):
         problems.append("%s: comm_bytes_per_rank %g != comm_bytes_model %g"
                         % (where, b["comm_bytes_per_rank"], b["comm_bytes_model"]))
     err = b.get("max_rel_err")
-    if err is not None and not err <= max_rel_err:
+    if parts[0] != "comm" and not isinstance(err, (int, float)):
+        # A layer result without max_rel_err was never compared with the serial reference.
+        problems.append("%s: counter 'max_rel_err' missing or not a number (layer results "
+                        "must be checked against the serial reference; -c 0 is not a result)"
+                        % where)
+    elif err is not None and not err <= max_rel_err:
         problems.append("%s: max_rel_err %g above %g" % (where, err, max_rel_err))
     return problems
 
@@ -96,7 +105,7 @@ def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4):
     benches = data["benchmarks"]
     if not benches:
         problems.append("benchmarks: empty")
-    wrong_total = 0
+    wrong_total, checked, unchecked = 0, 0, 0
     for i, b in enumerate(benches):
         where = "benchmarks[%d] (%s)" % (i, b.get("name", "?"))
         for k in BENCH_KEYS:
@@ -133,12 +142,30 @@ def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4):
         for k in ("bytes_sent_per_rank", "msgs_per_rank"):
             if k in b and (b[k] < 0 or b[k] != int(b[k])):
                 problems.append("%s: %s %g is not a count" % (where, k, b[k]))
+        if "wrong" not in b:
+            unchecked += 1  # -c 0: not checked, which is not "0 wrong"
+            continue
+        if not isinstance(b["wrong"], (int, float)) or isinstance(b["wrong"], bool) or \
+                not b["wrong"] >= 0:
+            problems.append("%s: counter 'wrong' is %r, not a count" % (where, b["wrong"]))
+            continue
+        checked += 1
         wrong_total += b["wrong"]
-    if expect_wrong and wrong_total == 0:
+    if expect_wrong and checked == 0:
+        problems.append("expected some wrong elements, but no result was checked (no 'wrong' "
+                        "counter: %d unchecked)" % unchecked)
+    elif expect_wrong and wrong_total == 0:
         problems.append("expected some wrong elements, found none")
     if not expect_wrong and wrong_total != 0:
         problems.append("%d wrong elements" % wrong_total)
     return problems
+
+
+def unchecked_count(data):
+    """Collective iteration results without a `wrong` counter (run with -c 0)."""
+    return sum(1 for b in data.get("benchmarks", [])
+               if b.get("run_type") == "iteration" and "wrong" not in b
+               and str(b.get("name", "")).split("/")[0] in COLLECTIVES)
 
 
 def main(argv):
@@ -158,7 +185,11 @@ def main(argv):
     for p in problems:
         print("check_results: %s: %s" % (args.results, p), file=sys.stderr)
     if not problems:
-        print("check_results: %s: %d benchmarks OK" % (args.results, len(data["benchmarks"])))
+        n = unchecked_count(data)
+        print("check_results: %s: %d benchmarks OK%s" % (
+            args.results, len(data["benchmarks"]),
+            "; %d collective results unchecked (no 'wrong' counter: run with -c 0)" % n
+            if n else ""))
     return 1 if problems else 0
 
 

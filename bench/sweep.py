@@ -16,6 +16,7 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -83,7 +84,16 @@ def write_atomically(path, text):
     os.replace(tmp, path)
 
 
-def merge(parts, sweep_path):
+def command_line(argv):
+    """The command that ran this sweep, as the user typed it: `bazel run //bench:sweep -- ARGS`
+    under bazel run (BUILD_WORKING_DIRECTORY set), else the script and its arguments."""
+    if os.environ.get("BUILD_WORKING_DIRECTORY"):
+        return " ".join(["bazel", "run", "//bench:sweep"] +
+                        (["--"] + [shlex.quote(a) for a in argv] if argv else []))
+    return " ".join(shlex.quote(a) for a in [sys.argv[0]] + list(argv))
+
+
+def merge(parts, sweep_path, command=None):
     merged = {"context": {}, "benchmarks": []}
     world_sizes, backends, meshes = [], [], []
     for world, part in parts:
@@ -105,6 +115,8 @@ def merge(parts, sweep_path):
     merged["context"]["backend"] = ",".join(backends)
     merged["context"]["mesh"] = "; ".join(meshes)
     merged["context"]["sweep"] = os.path.basename(sweep_path)
+    if command:
+        merged["context"]["command"] = command  # //ci:baseline records it
     return merged
 
 
@@ -175,7 +187,7 @@ def main(argv):
     if not parts:
         print("sweep: error: no part produced results", file=sys.stderr)
         return worst or 3
-    merged = merge(parts, sweep)
+    merged = merge(parts, sweep, command_line(argv))
     path = os.path.join(out, "results.json")
     write_atomically(path, json.dumps(merged, indent=1))
     print("# sweep results: %s" % path, flush=True)

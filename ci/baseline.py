@@ -6,9 +6,13 @@ Writes ci/baselines/<context.machine_profile>/<sweep>.json in the source tree (s
 context.sweep without ".sweep"; "default" when absent), or --out. Refuses to overwrite an
 existing baseline unless --update. The stored file keeps the context and the per-repetition
 ("iteration") runs; aggregates are dropped (the gate recomputes medians). It adds
-context.tpbench_baseline = {"created", "tpbench_version" (the git sha the results were
-measured at), "source", "repetitions", "benchmarks", "replaces" (the previous baseline's sha
-and date when updating)}. Exit codes: 0 written, 2 usage (malformed results, would overwrite).
+context.tpbench_baseline = {"created" (UTC), "tpbench_version" (the git sha the results were
+measured at), "machine_profile", "command" (the exact command that produced the results, from
+the results' context.command, which //bench:sweep writes), "source", "repetitions",
+"benchmarks", "replaces" (the previous baseline's sha and date when updating)}. The gate
+refuses a baseline without this metadata. Results without a command, or measured at an
+unknown or uncommitted ("-dirty") tree, are refused: a baseline must say how to reproduce it.
+Exit codes: 0 written, 2 usage (malformed results, no command or commit, would overwrite).
 """
 
 import argparse
@@ -46,6 +50,16 @@ def main(argv):
         rpath = results.user_path(args.results)
         res = results.load(rpath)  # validates what the gate needs
         ctx = dict(res["context"])
+        sha = ctx.get("tpbench_version")
+        if not isinstance(sha, str) or not sha or sha == "unknown" or sha.endswith("-dirty"):
+            raise UsageError("%s: context.tpbench_version is %r: a baseline is measured at a "
+                             "committed tree (commit, then run the sweep again)" % (rpath, sha))
+        command = ctx.get("command")
+        if not isinstance(command, str) or not command:
+            raise UsageError("%s: context.command: missing: the results do not say how they "
+                             "were produced; run them with //bench:sweep (bazel run "
+                             "//bench:sweep -- --quick --benchmark_repetitions=10 --out DIR)"
+                             % rpath)
         sweep = ctx.get("sweep") if isinstance(ctx.get("sweep"), str) else ""
         sweep = sweep[:-len(".sweep")] if sweep.endswith(".sweep") else (sweep or "default")
         if args.out:
@@ -71,7 +85,9 @@ def main(argv):
     ctx.pop("executable", None)  # Google Benchmark's absolute path of the binary
     ctx["tpbench_baseline"] = {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "tpbench_version": ctx.get("tpbench_version", "unknown"),
+        "tpbench_version": sha,
+        "machine_profile": ctx["machine_profile"],
+        "command": command,
         "source": os.path.basename(rpath),  # no machine-specific paths in the repository
         "repetitions": reps,
         "benchmarks": len(res["cases"]),

@@ -8,23 +8,33 @@ Without --baseline the stored baseline is ci/baselines/<machine_profile>/<sweep>
 machine_profile and sweep come from the results' context ("quick.sweep" -> quick.json; no
 sweep -> default.json). Decision rules (docs/ci.md):
 
-- exact metrics (wrong == 0; bytes_sent_per_rank, msgs_per_rank, comm_bytes_per_rank,
-  comm_bytes_model, peak_mem_bytes_per_rank equal to the baseline's) fail on any difference; a baseline benchmark
-  missing from the results fails too (coverage must not shrink silently); a benchmark new in
-  the results is listed but does not fail.
-- timing metrics (time_us lower is better, busbw_GBps higher is better), per benchmark from
-  the per-repetition samples: a regression needs a one-sided Mann-Whitney U p <= ALPHA in the
-  bad direction AND a median change beyond the size class's threshold. A change beyond the
-  threshold that is not significant, or samples too few for significance, is "inconclusive".
-  Large-effect rule: the median of the new samples' best half >= 1.5x worse than the
-  baseline's best half, with a rank test p <= ALPHA on the best halves, is a regression too.
+- exact metrics (wrong == 0 where checked; bytes_sent_per_rank, msgs_per_rank,
+  comm_bytes_per_rank, comm_bytes_model, peak_mem_bytes_per_rank equal to the baseline's) fail
+  on any difference; a baseline benchmark missing from the results fails too (coverage must
+  not shrink silently); a benchmark new in the results is listed but does not fail. A
+  collective without `wrong` (run with -c 0) is listed as unchecked, never taken as 0.
+- timing metrics (time_us, step_ms, fwd_ms, bwd_ms lower is better, busbw_GBps higher), per
+  benchmark from the per-repetition samples. Noise classes (collectives by ranks and size
+  <= / > 64 KiB; layer timings by ranks) get their robust CV from the baseline's own
+  repetitions; a class's threshold is DRIFT_PCT + THRESHOLD_CVS x that CV. A regression needs
+  the median change beyond the threshold and a one-sided Mann-Whitney U p (new vs the baseline
+  made DRIFT_PCT worse) at or below the run's Benjamini-Hochberg cut-off (FDR q = FDR_Q over
+  all timing comparisons). Beyond the threshold but not significant, or too few repetitions:
+  "inconclusive". Large-effect rule: the median of the new samples' best half >= 1.5x (and
+  >= 1 + 6 core CVs, the larger of the two samples', each at most 15%) worse than the
+  baseline's best half, every new repetition worse than that whole best half, and a rank test
+  p <= ALPHA on the best halves, is a regression too. Outliers are dropped from the baseline
+  only (at most 2 of 10); a quarter or more of the new repetitions beyond the baseline's cut
+  and above all of it makes an otherwise unchanged comparison inconclusive.
   With --remeasure CMD, inconclusive comparisons are measured again (CMD writes {out}), the
   new repetitions pooled with the first ones, and re-tested, at most --remeasure-rounds times.
   With --timing report, timing regressions are reported but do not fail.
+- the baseline must carry the metadata //ci:baseline records (context.tpbench_baseline:
+  tpbench_version, created, machine_profile, command), else exit 2.
 
 Writes verdict.json, summary.md and junit.xml into --out (default: beside the results).
-Exit codes: 0 pass, 7 fail, 2 usage (bad flag, missing/malformed file, no baseline,
-another profile's baseline without --force).
+Exit codes: 0 pass, 7 fail, 2 usage (bad flag, missing/malformed file, no baseline, a baseline
+without its recorded metadata, another profile's baseline without --force).
 """
 
 import argparse
@@ -43,35 +53,111 @@ import mannwhitney  # noqa: E402
 import results  # noqa: E402
 from results import UsageError  # noqa: E402
 
-ALPHA = 0.05
+ALPHA = 0.05  # the level of one comparison on its own (compare_metric) and of the rules below
+# Whole run: Benjamini-Hochberg false-discovery rate over all timing comparisons. The budget
+# for "an A/A run reports any regression" is 5%: 3% for the rank tests (under the complete null
+# Benjamini-Hochberg's false-discovery rate is that probability), the rest for the large-effect
+# rule, whose rate is measured by simulation (ci/gate_test.py, docs/ci.md; 600 runs each):
+# 0.2% of runs at the development machine's noise, 0.3% at the loaded CI machine's.
+FDR_Q = 0.03
+# Run-to-run drift the gate allows: the rank test compares the new samples with the baseline's
+# shifted by this much in the bad direction, so a shift of the whole distribution up to this
+# size is not evidence of a regression (docs/ci.md "Noise model").
+DRIFT_PCT = 2.0
+# A class's median-change threshold: the drift plus THRESHOLD_CVS robust CVs of one repetition
+# of that class, measured on the baseline's own repetitions.
+THRESHOLD_CVS = 2.0
 SMALL_MAX_BYTES = 64 * 1024
-# Thresholds on the change of the median, percent, by size class. Measured noise on the
-# development machine (x86_64-amd-epyc-2c-24g): see docs/ci.md "Thresholds" for the numbers.
+# Timing metrics; group: collective timings are classed by size, layer timings by themselves.
 METRICS = {
-    "time_us": {"lower_is_better": True, "threshold_pct": {"small": 25.0, "large": 5.0}},
-    "busbw_GBps": {"lower_is_better": False, "threshold_pct": {"small": 25.0, "large": 5.0}},
-    # Layer and pattern results (no message size: they fall in the "small" class's threshold).
-    "step_ms": {"lower_is_better": True, "threshold_pct": {"small": 25.0, "large": 5.0}},
+    "time_us": {"lower_is_better": True, "group": "collective"},
+    "busbw_GBps": {"lower_is_better": False, "group": "collective"},
+    "step_ms": {"lower_is_better": True, "group": "layer"},
+    "fwd_ms": {"lower_is_better": True, "group": "layer"},
+    "bwd_ms": {"lower_is_better": True, "group": "layer"},
 }
-# Default repetitions CI runs (bench --benchmark_repetitions); ci/gate_test.py shows an
-# injected 10% slowdown is caught in >= 95% of trials at this count under the modelled noise.
+# busbw_GBps is size / time: its CV is time_us's, so only time_us enters the class estimate.
+NOISE_METRICS = ("time_us", "step_ms", "fwd_ms", "bwd_ms")
+# A class with no estimate in the baseline (a new kind of benchmark) uses the noisiest class's
+# CV, or this when the baseline has no repetitions at all.
+FALLBACK_CV_PCT = 10.0
+# Default repetitions CI runs (bench --benchmark_repetitions).
 DEFAULT_REPETITIONS = 10
 OUTLIER_MADS = 5.0
 OUTLIER_MIN_PCT = 5.0
+# Outliers are dropped from the baseline's repetitions only, and only while they are at most
+# (n - 1) // OUTLIER_MAX_SHARE of them (2 of 10); more are a second mode and are kept. The new
+# run's repetitions are never dropped: a regression that hits a third of them must count. When
+# at least a quarter of the new repetitions lie beyond the baseline's outlier cut on the bad
+# side and a tail test says they exceed every baseline repetition more than chance (p <=
+# ALPHA), an otherwise unchanged comparison is inconclusive (re-measure).
+OUTLIER_MAX_SHARE = 4
 # Large-effect rule (docs/ci.md "Large effects"): timing noise is one-sided (a spike only ever
 # makes a repetition slower), so the best half of a sample's repetitions is its clean core even
 # when up to half of them were spikes. When the median of the new best half is at least
 # LARGE_EFFECT_FACTOR times worse than the baseline's, and a one-sided rank test on the two
 # best halves gives p <= ALPHA, the change is a regression whatever the whole-sample test says.
-# Without it, a baseline with 4-5 spiking repetitions of 10 is bimodal, its median sits between
-# the modes, and a 2x slowdown comes out inconclusive (or, under a 25% threshold, unchanged).
-# Under the modelled noise an A/A pair needs >= 8 of 10 new repetitions to be spikes to trigger
-# it (about 4e-7), and a 10% slowdown never reaches the factor, so both properties are kept.
 LARGE_EFFECT_FACTOR = 1.5
+# The rule's p-value is at ALPHA, outside the whole run's false-discovery control, so three
+# guards keep it quiet in A/A runs (simulated with measured noise, ci/gate_test.py): the factor
+# is at least 1 + LARGE_EFFECT_CVS core CVs (core_cv: the noise of a sample's densest half;
+# the larger of the two samples'); the rule does not apply when that core CV is above
+# LARGE_EFFECT_MAX_CORE_CV (samples that wide have no clean core, and their best halves differ
+# by 1.5x-25x by chance); and
+# every new repetition must be worse than every value of the baseline's best half (a load that
+# only shifts the mix of fast and slow repetitions leaves some new ones fast).
+LARGE_EFFECT_CVS = 6.0
+LARGE_EFFECT_MAX_CORE_CV = 0.15
 
 
 def size_class(size_bytes):
     return "small" if size_bytes <= SMALL_MAX_BYTES else "large"
+
+
+def noise_class(metric, world_size, size_bytes):
+    """The noise class of one timing comparison: layer timings (step_ms, fwd_ms, bwd_ms) by
+    ranks; collective timings by ranks and size class (<= 64 KiB small, else large)."""
+    ranks = "%sr" % (world_size if world_size is not None else "?")
+    if METRICS[metric]["group"] == "layer":
+        return "layer-" + ranks
+    return "%s-%s" % (size_class(size_bytes), ranks)
+
+
+def robust_cv(samples):
+    """1.4826 x MAD / median: the CV of one repetition, blind to a minority of spikes."""
+    if len(samples) < 3:
+        return None
+    m = statistics.median(samples)
+    if not m > 0:
+        return None
+    return 1.4826 * statistics.median([abs(v - m) for v in samples]) / m
+
+
+def estimate_noise(base):
+    """{class: {"cv_pct" (median robust CV over the class's benchmarks), "p90_cv_pct",
+    "benchmarks", "threshold_pct" (DRIFT_PCT + THRESHOLD_CVS x cv_pct)}} from the
+    baseline's own repetitions; "fallback" holds the CV for classes absent from the baseline."""
+    cvs = {}
+    for key, case in base["cases"].items():
+        for metric in NOISE_METRICS:
+            cv = robust_cv(case["samples"].get(metric) or [])
+            if cv is not None:
+                cvs.setdefault(noise_class(metric, key[1], case["size_bytes"]), []).append(
+                    100.0 * cv)
+    out = {}
+    for cls, vals in cvs.items():
+        vals = sorted(vals)
+        cv = statistics.median(vals)
+        out[cls] = {"cv_pct": cv, "p90_cv_pct": vals[int(0.9 * (len(vals) - 1))],
+                    "benchmarks": len(vals), "threshold_pct": DRIFT_PCT + THRESHOLD_CVS * cv}
+    fb = max([c["cv_pct"] for c in out.values()] or [FALLBACK_CV_PCT])
+    out["fallback"] = {"cv_pct": fb, "p90_cv_pct": fb, "benchmarks": 0,
+                       "threshold_pct": DRIFT_PCT + THRESHOLD_CVS * fb}
+    return out
+
+
+def class_threshold(noise, cls):
+    return (noise.get(cls) or noise["fallback"])["threshold_pct"]
 
 
 def display_name(key):
@@ -79,18 +165,35 @@ def display_name(key):
     return name if world is None else "%s [world_size=%d]" % (name, world)
 
 
-def drop_outliers(samples):
-    """Samples without outliers: values farther from the median than OUTLIER_MADS robust
-    standard deviations (1.4826 MAD), but never closer than OUTLIER_MIN_PCT of the median.
-    Timing noise on a shared machine is one-sided spikes (a preempted rank makes one
-    repetition 2-1000x slower); one spike in 5 repetitions otherwise hides even a 2x slowdown
-    from the rank test."""
-    if len(samples) < 3:
-        return list(samples)
+def _outlier_cut(samples):
     m = statistics.median(samples)
     mad = statistics.median([abs(v - m) for v in samples])
-    cut = max(OUTLIER_MADS * 1.4826 * mad, OUTLIER_MIN_PCT / 100.0 * abs(m))
-    return [v for v in samples if abs(v - m) <= cut]
+    return m, max(OUTLIER_MADS * 1.4826 * mad, OUTLIER_MIN_PCT / 100.0 * abs(m))
+
+
+def drop_outliers(samples):
+    """Samples without outliers: values farther from the median than OUTLIER_MADS robust
+    standard deviations (1.4826 MAD), but never closer than OUTLIER_MIN_PCT of the median, and
+    only while there are at most (n - 1) // OUTLIER_MAX_SHARE of them (2 of 10). Applied to the
+    baseline only. Timing noise on a shared machine is one-sided spikes (a preempted rank makes
+    one repetition 2-1000x slower); one spike in 5 baseline repetitions otherwise hides even a
+    2x slowdown from the rank test. More values beyond the cut are a second mode: all are
+    kept (a baseline with 3 slow repetitions of 10 stays as measured)."""
+    if len(samples) < 3:
+        return list(samples)
+    m, cut = _outlier_cut(samples)
+    kept = [v for v in samples if abs(v - m) <= cut]
+    if len(samples) - len(kept) > (len(samples) - 1) // OUTLIER_MAX_SHARE:
+        return list(samples)
+    return kept
+
+
+def second_mode(base, new, lower_is_better):
+    """How many new repetitions lie beyond the baseline's outlier cut on the bad side."""
+    if len(base) < 3:
+        return 0
+    m, cut = _outlier_cut(base)
+    return sum(1 for v in new if (v > m + cut if lower_is_better else v < m - cut))
 
 
 def best_half(samples, lower_is_better):
@@ -99,19 +202,55 @@ def best_half(samples, lower_is_better):
     return s[:(len(s) + 1) // 2]
 
 
+def core_cv(samples):
+    """The CV of a sample's densest half: the shortest interval holding ceil(n/2) values,
+    divided by 1.349 (its width in standard deviations for normal data) and by its middle
+    value. Up to half the values may be spikes without widening it (a bimodal baseline with
+    4-5 spiking repetitions of 10 still shows its clean core's noise, where the MAD would
+    not)."""
+    s = sorted(samples)
+    h = (len(s) + 1) // 2
+    if len(s) < 3:
+        return None
+    best = None
+    for i in range(len(s) - h + 1):
+        mid = s[i + (h - 1) // 2]
+        if mid > 0:
+            w = (s[i + h - 1] - s[i]) / mid
+            best = w if best is None else min(best, w)
+    return None if best is None else best / 1.349
+
+
+def large_effect_cv(base, new):
+    """The larger core CV of the two samples: the noise the large-effect rule works against."""
+    return max(core_cv(base) or 0.0, core_cv(new) or 0.0)
+
+
+def large_effect_factor(base, new=()):
+    """The factor the large-effect rule needs for these samples."""
+    return max(LARGE_EFFECT_FACTOR, 1.0 + LARGE_EFFECT_CVS * large_effect_cv(base, new))
+
+
 def large_effect(base, new, lower_is_better, alpha=ALPHA):
     """(factor, p) when the large-effect rule holds for the raw samples, else None. factor:
     how many times worse the median of the new best half is than the baseline's (time ratio
-    new / baseline; bandwidth baseline / new); p: one-sided Mann-Whitney U on the best halves
-    in the bad direction."""
+    new / baseline; bandwidth baseline / new), at least large_effect_factor(base, new); p:
+    one-sided Mann-Whitney U on the best halves in the bad direction. Not when either sample's
+    core CV is above LARGE_EFFECT_MAX_CORE_CV, and only when every new repetition is worse than
+    the whole best half of the baseline."""
     bb, nb = best_half(base, lower_is_better), best_half(new, lower_is_better)
     if mannwhitney.min_p_value(len(nb), len(bb)) > alpha:
+        return None
+    if large_effect_cv(base, new) > LARGE_EFFECT_MAX_CORE_CV:
+        return None
+    best, edge = min(new) if lower_is_better else max(new), bb[-1]  # the worst of the best half
+    if not (best > edge if lower_is_better else best < edge):
         return None
     mb, mn = statistics.median(bb), statistics.median(nb)
     if not (mb > 0 and mn > 0 and math.isfinite(mb) and math.isfinite(mn)):
         return None
     factor = mn / mb if lower_is_better else mb / mn
-    if factor < LARGE_EFFECT_FACTOR:
+    if factor < large_effect_factor(base, new):
         return None
     _, p = mannwhitneyu_safe(nb, bb, "greater" if lower_is_better else "less")
     if p > alpha:
@@ -119,59 +258,130 @@ def large_effect(base, new, lower_is_better, alpha=ALPHA):
     return factor, p
 
 
-def compare_metric(base, new, lower_is_better, threshold_pct, alpha=ALPHA):
-    """Classifies one metric: (status, info). status: regression, improvement, inconclusive,
-    unchanged. info: baseline_median, median, change_pct, p_value (one-sided, bad direction
-    for a regression or unchanged, good direction for an improvement), n_baseline, n (after
-    dropping outliers), outliers (dropped, both samples); with a regression by the
-    large-effect rule also rule = "large_effect", best_half_factor, best_half_p_value."""
-    status, info = _compare_whole(base, new, lower_is_better, threshold_pct, alpha)
-    if status in ("regression", "improvement"):
-        return status, info
-    le = large_effect(base, new, lower_is_better, alpha)
-    if le is None:
-        return status, info
-    info.pop("reason", None)
-    info["rule"] = "large_effect"
-    info["best_half_factor"], info["best_half_p_value"] = le
-    return "regression", info
+def _shift(values, lower_is_better, bad, drift_pct):
+    """The baseline moved by the drift allowance towards the bad (or good) side."""
+    f = 1.0 + drift_pct / 100.0
+    up = (lower_is_better == bad)  # times get larger when worse, bandwidths smaller
+    return [v * f if up else v / f for v in values]
 
 
-def _compare_whole(base, new, lower_is_better, threshold_pct, alpha):
-    """The main rule: rank test and median change over the samples without outliers."""
-    nb0, nn0 = len(base), len(new)
-    base, new = drop_outliers(base), drop_outliers(new)
+def _tail_p(k, n, m):
+    """P(the k largest of n + m exchangeable values are all among the n new ones)."""
+    return math.comb(n, k) / math.comb(n + m, k) if 0 < k <= n else 1.0
+
+
+def measure(base, new, lower_is_better, drift_pct=DRIFT_PCT):
+    """The statistics of one timing comparison, before any decision: baseline_median, median,
+    change_pct, p_value (one-sided Mann-Whitney U that the new samples are worse than the
+    baseline's made worse by drift_pct), p_good (the same towards better), n_baseline, n (after
+    dropping the baseline's outliers; the new sample keeps all), outliers, min_p (the smallest
+    p these sizes allow), second_mode (new repetitions beyond the baseline's outlier cut on the
+    bad side) and, when they are at least a quarter of the new sample, tail_p (the chance that
+    as many new values exceed every baseline value), large_effect ((factor, p) or None)."""
+    nb0 = len(base)
+    le = large_effect(base, new, lower_is_better)
+    # Outliers are dropped from the baseline only: every new repetition counts, so no share of
+    # slowed repetitions can be dropped as noise.
+    base, new = drop_outliers(base), list(new)
     mb, mn = statistics.median(base), statistics.median(new)
+    mode = second_mode(base, new, lower_is_better)
     info = {"baseline_median": mb, "median": mn, "change_pct": None, "p_value": None,
-            "n_baseline": len(base), "n": len(new), "threshold_pct": threshold_pct,
-            "outliers": nb0 - len(base) + nn0 - len(new)}
+            "p_good": None, "n_baseline": len(base), "n": len(new), "outliers":
+            nb0 - len(base), "drift_pct": drift_pct,
+            "min_p": mannwhitney.min_p_value(len(new), len(base)), "second_mode": mode,
+            "tail_p": None, "large_effect": le}
+    if mode >= -(-len(new) // OUTLIER_MAX_SHARE):
+        worst = max(base) if lower_is_better else min(base)
+        k = sum(1 for v in new if (v > worst if lower_is_better else v < worst))
+        info["tail_p"] = _tail_p(k, len(new), len(base))
     if mb == 0 or not math.isfinite(mb):
-        if mn == mb:
-            return "unchanged", info
-        info["reason"] = "baseline median is %r: no relative change" % mb
-        return "inconclusive", info
-    change = (mn - mb) / abs(mb) * 100.0
-    info["change_pct"] = change
-    worse = change > 0 if lower_is_better else change < 0
-    beyond = abs(change) > threshold_pct
-    # "greater": the new samples tend to be larger than the baseline's.
+        return info
+    info["change_pct"] = (mn - mb) / abs(mb) * 100.0
     bad_alt = "greater" if lower_is_better else "less"
     good_alt = "less" if lower_is_better else "greater"
-    alt = bad_alt if (worse or not beyond) else good_alt
-    _, p = mannwhitneyu_safe(new, base, alt)
-    info["p_value"] = p
-    if mannwhitney.min_p_value(len(new), len(base)) > alpha:
-        if beyond:
-            info["reason"] = ("%d vs %d repetitions cannot reach p <= %g; re-measure with more "
-                              "repetitions" % (len(new), len(base), alpha))
-            return "inconclusive", info
-        return "unchanged", info
-    if beyond and p <= alpha:
-        return ("regression" if worse else "improvement"), info
+    info["p_value"] = mannwhitneyu_safe(new, _shift(base, lower_is_better, True, drift_pct),
+                                        bad_alt)[1]
+    info["p_good"] = mannwhitneyu_safe(new, _shift(base, lower_is_better, False, drift_pct),
+                                       good_alt)[1]
+    return info
+
+
+def classify(info, lower_is_better, threshold_pct, alpha_bad=ALPHA, alpha_good=ALPHA,
+             level=ALPHA):
+    """(status, entry) for measured statistics: regression when p_value <= alpha_bad and the
+    median change is beyond threshold_pct on the bad side; improvement likewise on the good
+    side; else a regression by the large-effect rule; else inconclusive when the change is
+    beyond the threshold (not significant, or too few repetitions for p <= level to be
+    possible at all) or the new sample has a bad-side second mode that exceeds every baseline
+    repetition (tail_p <= ALPHA); else unchanged. alpha_bad / alpha_good: the whole run's
+    Benjamini-Hochberg cut-offs (evaluate) or ALPHA for one comparison (compare_metric)."""
+    e = {k: v for k, v in info.items() if k not in ("large_effect", "p_good", "min_p",
+                                                     "tail_p", "second_mode")}
+    e["threshold_pct"] = threshold_pct
+    change = info["change_pct"]
+    if change is None:
+        if info["median"] == info["baseline_median"]:
+            return "unchanged", e
+        e["reason"] = "baseline median is %r: no relative change" % info["baseline_median"]
+        return "inconclusive", e
+    worse = change > 0 if lower_is_better else change < 0
+    beyond = abs(change) > threshold_pct
+    # Too few repetitions for p <= level to be possible: no rank-test verdict at all (the
+    # normal approximation with ties would claim otherwise for 1 against 10).
+    testable = info["min_p"] <= level
+    if testable and beyond and worse and info["p_value"] <= alpha_bad:
+        return "regression", e
+    if testable and beyond and not worse and info["p_good"] <= alpha_good:
+        e["p_value"] = info["p_good"]
+        return "improvement", e
+    le = info["large_effect"]
+    if le is not None:
+        e["rule"] = "large_effect"
+        e["best_half_factor"], e["best_half_p_value"] = le
+        return "regression", e
     if beyond:
-        info["reason"] = "median changed beyond the threshold but p > %g" % alpha
-        return "inconclusive", info
-    return "unchanged", info
+        if not worse:
+            e["p_value"] = info["p_good"]
+        if info["min_p"] > level:
+            e["reason"] = ("%d vs %d repetitions cannot reach p <= %g; re-measure with more "
+                           "repetitions" % (e["n"], e["n_baseline"], level))
+        else:
+            cut = alpha_bad if worse else alpha_good
+            e["reason"] = ("median changed beyond the threshold but p = %.3g is above the "
+                           "cut-off %s" % (e["p_value"], "%.3g" % cut if cut > 0 else
+                                           "(no p-value of the run passed "
+                                           "Benjamini-Hochberg)"))
+        return "inconclusive", e
+    if info["tail_p"] is not None and info["tail_p"] <= ALPHA:
+        e["second_mode"] = info["second_mode"]
+        e["tail_p"] = info["tail_p"]
+        e["reason"] = ("%d of %d repetitions form a second, worse mode beyond every baseline "
+                       "repetition (p = %.3g): a regression in part of the repetitions, or a "
+                       "noisy run; re-measure" % (info["second_mode"], e["n"], info["tail_p"]))
+        return "inconclusive", e
+    return "unchanged", e
+
+
+def compare_metric(base, new, lower_is_better, threshold_pct, alpha=ALPHA,
+                   drift_pct=DRIFT_PCT):
+    """One comparison on its own, at level alpha (no multiplicity correction): (status, entry),
+    status one of regression, improvement, inconclusive, unchanged."""
+    return classify(measure(base, new, lower_is_better, drift_pct), lower_is_better,
+                    threshold_pct, alpha, alpha, alpha)
+
+
+def bh_cutoff(p_values, q=None):
+    """Benjamini-Hochberg: the largest p_(k) with p_(k) <= k q / m (0.0 when none is): every
+    p-value at or below it is a discovery, and the expected share of false discoveries among
+    them is at most q (under independence or positive dependence)."""
+    q = FDR_Q if q is None else q
+    ps = sorted(p for p in p_values if p is not None)
+    m = len(ps)
+    cut = 0.0
+    for k, p in enumerate(ps, 1):
+        if p <= k * q / m:
+            cut = p
+    return cut
 
 
 def mannwhitneyu_safe(x, y, alternative):
@@ -190,11 +400,16 @@ def find_baseline(res, path, baselines_dir):
 
 
 def evaluate(res, base, timing_mode="fail", forced=False, baseline_path="", notes=()):
-    """The verdict dict for a loaded results file and a loaded baseline."""
-    regressions, improvements, inconclusive, exact_failures = [], [], [], []
-    missing, new_cases, unchanged = [], [], 0
+    """The verdict dict for a loaded results file and a loaded baseline. Exact metrics fail on
+    any difference; timing comparisons are measured first (measure), then decided together:
+    the regression p-values of the whole run go through Benjamini-Hochberg at FDR_Q (and the
+    improvement p-values separately), each against its noise class's threshold, estimated
+    from the baseline's own repetitions (estimate_noise)."""
+    exact_failures, missing, new_cases, unchecked = [], [], [], []
     testcases = []  # (classname, name, kind, message); kind: ok, failure, skipped
+    timing = []     # (testcase index, name, metric, class, threshold, info)
     rcases, bcases = res["cases"], base["cases"]
+    noise = estimate_noise(base)
 
     for key in sorted(rcases, key=lambda k: (k[0], k[1] or 0)):
         case = rcases[key]
@@ -204,6 +419,12 @@ def evaluate(res, base, timing_mode="fail", forced=False, baseline_path="", note
             exact_failures.append({"name": name, "metric": "wrong", "baseline": 0,
                                    "value": max(wrong),
                                    "message": "wrong = %g (must be 0)" % max(wrong)})
+        if case.get("unchecked"):
+            # -c 0: `wrong` absent. Not a pass by zero: listed and reported as unchecked.
+            unchecked.append({"name": name, "repetitions": case["unchecked"]})
+            testcases.append((name, "wrong", "skipped",
+                              "unchecked: %d repetitions ran without result checks (-c 0)"
+                              % case["unchecked"]))
         if key not in bcases:
             new_cases.append(name)
             testcases.append((name, "baseline", "skipped", "new benchmark, not in the baseline"))
@@ -234,54 +455,68 @@ def evaluate(res, base, timing_mode="fail", forced=False, baseline_path="", note
                                                        if e["name"] == name and
                                                        e["metric"] == "wrong"])
         testcases.append((name, "exact", "failure" if msg else "ok", msg))
-        # Timing metrics.
-        cls = size_class(case["size_bytes"])
+        # Timing metrics: measured now, decided below with the whole run's p-values.
         for metric, spec in METRICS.items():
             bs, ns = bcase["samples"].get(metric), case["samples"].get(metric)
             if not bs or not ns:
                 continue
-            status, info = compare_metric(bs, ns, spec["lower_is_better"],
-                                          spec["threshold_pct"][cls])
-            entry = {"name": name, "metric": metric, "size_class": cls}
-            entry.update(info)
-            text = describe(entry)
-            if status == "regression":
-                regressions.append(entry)
-                testcases.append((name, metric, "failure" if timing_mode == "fail" else "skipped",
-                                  "regression: " + text + ("" if timing_mode == "fail"
-                                                           else " (--timing report)")))
-            elif status == "improvement":
-                improvements.append(entry)
-                testcases.append((name, metric, "ok", "improvement: " + text))
-            elif status == "inconclusive":
-                inconclusive.append(entry)
-                testcases.append((name, metric, "skipped", "inconclusive: " + text))
-            else:
-                unchanged += 1
-                testcases.append((name, metric, "ok", text))
+            cls = noise_class(metric, key[1], case["size_bytes"])
+            timing.append((len(testcases), name, metric, cls, class_threshold(noise, cls),
+                           measure(bs, ns, spec["lower_is_better"])))
+            testcases.append(None)
+    cut_bad = bh_cutoff([t[5]["p_value"] for t in timing])
+    cut_good = bh_cutoff([t[5]["p_good"] for t in timing])
+    regressions, improvements, inconclusive, unchanged = [], [], [], 0
+    for idx, name, metric, cls, thr, info in timing:
+        status, info = classify(info, METRICS[metric]["lower_is_better"], thr, cut_bad,
+                                cut_good, FDR_Q)
+        entry = {"name": name, "metric": metric, "noise_class": cls}
+        entry.update(info)
+        text = describe(entry)
+        if status == "regression":
+            regressions.append(entry)
+            testcases[idx] = (name, metric, "failure" if timing_mode == "fail" else "skipped",
+                              "regression: " + text + ("" if timing_mode == "fail"
+                                                       else " (--timing report)"))
+        elif status == "improvement":
+            improvements.append(entry)
+            testcases[idx] = (name, metric, "ok", "improvement: " + text)
+        elif status == "inconclusive":
+            inconclusive.append(entry)
+            testcases[idx] = (name, metric, "skipped", "inconclusive: " + text)
+        else:
+            unchanged += 1
+            testcases[idx] = (name, metric, "ok", text)
     for key in sorted(set(bcases) - set(rcases), key=lambda k: (k[0], k[1] or 0)):
         name = display_name(key)
         missing.append(name)
         testcases.append((name, "present", "failure", "in the baseline but missing from the "
                                                       "results"))
     failed = bool(exact_failures or missing or (regressions and timing_mode == "fail"))
+    meta = base["context"].get("tpbench_baseline") or {}
     return {
         "verdict": "fail" if failed else "pass",
         "profile": res["context"]["machine_profile"],
         "baseline": baseline_path,
         "baseline_profile": base["context"]["machine_profile"],
-        "baseline_commit": base["context"].get("tpbench_baseline", {}).get(
-            "tpbench_version", base["context"].get("tpbench_version")),
+        "baseline_commit": meta.get("tpbench_version", base["context"].get("tpbench_version")),
+        "baseline_created": meta.get("created"),
+        "baseline_command": meta.get("command"),
         "results_commit": res["context"].get("tpbench_version"),
         "forced": forced,
         "timing_mode": timing_mode,
+        "fdr_q": FDR_Q,
         "alpha": ALPHA,
-        "thresholds_pct": {m: s["threshold_pct"] for m, s in METRICS.items()},
+        "drift_pct": DRIFT_PCT,
+        "comparisons": len(timing),
+        "p_cutoff": cut_bad,
+        "noise": {c: dict(n) for c, n in sorted(noise.items())},
         "small_max_bytes": SMALL_MAX_BYTES,
         "regressions": regressions,
         "improvements": improvements,
         "inconclusive": inconclusive,
         "exact_failures": exact_failures,
+        "unchecked": unchecked,
         "missing": missing,
         "new": new_cases,
         "unchanged": unchanged,
@@ -315,16 +550,21 @@ def summary_md(v):
     out.append("- results profile: `%s`; baseline: `%s` (profile `%s`, commit `%s`)%s" % (
         v["profile"], v["baseline"], v["baseline_profile"], v["baseline_commit"],
         " **FORCED across profiles**" if v["forced"] else ""))
-    out.append("- timing mode: `%s` (%s); alpha %g; median-change thresholds: %s" % (
-        v["timing_mode"], "timing regressions fail" if v["timing_mode"] == "fail"
-        else "timing regressions are reported, not failing", v["alpha"],
-        ", ".join("%s <=%d KiB %g%% / larger %g%%" % (m, v["small_max_bytes"] // 1024,
-                                                      t["small"], t["large"])
-                  for m, t in v["thresholds_pct"].items())))
+    out.append("- timing mode: `%s` (%s); %d timing comparisons, Benjamini-Hochberg false-"
+               "discovery rate %g (p cut-off this run: %.3g); drift allowance %g%%" % (
+                   v["timing_mode"], "timing regressions fail" if v["timing_mode"] == "fail"
+                   else "timing regressions are reported, not failing", v["comparisons"],
+                   v["fdr_q"], v["p_cutoff"], v["drift_pct"]))
+    out.append("- noise classes (robust CV of one repetition in the baseline, median over the "
+               "class; threshold = drift + %g CV): %s" % (
+                   THRESHOLD_CVS, ", ".join("%s %.1f%% -> %.1f%%" % (
+                       c, n["cv_pct"], n["threshold_pct"]) for c, n in v["noise"].items()
+                       if c != "fallback")))
     out.append("- %d regressions, %d improvements, %d inconclusive, %d unchanged; "
-               "%d exact failures, %d missing, %d new" % (
+               "%d exact failures, %d missing, %d new, %d unchecked (no `wrong`: -c 0)" % (
                    len(v["regressions"]), len(v["improvements"]), len(v["inconclusive"]),
-                   v["unchanged"], len(v["exact_failures"]), len(v["missing"]), len(v["new"])))
+                   v["unchanged"], len(v["exact_failures"]), len(v["missing"]), len(v["new"]),
+                   len(v.get("unchecked", []))))
     for n in v["notes"]:
         out.append("- note: %s" % n)
     for r in v.get("remeasure", {}).get("rounds", []):
@@ -357,6 +597,13 @@ def summary_md(v):
     out.extend(["- `%s`: %s" % (e["name"], e["message"]) for e in v["exact_failures"]] or
                ["none"])
     out.append("")
+    if v.get("unchecked"):
+        out.append("## Unchecked: ran without result checks (%d)" % len(v["unchecked"]))
+        out.append("")
+        out.extend("- `%s`: %d repetitions without `wrong` (-c 0)" % (u["name"],
+                                                                      u["repetitions"])
+                   for u in v["unchecked"])
+        out.append("")
     if v["missing"]:
         out.append("## Missing from the results (%d)" % len(v["missing"]))
         out.append("")
@@ -563,7 +810,7 @@ def main(argv):
                 v = {"verdict": "no_baseline", "profile": profile, "baseline": None,
                      "forced": False, "timing_mode": args.timing, "regressions": [],
                      "improvements": [], "inconclusive": [], "exact_failures": [],
-                     "unchanged": 0, "notes": [msg]}
+                     "unchecked": [], "unchanged": 0, "notes": [msg]}
                 os.makedirs(out_dir, exist_ok=True)
                 results.write_atomically(os.path.join(out_dir, "verdict.json"),
                                          json.dumps(v, indent=1) + "\n")
@@ -571,6 +818,7 @@ def main(argv):
                                          "# tpbench performance gate: NO BASELINE\n\n%s\n" % msg)
                 return 0
         base = results.load(bpath)
+        results.check_baseline_metadata(bpath, base)
         rprof = res["context"]["machine_profile"]
         bprof = base["context"]["machine_profile"]
         forced = False

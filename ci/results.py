@@ -9,7 +9,7 @@ import math
 import os
 import re
 
-TIMING_METRICS = ("time_us", "busbw_GBps", "step_ms")
+TIMING_METRICS = ("time_us", "busbw_GBps", "step_ms", "fwd_ms", "bwd_ms")
 EXACT_METRICS = ("wrong", "bytes_sent_per_rank", "msgs_per_rank", "comm_bytes_per_rank",
                  "comm_bytes_model", "peak_mem_bytes_per_rank")
 # Google Benchmark appends these to the names of fixed-iteration, manual-time cases.
@@ -63,7 +63,8 @@ def load(path):
     """Reads a results (or baseline) file. Returns {"context": {...}, "cases": {key: case}}.
 
     key = (benchmark name stem, world_size or None); case = {"name", "world_size",
-    "size_bytes", "samples": {metric: [values per repetition]}, "exact": {metric: [values]}}.
+    "size_bytes", "samples": {metric: [values per repetition]}, "exact": {metric: [values]},
+    "unchecked": repetitions of a collective without a `wrong` counter (run with -c 0)}.
     Only run_type "iteration" entries are samples; aggregates (mean, median, ...) are ignored.
     """
     try:
@@ -112,7 +113,7 @@ def load(path):
                 m = _BYTES.search(name)
                 size = float(m.group(1)) if m else 0.0
             case = {"name": key[0], "world_size": world, "size_bytes": size,
-                    "samples": {}, "exact": {}}
+                    "samples": {}, "exact": {}, "unchecked": 0}
             cases[key] = case
         # Collectives carry time_us (and busbw_GBps); layer and pattern results step_ms.
         found = False
@@ -121,14 +122,44 @@ def load(path):
             if v is not None:
                 found = True
                 case["samples"].setdefault(metric, []).append(v)
-        if not found:
+        if not found or ("time_us" not in b and "step_ms" not in b):
             raise UsageError("%s: %s: missing 'time_us' (collectives) or 'step_ms' (layers)"
                              % (path, where))
         for metric in EXACT_METRICS:
-            # Collectives must report `wrong`; layer results check max_rel_err themselves.
-            v = _number(path, where, b, metric, metric == "wrong" and "time_us" in b)
+            # Layer results check max_rel_err themselves (bench/check_results.py).
+            v = _number(path, where, b, metric, False)
             if v is not None:
                 case["exact"].setdefault(metric, []).append(v)
+        if "time_us" in b and "wrong" not in b:
+            # A collective run with -c 0 leaves `wrong` out: not checked, which is not 0.
+            case["unchecked"] += 1
     if not cases:
         raise UsageError("%s: benchmarks: no run_type 'iteration' entries" % path)
     return {"context": ctx, "cases": cases, "raw": data}
+
+
+# What //ci:baseline records in context.tpbench_baseline and the gate requires of a baseline:
+# the commit the results were measured at, when it was recorded, the machine profile, and the
+# exact command that produced the results (docs/ci.md "Stored baselines").
+BASELINE_METADATA = ("tpbench_version", "created", "machine_profile", "command")
+
+
+def check_baseline_metadata(path, base):
+    """Raises UsageError unless the loaded baseline carries the metadata //ci:baseline records
+    (a hand-edited or spliced file does not)."""
+    meta = base["context"].get("tpbench_baseline")
+    how = ("baselines are written only by //ci:baseline (bazel run //ci:baseline -- --results "
+           "R.json [--update]); re-record this one")
+    if not isinstance(meta, dict):
+        raise UsageError("%s: context.tpbench_baseline: missing: not a recorded baseline; %s"
+                         % (path, how))
+    for k in BASELINE_METADATA:
+        v = meta.get(k)
+        if not isinstance(v, str) or not v or v == "unknown":
+            raise UsageError("%s: context.tpbench_baseline.%s: missing or empty; %s"
+                             % (path, k, how))
+    if meta["machine_profile"] != base["context"]["machine_profile"]:
+        raise UsageError("%s: context.tpbench_baseline.machine_profile '%s' differs from "
+                         "context.machine_profile '%s': the file was edited; %s"
+                         % (path, meta["machine_profile"], base["context"]["machine_profile"],
+                            how))

@@ -21,7 +21,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ci"))
+import gate as cigate  # noqa: E402  (the gate's verdicts: the report has no rule of its own)
 import mannwhitney  # noqa: E402
+import results as ciresults  # noqa: E402
 
 COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce",
                "all_to_all", "sendrecv")
@@ -32,7 +34,6 @@ LAYER_COUNTERS = ("fwd_ms", "bwd_ms", "step_ms", "comm_bytes_per_rank", "comm_by
                   "peak_mem_bytes_per_rank")
 BACKEND_STYLE = {"ucx": "-", "mpi": "--", "nccl": ":"}
 SMALL_MAX = 64 * 1024
-DEFAULT_NOISE_PCT = 5.0
 LIMIT_KEY = "host_memcpy_GBps"
 
 
@@ -393,6 +394,24 @@ def _largest_common(entries_by_world):
     return max(common) if common else None
 
 
+def _checks_text(res):
+    """Checked / wrong / unchecked collective cases: a run with -c 0 has no `wrong` counter,
+    which is "unchecked", never 0 wrong elements."""
+    checked = unchecked = bad = 0
+    for e in res.coll():
+        if not e.runs:
+            continue
+        vals = [r["wrong"] for r in e.runs if isinstance(r.get("wrong"), (int, float))]
+        if len(vals) < len(e.runs):
+            unchecked += 1
+        elif any(v != 0 for v in vals):
+            bad += 1
+        else:
+            checked += 1
+    return ("%d cases checked with 0 wrong elements, %d with wrong elements, %d unchecked "
+            "(no `wrong` counter: run with -c 0)" % (checked, bad, unchecked))
+
+
 def section_summary(res, verdict, limit):
     ctxs = [c for _, c in res.files]
     rows = [
@@ -412,6 +431,7 @@ def section_summary(res, verdict, limit):
         ("benchmarks", "%d cases (%d collective, %d layer)"
          % (len(res.entries), len(res.coll()), len(res.layers()))),
         ("bandwidth limit line", limit[1]),
+        ("result checks (collectives)", _checks_text(res)),
     ]
     if res.replaced:
         pairs = sorted({(a, b) for _, a, b in res.replaced})
@@ -792,69 +812,102 @@ def _backend_table(res):
                    "exposed comm ms mpi", "comm alone ms ucx"], rows, cls="numbers"))
 
 
-def compare(res, base):
-    """Rows for every case in both: (entry, metric, current, baseline, change %, band %,
-    status), status one of regress / improve / same. Time: up is worse; bandwidth: down."""
-    rows = []
-    for key in sorted(set(res.entries) & set(base.entries)):
-        e, b = res.entries[key], base.entries[key]
-        metrics = (("time_us", 1), ("busbw_GBps", -1)) if e.kind == "coll" else (("step_ms", 1),)
-        for m, sign in metrics:
-            cur, old = e.value(m), b.value(m)
-            if cur is None or old is None or old == 0:
-                continue
-            change = 100.0 * (cur - old) / old
-            cv = b.cv_pct(m)
-            band = max(cv, 0.0) if cv is not None else DEFAULT_NOISE_PCT
-            worse = change * sign
-            status = "regress" if worse > band else ("improve" if worse < -band else "same")
-            rows.append((e, m, cur, old, change, band, status))
-    return rows
+def gate_verdict(results_paths, baseline_paths):
+    """The gate's verdict for one results file against one baseline, computed with //ci:gate's
+    own code (evaluate); (verdict, how it was obtained). Raises ReportError with the gate's
+    message when it refuses the inputs (e.g. a baseline without its recorded metadata)."""
+    if len(results_paths) != 1 or len(baseline_paths) != 1:
+        raise ReportError("--baseline: the gate compares one results file with one baseline "
+                          "(got %d and %d); run //ci:gate and pass its verdict.json with "
+                          "--verdict" % (len(results_paths), len(baseline_paths)))
+    try:
+        res = ciresults.load(results_paths[0])
+        base = ciresults.load(baseline_paths[0])
+        ciresults.check_baseline_metadata(baseline_paths[0], base)
+    except ciresults.UsageError as e:
+        raise ReportError("%s (the gate refuses it)" % e)
+    v = cigate.evaluate(res, base, baseline_path=baseline_paths[0])
+    v = {k: x for k, x in v.items() if not k.startswith("_")}
+    return v, ("computed with //ci:gate's evaluate (timing mode fail): %s against %s"
+               % (results_paths[0], baseline_paths[0]))
 
 
-def section_baseline(pl, res, base, base_paths):
+VERDICT_LISTS = (("regressions", "regression"), ("improvements", "improve"),
+                 ("inconclusive", "inconclusive"))
+
+
+def section_baseline(pl, verdict, how):
+    """The gate's verdict in detail: every timing comparison it did not call unchanged, the
+    exact-metric failures, missing, unchecked and new benchmarks. No rule of the report's."""
     out = ['<section id="baseline"><h2>Against the baseline</h2>']
-    if base is None:
-        out.append("<p>no baseline given (--baseline)</p></section>")
+    if verdict is None:
+        out.append("<p>no baseline or verdict given (--baseline, --verdict)</p></section>")
         return "".join(out)
-    rows = compare(res, base)
-    out.append("<p>Baseline: %s. Cases matched by name (without the iterations suffix) and "
-               "world size: %d. Noise band: the baseline's coefficient of variation when it "
-               "has repetitions (stddev/cv aggregates), else &plusmn;%g%%.</p>"
-               % (esc(", ".join(base_paths)), len({r[0].key for r in rows}), DEFAULT_NOISE_PCT))
-    if not rows:
-        out.append("<p>no benchmark is present in both</p></section>")
-        return "".join(out)
-    nreg = sum(1 for r in rows if r[6] == "regress")
-    out.append('<p id="regression-count">%d regression%s beyond the noise band, %d '
-               'improvement%s</p>' % (nreg, "s" * (nreg != 1),
-                                      sum(1 for r in rows if r[6] == "improve"),
-                                      "s" * (sum(1 for r in rows if r[6] == "improve") != 1)))
-    metrics = sorted({r[1] for r in rows}, key=lambda m: ("time_us", "busbw_GBps", "step_ms").index(m))
-    fig, axes = pl.plt.subplots(len(metrics), 1, figsize=(10, 3.2 * len(metrics)), squeeze=False)
-    for ax, m in zip(axes[:, 0], metrics):
-        rs = [r for r in rows if r[1] == m]
-        xs = list(range(len(rs)))
-        ax.fill_between(xs, [-r[5] for r in rs], [r[5] for r in rs], color="gray", alpha=0.25,
-                        step="mid", label="noise band")
-        for status, col in (("same", "tab:blue"), ("improve", "tab:green"), ("regress", "red")):
-            pts = [(x, r[4]) for x, r in zip(xs, rs) if r[6] == status]
+    out.append("<p>The gate's verdict (%s): <b>%s</b>. Regression, improvement and "
+               "inconclusive are the gate's decisions (docs/ci.md: noise class thresholds from "
+               "the baseline's repetitions, Mann-Whitney U with a drift allowance, "
+               "Benjamini-Hochberg over the run); unchanged comparisons are not listed.</p>"
+               % (esc(how), esc(str(verdict.get("verdict", "?")).upper())))
+    rows, classes = [], []
+    for key, status in VERDICT_LISTS:
+        for e in verdict.get(key) or []:
+            if not isinstance(e, dict):
+                continue
+            ch = e.get("change_pct")
+            rows.append((e, status, ch if isinstance(ch, (int, float)) else None))
+    nreg = sum(1 for r in rows if r[1] == "regression")
+    out.append('<p id="regression-count">%d regression%s, %d improvement%s, %d inconclusive, '
+               '%s unchanged (the gate\'s verdict)</p>'
+               % (nreg, "s" * (nreg != 1), sum(1 for r in rows if r[1] == "improve"),
+                  "s" * (sum(1 for r in rows if r[1] == "improve") != 1),
+                  sum(1 for r in rows if r[1] == "inconclusive"), verdict.get("unchanged", "?")))
+    plotted = [r for r in rows if r[2] is not None]
+    if plotted:
+        fig, ax = pl.plt.subplots(figsize=(10, 3.2))
+        for status, col in (("improve", "tab:green"), ("inconclusive", "tab:gray"),
+                            ("regression", "red")):
+            pts = [(i, r[2]) for i, r in enumerate(plotted) if r[1] == status]
             if pts:
-                ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=10, color=col,
+                ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=12, color=col,
                            label=status)
         ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_ylabel("%s change (%%)" % m)
-        ax.set_xlabel("case (table order)")
+        ax.set_ylabel("median change (%)")
+        ax.set_xlabel("comparison (table order)")
         ax.grid(True, alpha=0.3)
         _legend(ax, fontsize=7)
-    fig.tight_layout()
-    out.append(pl.save(fig, "baseline.png"))
-    rows_sorted = sorted(rows, key=lambda r: (r[6] != "regress", r[1], r[0].key))
-    out.append(table(["benchmark", "ranks", "metric", "current", "baseline", "change %",
-                      "noise band %", "status"],
-                     [(r[0].key[0], r[0].key[1], r[1], fmt(r[2]), fmt(r[3]), "%+.2f" % r[4],
-                       "%.2f" % r[5], r[6]) for r in rows_sorted],
-                     cls="numbers baseline", row_classes=[r[6] for r in rows_sorted]))
+        fig.tight_layout()
+        out.append(pl.save(fig, "baseline.png"))
+    if rows:
+        for e, status, _ in rows:
+            classes.append(status)
+        out.append(table(["benchmark", "metric", "class", "baseline median", "median",
+                          "change %", "threshold %", "p-value", "n", "status", "why"],
+                         [(e.get("name", "?"), e.get("metric", "?"),
+                           e.get("noise_class", e.get("size_class", "-")),
+                           fmt(e.get("baseline_median")), fmt(e.get("median")),
+                           "%+.2f" % ch if ch is not None else "-",
+                           fmt(e.get("threshold_pct")),
+                           "%.3g" % e["p_value"] if isinstance(e.get("p_value"), (int, float))
+                           else "-",
+                           "%s vs %s" % (e.get("n_baseline", "?"), e.get("n", "?")), status,
+                           e.get("reason") or ("large effect" if e.get("rule") == "large_effect"
+                                               else ""))
+                          for e, status, ch in rows],
+                         cls="numbers baseline", row_classes=classes))
+    for key, title in (("exact_failures", "Exact-metric failures"),
+                       ("missing", "In the baseline, missing from the results"),
+                       ("unchecked", "Unchecked (no `wrong`: run with -c 0)"),
+                       ("new", "New, not in the baseline")):
+        items = verdict.get(key) or []
+        if not items:
+            continue
+        out.append("<h3>%s (%d)</h3>" % (esc(title), len(items)))
+        out.append(table(["benchmark", "detail"],
+                         [(i.get("name", "?"), i.get("message") or
+                           ("%s repetitions" % i["repetitions"] if "repetitions" in i else ""))
+                          if isinstance(i, dict) else (i, "") for i in items],
+                         cls="kv", row_classes=["regress" if key == "exact_failures" else ""] *
+                         len(items)))
     out.append("</section>")
     return "".join(out)
 
@@ -869,6 +922,7 @@ td:first-child{text-align:left}
 table.kv td{text-align:left}
 tr.regress td{background:#fdd;color:#a00;font-weight:bold}
 tr.improve td{background:#dfd}
+tr.inconclusive td{background:#eee}
 p.verdict{font-size:20px;font-weight:bold;padding:.3em .6em;display:inline-block}
 p.verdict.pass{background:#dfd;color:#060}
 p.verdict.fail{background:#fdd;color:#a00}
@@ -884,8 +938,13 @@ def build(results_paths, out, baseline_paths=None, verdict_path=None, measure_li
     if not res.entries:
         raise ReportError("%s: no benchmark results in the file%s"
                           % (", ".join(results_paths), "s" * (len(results_paths) != 1)))
-    base = load_results(baseline_paths, "baseline") if baseline_paths else None
-    verdict = load_verdict(verdict_path) if verdict_path else None
+    if baseline_paths:
+        load_results(baseline_paths, "baseline")  # the report's own checks of the files
+    verdict, how = None, None
+    if verdict_path:
+        verdict, how = load_verdict(verdict_path), "from %s" % verdict_path
+    elif baseline_paths:
+        verdict, how = gate_verdict(results_paths, baseline_paths)
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as e:
@@ -908,7 +967,7 @@ def build(results_paths, out, baseline_paths=None, verdict_path=None, measure_li
     body.append(section_scaling(pl, res))
     body.append(section_groups(pl, res))
     body.append(section_layers(pl, res))
-    body.append(section_baseline(pl, res, base, baseline_paths or []))
+    body.append(section_baseline(pl, verdict, how))
     nav = "".join('<a href="#%s">%s</a>' % (a, t) for a, t in
                   [("summary", "summary")] + [("coll-" + c, c) for c in colls] +
                   [("scaling", "scaling"), ("groups", "groups"), ("layers", "TP schemes"),

@@ -21,12 +21,19 @@ TMP = os.environ.get("TEST_TMPDIR") or tempfile.mkdtemp()
 os.environ["MPLCONFIGDIR"] = os.path.join(TMP, "mpl")
 
 from reports import report  # noqa: E402
+from reports.report import cigate, ciresults  # noqa: E402  (the gate, as the report imports it)
 
 DATA = os.path.join(HERE, "testdata")
+CI_DATA = os.path.join(os.path.dirname(HERE), "ci", "testdata")
 
 
 def td(name):
     return os.path.join(DATA, name)
+
+
+def ci_td(name):
+    """//ci:gate's fixtures (a baseline written by //ci:baseline, and results against it)."""
+    return os.path.join(CI_DATA, name)
 
 
 def tables_text(page):
@@ -157,42 +164,66 @@ class ReportTest(unittest.TestCase):
         self.assertIn(report.fmt(best), self.page)
         self.assertIn("ucx/mpi all_reduce bus bandwidth ratio, 2 ranks, 64 MiB", self.page)
 
-    def test_baseline_regression_highlighted(self):
-        # The fixture baseline has ucx ring 8 MiB on 2 ranks 25% faster: a 33% regression.
-        rows = re.findall(r'<tr class="regress">(.*?)</tr>', self.page)
-        regs = [r for r in rows if "all_reduce/ucx/ring/f32/sum/bytes:8388608/inplace:0/ranks:2"
-                "</td><td>2</td>" in r]
-        self.assertEqual(len(regs), 2, rows)  # time_us and busbw_GBps
-        self.assertIn("+33.33", "".join(regs))
-        self.assertIn('<tr class="improve"><td>all_reduce/mpi/auto/f32/sum/bytes:67108864/'
-                      'inplace:0/ranks:2</td>', self.page)
-        # broadcast/ucx/chain has other iteration suffixes in the baseline: still matched.
-        self.assertRegex(self.page, r"<td>broadcast/ucx/chain/[^<]*</td><td>2</td><td>time_us")
-        # perf_small.json (read after results_small.json) replaces its cases: ucx ring 64 MiB
-        # there is a genuine 7% regression against the sweep's baseline.
-        m = re.search(r'<p id="regression-count">(\d+) regressions beyond the noise band, '
-                      r'(\d+) improvements', self.page)
-        self.assertTrue(m)
-        self.assertGreaterEqual(int(m.group(1)), 2)
-        self.assertGreaterEqual(int(m.group(2)), 1)
+    def test_verdict_file_shown(self):
+        # --verdict given: its regressions are the red rows; the report computes nothing.
+        rows = re.findall(r'<tr class="regression">(.*?)</tr>', self.page)
+        self.assertEqual(len(rows), 1, rows)
+        self.assertIn("<td>all_reduce/ucx/ring/f32/sum/bytes:8388608/inplace:0/ranks:2</td>"
+                      "<td>time_us</td>", rows[0])
+        self.assertIn("+33.30", rows[0])
+        self.assertIn("from %s" % td("verdict.json"), self.page)
+        self.assertNotIn("noise band", self.page)  # the report's own rule is gone
         self.assertTrue("cases in several files" in self.page)
 
-    def test_noise_band_from_aggregates(self):
-        base = report.load_results([td("perf_small.json")])
-        rows = report.compare(base, base)
-        self.assertTrue(rows)
-        with open(td("perf_small.json")) as f:
-            cvs = {b["run_name"]: b["time_us"] for b in json.load(f)["benchmarks"]
-                   if b.get("aggregate_name") == "cv"}
-        for e, m, cur, old, change, band, status in rows:
-            self.assertEqual(change, 0.0)
-            self.assertEqual(status, "same")
-            if m == "time_us":
-                self.assertAlmostEqual(band, 100 * cvs[e.key[0] + "/iterations:%d/manual_time"
-                                                     % e.runs[0]["iterations"]])
-        # Without repetitions: +-5%.
-        r = report.load_results([td("results_small.json")])
-        self.assertEqual({x[5] for x in report.compare(r, r)}, {5.0})
+    def gate_page(self, results, name):
+        out = os.path.join(TMP, name)
+        with open(report.build([ci_td(results)], out, [ci_td("baseline.json")], None)) as f:
+            return f.read()
+
+    def test_without_verdict_the_gates_verdict_is_computed(self):
+        # One rule: for each input the page lists exactly the gate's own decisions.
+        for results in ("same.json", "slow2x.json", "exact.json", "few_reps.json"):
+            page = self.gate_page(results, "gate-" + results)
+            v = cigate.evaluate(ciresults.load(ci_td(results)),
+                                ciresults.load(ci_td("baseline.json")))
+            self.assertIn("computed with //ci:gate&#x27;s evaluate", page)
+            for key, cls in report.VERDICT_LISTS:
+                rows = re.findall(r'<tr class="%s"><td>([^<]*)</td><td>([^<]*)</td>' % cls, page)
+                self.assertEqual(sorted(rows), sorted((e["name"], e["metric"]) for e in v[key]),
+                                 (results, key))
+            self.assertIn("verdict: %s" % v["verdict"].upper(), page)
+        page = self.gate_page("slow2x.json", "gate-slow2x")
+        self.assertEqual(len(re.findall(r'<tr class="regression">', page)), 2)
+        self.assertIn("bytes:4194304", "".join(re.findall(r'<tr class="regression">(.*?)</tr>',
+                                                          page)))
+        page = self.gate_page("exact.json", "gate-exact")
+        self.assertIn("Exact-metric failures (2)", page)
+
+    def test_baseline_without_metadata_is_refused_like_the_gate(self):
+        with open(ci_td("baseline.json")) as f:
+            doc = json.load(f)
+        del doc["context"]["tpbench_baseline"]
+        p = self.bad("hand_edited_baseline.json", json.dumps(doc))
+        rc, so, se = self.run_cli("--results", ci_td("same.json"), "--baseline", p, "--out",
+                                  os.path.join(TMP, "refused"))
+        self.assertEqual(rc, 2, se)
+        self.assertIn("context.tpbench_baseline", se)
+        self.assertIn("the gate refuses it", se)
+
+    def test_unchecked_collectives_are_not_counted_as_correct(self):
+        with open(ci_td("same.json")) as f:
+            doc = json.load(f)
+        for b in doc["benchmarks"]:
+            if "bytes:8/" in b["name"]:
+                del b["wrong"]
+            if "all_gather" in b["name"] and b["run_type"] == "iteration":
+                b["wrong"] = 1.0
+        p = self.bad("unchecked.json", json.dumps(doc))
+        with open(report.build([p], os.path.join(TMP, "unchecked"))) as f:
+            page = f.read()
+        self.assertIn("<td>result checks (collectives)</td><td>2 cases checked with 0 wrong "
+                      "elements, 1 with wrong elements, 1 unchecked (no `wrong` counter: run "
+                      "with -c 0)</td>", page)
 
     def test_no_layers_and_limit_from_context(self):
         with open(td("results_small.json")) as f:
@@ -206,7 +237,7 @@ class ReportTest(unittest.TestCase):
             page = f.read()
         self.assertIn("no layer results in these files", page)
         self.assertIn("host memcpy 9.5 GB/s (results context host_memcpy_GBps)", page)
-        self.assertIn("no baseline given", page)
+        self.assertIn("no baseline or verdict given", page)
         self.assertNotIn('id="verdict"', page)
 
     def run_cli(self, *args):

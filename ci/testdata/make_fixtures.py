@@ -1,6 +1,7 @@
 """Regenerates the gate's fixtures (deterministic): python3 ci/testdata/make_fixtures.py.
 
-baseline.json: profile "test-profile", sweep "fixture.sweep", 4 benchmarks x 10 repetitions.
+baseline.json: profile "test-profile", sweep "fixture.sweep", 4 benchmarks x 10 repetitions,
+written by ci/baseline.py (//ci:baseline) from such a results file, as every baseline is.
 same.json: other draws from the same noise (passes); slow2x.json: one large case 2x slower;
 exact.json: one msgs_per_rank differs and one wrong != 0; other_profile.json: like same.json
 on "other-profile"; missing.json: one benchmark dropped; few_reps.json: 1 repetition, 2x slower.
@@ -9,6 +10,9 @@ import copy
 import json
 import os
 import random
+import subprocess
+import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = [  # (name, world_size, size, time_us, bytes_sent, msgs)
@@ -46,7 +50,8 @@ def doc(rng, profile="test-profile", reps=10, scale=None, mutate=None, drop=None
         del agg["repetition_index"]
         benches.append(agg)
     return {"context": {"machine_profile": profile, "sweep": "fixture.sweep",
-                        "tpbench_version": "0123456789ab", "world_size": "2,4"},
+                        "tpbench_version": "0123456789ab", "world_size": "2,4",
+                        "command": "python3 ci/testdata/make_fixtures.py (synthetic)"},
             "benchmarks": benches}
 
 
@@ -58,8 +63,15 @@ def exact_mutation(ci, b):
 
 
 def main():
+    raw = os.path.join(tempfile.mkdtemp(), "results.json")
+    with open(raw, "w") as f:
+        json.dump(doc(random.Random(1)), f)
+    target = os.path.join(HERE, "baseline.json")
+    if os.path.exists(target):
+        os.remove(target)  # regenerated, not updated: no "replaces"
+    subprocess.check_call([sys.executable, os.path.join(os.path.dirname(HERE), "baseline.py"),
+                           "--results", raw, "--out", target])
     out = {
-        "baseline.json": doc(random.Random(1)),
         "same.json": doc(random.Random(2)),
         "slow2x.json": doc(random.Random(3), scale={1: 2.0}),
         "exact.json": doc(random.Random(4), mutate=exact_mutation),

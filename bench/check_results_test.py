@@ -1,0 +1,110 @@
+"""Tests of bench/check_results.py: each check is fed the failure it exists to catch.
+
+Fixtures: bench/testdata/good_results.json (collectives), layer_results.json (//bench:layers
+tp1d, tp1d-sp, the mpi backend, serial, and a //bench:patterns comm/ skeleton)."""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHECK = os.path.join(HERE, "check_results.py")
+DATA = os.path.join(HERE, "testdata")
+TMP = os.environ.get("TEST_TMPDIR", "/tmp")
+
+
+def load(name):
+    with open(os.path.join(DATA, name)) as f:
+        return json.load(f)
+
+
+def run(doc, *args):
+    path = os.path.join(TMP, "check_input.json")
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    p = subprocess.run([sys.executable, CHECK, path] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True)
+    return p.returncode, p.stdout + p.stderr
+
+
+class CollectivesTest(unittest.TestCase):
+    def test_good_passes(self):
+        rc, out = run(load("good_results.json"))
+        self.assertEqual(rc, 0, out)
+        self.assertNotIn("unchecked", out)
+
+    def test_wrong_elements_fail(self):
+        doc = load("good_results.json")
+        doc["benchmarks"][2]["wrong"] = 3.0
+        rc, out = run(doc)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("3 wrong elements", out)
+
+    def test_without_wrong_is_unchecked_not_zero(self):
+        # -c 0: the benchmark leaves `wrong` out. Accepted, but said to be unchecked.
+        doc = load("good_results.json")
+        for b in doc["benchmarks"]:
+            b.pop("wrong", None)
+        rc, out = run(doc)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("%d collective results unchecked" % len(doc["benchmarks"]), out)
+        # An unchecked run cannot stand in for a run that was expected to find wrong elements.
+        rc, out = run(doc, "--expect-wrong")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("no result was checked", out)
+
+    def test_wrong_not_a_count_fails(self):
+        doc = load("good_results.json")
+        doc["benchmarks"][0]["wrong"] = -1
+        self.assertEqual(run(doc)[0], 1)
+
+    def test_bad_fixture_fails(self):
+        rc, out = run(load("bad_results.json"))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("busbw_GBps", out)
+
+
+class LayersTest(unittest.TestCase):
+    def test_good_passes(self):
+        rc, out = run(load("layer_results.json"))
+        self.assertEqual(rc, 0, out)
+
+    def test_layer_without_max_rel_err_fails(self):
+        base = load("layer_results.json")
+        layers = [i for i, b in enumerate(base["benchmarks"])
+                  if not b["name"].startswith("comm/")]
+        self.assertEqual(len(layers), 4)
+        for i in layers:  # tp1d, tp1d-sp, the mpi backend, serial
+            doc = copy.deepcopy(base)
+            del doc["benchmarks"][i]["max_rel_err"]
+            rc, out = run(doc)
+            self.assertEqual(rc, 1, (doc["benchmarks"][i]["name"], out))
+            self.assertIn("'max_rel_err' missing", out)
+
+    def test_skeleton_needs_no_max_rel_err(self):
+        doc = load("layer_results.json")
+        comm = [b for b in doc["benchmarks"] if b["name"].startswith("comm/")]
+        self.assertEqual(len(comm), 1)
+        self.assertNotIn("max_rel_err", comm[0])
+        self.assertEqual(run(doc)[0], 0)
+
+    def test_max_rel_err_above_tolerance_fails(self):
+        doc = load("layer_results.json")
+        doc["benchmarks"][0]["max_rel_err"] = 1e-2
+        rc, out = run(doc)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("above", out)
+
+    def test_comm_bytes_off_model_fails(self):
+        doc = load("layer_results.json")
+        doc["benchmarks"][1]["comm_bytes_per_rank"] += 4
+        rc, out = run(doc)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("comm_bytes_model", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
