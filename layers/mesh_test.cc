@@ -1,11 +1,12 @@
 // layers/mesh_test.cc: mesh coordinates and shape errors, plan byte arithmetic and region
 // copies (no communicator).
+#include "layers/mesh.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "comm/error.h"
-#include "layers/mesh.h"
 #include "layers/scheme.h"
 #include "layers/tensor.h"
 
@@ -33,9 +34,13 @@ TEST(MeshTest, CoordsRoundTripLastAxisFastest) {
 }
 
 TEST(MeshTest, BadShapesNameShapeAndP) {
-  EXPECT_EQ(UsageMessage([] { CheckMeshShape({{"row", 2}, {"col", 3}}, 4); }),
+  EXPECT_EQ(UsageMessage([] {
+              CheckMeshShape({{"row", 2}, {"col", 3}}, 4);
+            }),
             "mesh {row: 2, col: 3} needs 6 ranks; P = 4");
-  EXPECT_EQ(UsageMessage([] { CheckMeshShape({{"row", 0}, {"col", 3}}, 4); }),
+  EXPECT_EQ(UsageMessage([] {
+              CheckMeshShape({{"row", 0}, {"col", 3}}, 4);
+            }),
             "mesh {row: 0, col: 3}: axis 'row' has size 0; P = 4");
   EXPECT_EQ(UsageMessage([] { AxisSize({{"tp", 2}}, "row"); }), "mesh {tp: 2} has no axis 'row'");
   EXPECT_EQ(UsageMessage([] { CheckMeshShape({{"tp", 4}}, 4); }), "");
@@ -45,17 +50,18 @@ TEST(PlanTest, RingModelBytes) {
   CommPlan p;
   p.groups["ROW"] = {"col"};
   p.groups["ALL"] = {"row", "col"};
-  p.ops.push_back({"ROW", OpKind::kBroadcast, 10, 3, false, "x"});   // 3 * 2/3 * 10 = 20
-  p.ops.push_back({"ALL", OpKind::kAllReduce, 18, 1, true, "y"});    // 2 * 8/9 * 18 = 32
-  p.ops.push_back({"ROW", OpKind::kAllGather, 12, 1, true, "z"});    // 2/3 * 12 = 8
+  p.ops.push_back({"ROW", OpKind::kBroadcast, 10, 3, false, "x"});  // 3 * 2/3 * 10 = 20
+  p.ops.push_back({"ALL", OpKind::kAllReduce, 18, 1, true, "y"});   // 2 * 8/9 * 18 = 32
+  p.ops.push_back({"ROW", OpKind::kAllGather, 12, 1, true, "z"});   // 2/3 * 12 = 8
   const MeshShape axes{{"row", 3}, {"col", 3}};
   EXPECT_EQ(p.forward_ops(), 1u);
   EXPECT_EQ(PlanBytesPerRank(p, axes, DataType::kF64), (20 + 32 + 8) * 8u);
-  EXPECT_EQ(PlanBytesPerRank(p, axes, DataType::kF32,
-                             [](const CommOp& o) { return o.group == "ROW"; }),
-            28 * 4u);
-  EXPECT_NE(PlanTable(p, axes, DataType::kF32).find("| bwd | ALL (9) | all-reduce | y | 18 | 1 | 128 |"),
-            std::string::npos);
+  EXPECT_EQ(
+      PlanBytesPerRank(p, axes, DataType::kF32, [](const CommOp& o) { return o.group == "ROW"; }),
+      28 * 4u);
+  EXPECT_NE(
+      PlanTable(p, axes, DataType::kF32).find("| bwd | ALL (9) | all-reduce | y | 18 | 1 | 128 |"),
+      std::string::npos);
 }
 
 TEST(RegionTest, CopyRegion) {

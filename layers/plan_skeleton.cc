@@ -51,8 +51,7 @@ void PlanSkeleton::Run(size_t begin, size_t end) {
         case OpKind::kReduce:
           g.Reduce(a_.data(), b_.data(), n, dtype_, ReduceOp::kSum, root, opt)->Wait();
           break;
-        default:
-          TP_CHECK(false);
+        default: TP_CHECK(false);
       }
     }
   }

@@ -33,18 +33,12 @@ uint64_t OpBytes(const CommOp& o, int64_t g, DataType dt) {
 }
 const char* OpName(OpKind k) {
   switch (k) {
-    case OpKind::kAllReduce:
-      return "all-reduce";
-    case OpKind::kAllGather:
-      return "all-gather";
-    case OpKind::kReduceScatter:
-      return "reduce-scatter";
-    case OpKind::kBroadcast:
-      return "broadcast";
-    case OpKind::kReduce:
-      return "reduce";
-    default:
-      return "other";
+    case OpKind::kAllReduce: return "all-reduce";
+    case OpKind::kAllGather: return "all-gather";
+    case OpKind::kReduceScatter: return "reduce-scatter";
+    case OpKind::kBroadcast: return "broadcast";
+    case OpKind::kReduce: return "reduce";
+    default: return "other";
   }
 }
 }  // namespace
@@ -144,12 +138,11 @@ LayerParams ShardParams(const TpScheme& s, const LayerConfig& cfg, const LayerPa
   return out;
 }
 
-Tensor AssembleFull(const TpScheme& s, const std::string& name, const Tensor& mine,
-                    const char* all, const Shape& full, const LayerConfig& cfg,
-                    const MeshShape& axes) {
+Tensor AssembleFull(const TpScheme& s, const std::string& name, const Tensor& mine, const char* all,
+                    const Shape& full, const LayerConfig& cfg, const MeshShape& axes) {
   int64_t P = 1;
   for (const MeshAxis& a : axes) P *= a.size;
-Tensor out(full, mine.dtype());
+  Tensor out(full, mine.dtype());
   Tensor m = out.Reshape({out.rows(), out.cols()});
   for (int64_t r = 0; r < P; ++r) {
     const Rect rc = s.Region(name, full, cfg, axes, MeshCoords(axes, r));

@@ -43,8 +43,8 @@ struct SchemeOptions {
   // Async collectives overlapped with compute where the scheme has them (1D: dX all-reduce
   // during dW; SUMMA: step t+1's broadcasts during step t's GEMM). Same bytes either way.
   bool overlap = true;
-  int64_t depth = 1;             // 2.5d: the depth d of P = d*q^2
-  std::string summa = "bcast";   // 2d/2.5d: "bcast" (q broadcasts per GEMM) or "allgather"
+  int64_t depth = 1;            // 2.5d: the depth d of P = d*q^2
+  std::string summa = "bcast";  // 2d/2.5d: "bcast" (q broadcasts per GEMM) or "allgather"
 };
 
 // One collective of a plan: `calls` calls of `kind` on group `group` with n elements each
@@ -150,9 +150,8 @@ LayerParams ShardParams(const TpScheme& s, const LayerConfig& cfg, const LayerPa
                         const MeshShape& axes, const std::vector<int64_t>& coords);
 // The full tensor `name` of shape full from every rank's slice: `all` holds the slices of
 // mesh ranks 0..P-1 back to back (e.g. from an all-gather of `mine`), each like `mine`.
-Tensor AssembleFull(const TpScheme& s, const std::string& name, const Tensor& mine,
-                    const char* all, const Shape& full, const LayerConfig& cfg,
-                    const MeshShape& axes);
+Tensor AssembleFull(const TpScheme& s, const std::string& name, const Tensor& mine, const char* all,
+                    const Shape& full, const LayerConfig& cfg, const MeshShape& axes);
 
 }  // namespace tpbench
 

@@ -68,8 +68,8 @@ class Tp1dScheme : public TpScheme {
   void Validate(const LayerConfig& cfg, const MeshShape& axes) const override {
     ValidateTp1d(cfg, AxisSize(axes, "tp"), sp_);
   }
-  Rect Region(const std::string& name, const Shape& full, const LayerConfig&,
-              const MeshShape& axes, const std::vector<int64_t>& coords) const override {
+  Rect Region(const std::string& name, const Shape& full, const LayerConfig&, const MeshShape& axes,
+              const std::vector<int64_t>& coords) const override {
     return Tp1dRegion(name, full, AxisSize(axes, "tp"), AxisCoord(axes, coords, "tp"), sp_);
   }
   CommPlan Plan(const LayerConfig& cfg, const std::string& kind, const MeshShape&,
