@@ -19,7 +19,7 @@ expect 2 "heads (3) is not divisible by the tensor-parallel size t (2)" -- \
   --np 2 --batch 2 --seq 4 --hidden 24 --heads 3
 expect 2 "is not divisible by the tensor-parallel size t (2)" -- \
   --np 2 --scheme 1d-sp --batch 1 --seq 3 --hidden 16 --heads 4
-expect 2 "--scheme: unknown name '2d'" -- --np 2 --scheme 2d "${tiny[@]}"
+expect 2 "--scheme: unknown name '4d'" -- --np 2 --scheme 4d "${tiny[@]}"
 # A wrong dX on one rank is caught by the check against the serial reference: exit 7, naming
 # the case.
 expect 7 "max_rel_err above tolerance: tp1d/mlp/f64/b:2,s:4,h:16,nh:4/overlap:on/backend:ucx/ranks:2" -- \
@@ -137,7 +137,39 @@ if x.shape != (8, 16) or not np.array_equal(x, np.load(os.path.join(ref, "x.npy"
     sys.exit("FAIL: x differs between dumps")
 print("ok: --dump: numpy reads the gathered tp1d-sp block tensors; they match the serial dump")
 PY
+  # 2d on 4 ranks, both SUMMA variants: every dumped tensor (gathered under the same names)
+  # matches the serial dump, and the measured bytes equal the plan's.
+  expect 0 "tp2d/block/f64/b:2,s:4,h:16,nh:4/summa:allgather/overlap:on/backend:ucx/ranks:4" -- \
+    --np 4 --scheme 2d,serial --summa both --case all --dtype f64 "${tiny[@]}" --overlap on \
+    --dump "$tmp/dump2d" --benchmark_out="$tmp/2d.json"
+  $check "$tmp/2d.json" || fail=1
+  /usr/bin/python3 - "$tmp/dump2d" <<'PY' || fail=1
+import os, sys
+import numpy as np
+d = sys.argv[1]
+n = 0
+for summa in ("bcast", "allgather"):
+    for case in ("linear", "mlp", "attention", "block"):
+        tp = os.path.join(d, "tp2d_%s_f64_b_2_s_4_h_16_nh_4_summa_%s_overlap_on_backend_ucx_ranks_4"
+                          % (case, summa))
+        ref = os.path.join(d, "serial_%s_f64_b_2_s_4_h_16_nh_4_overlap_off_ranks_1" % case)
+        names = sorted(os.listdir(ref))
+        if sorted(os.listdir(tp)) != names:
+            sys.exit("FAIL: %s: files %s, serial %s" % (tp, sorted(os.listdir(tp)), names))
+        for name in names:
+            got, want = np.load(os.path.join(tp, name)), np.load(os.path.join(ref, name))
+            err = np.abs(got - want).max() / max(np.abs(want).max(), 1e-300)
+            if got.shape != want.shape or not err < 1e-9:
+                sys.exit("FAIL: %s/%s: shape %s vs %s, max rel error %g" % (tp, name, got.shape,
+                                                                          want.shape, err))
+            n += 1
+print("ok: --dump: %d gathered tp2d tensors match the serial dump" % n)
+PY
 fi
+expect 2 "batch (3) is not divisible by q (2) of 2d (P = 4)" -- --np 4 --scheme 2d \
+  --batch 3 --seq 4 --hidden 16 --heads 4
+expect 2 "2d needs P = q^2 ranks (mesh {row: q, col: q}); P = 2 is not a square" -- \
+  --np 2 --scheme 2d "${tiny[@]}"
 
 timeout 120 "$patterns" --np 2 --scheme all --case all --dtype f32,f64 --batch 2 --seq 4 \
   --hidden 16 --heads 4 -n 2 -w 1 --benchmark_out="$tmp/pat.json" >"$log" 2>&1 ||

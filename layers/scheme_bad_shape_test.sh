@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Meshes and shapes a scheme cannot split: exit 2 and a message naming the dimension (or the
+# mesh) and P.
+#   scheme_bad_shape_test.sh <scheme_multirank_test binary>
+set -uo pipefail
+bin="$1"
+log="${TEST_TMPDIR:-/tmp}/scheme_bad_shape.log"
+export TPBENCH_TIMEOUT_S=${TPBENCH_TIMEOUT_S:-60}
+fail=0
+
+expect() {  # expect <expected text> <args...>
+  local text="$1"
+  shift
+  timeout 120 "$bin" "$@" >"$log" 2>&1
+  local rc=$?
+  echo "--- $*: exit $rc"
+  cat "$log"
+  [[ $rc == 2 ]] || { echo "FAIL: expected exit 2, got $rc"; fail=1; }
+  grep -qF -- "$text" "$log" || { echo "FAIL: missing text: $text"; fail=1; }
+}
+
+expect "2d needs P = q^2 ranks (mesh {row: q, col: q}); P = 3 is not a square" \
+  --np 3 --scheme 2d
+expect "batch (3) is not divisible by q (2) of 2d (P = 4)" --np 4 --scheme 2d --batch 3
+expect "heads (1) is not divisible by q (2) of 2d (P = 4)" --np 4 --scheme 2d --heads 1
+expect "hidden (6) is not divisible by q^2 (4) of 2d (P = 4)" \
+  --np 4 --scheme 2d --hidden 6 --heads 2
+exit $fail

@@ -1,0 +1,343 @@
+// layers/scheme_multirank_test.cc: a registered scheme's layers on P ranks against the serial
+// reference, and their measured traffic against the scheme's plan and against closed forms
+// written from TP_SCHEMES.md sections 5 and 6 (independently of the plan), per group and op.
+//
+//   scheme_multirank_test --np 4 --scheme 2d [--batch 2 --seq 2 --hidden 8 --heads 2]
+//                         [--quick]   (f64 only, overlap on only: for 8 and 9 ranks)
+//
+// Every rank builds the full X, parameters and dY from one seed, takes its slices by the
+// scheme's Region, runs each case (linear = fc1 then fc2, mlp, attention, block) forward and
+// backward for every variant (dtype, overlap, causal, summa), and compares its Y, dX and every
+// gradient with its slice of the serial reference (max rel error < 1e-10 f64, < 1e-5 f32); a
+// gradient the reference has and the scheme lacks fails. Bytes sent per group and op kind
+// (ucx counters) must equal the plan's and the closed form's exactly, with nothing else sent.
+// Exits 0 when all pass, 7 otherwise, 2 on a bad mesh or shape.
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "comm/bootstrap.h"
+#include "comm/communicator.h"
+#include "comm/error.h"
+#include "comm/world.h"
+#include "layers/host_compute.h"
+#include "layers/mesh.h"
+#include "layers/reference.h"
+#include "layers/scheme.h"
+#include "layers/tensor.h"
+
+namespace tpbench {
+namespace {
+
+struct Options {
+  std::string scheme = "2d", backend = "ucx";
+  int64_t depth = 1;
+  bool quick = false;
+  LayerConfig cfg{/*batch=*/2, /*seq=*/2, /*hidden=*/8, /*heads=*/2};
+};
+
+Options Parse(const std::vector<char*>& args) {
+  Options o;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string a = args[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw UsageError(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--scheme") {
+      o.scheme = value();
+    } else if (a == "--backend") {
+      o.backend = value();
+    } else if (a == "--depth") {
+      o.depth = std::stoll(value());
+    } else if (a == "--quick") {
+      o.quick = true;
+    } else if (a == "--batch") {
+      o.cfg.batch = std::stoll(value());
+    } else if (a == "--seq") {
+      o.cfg.seq = std::stoll(value());
+    } else if (a == "--hidden") {
+      o.cfg.hidden = std::stoll(value());
+    } else if (a == "--heads") {
+      o.cfg.heads = std::stoll(value());
+    } else {
+      throw UsageError("unknown flag '" + a + "'; valid: --np, --scheme, --backend, --depth, " +
+                       "--quick, --batch, --seq, --hidden, --heads");
+    }
+  }
+  return o;
+}
+
+// Bytes per rank keyed by "GROUP kind".
+using Traffic = std::map<std::string, uint64_t>;
+std::string Key(const std::string& group, OpKind k) {
+  static const char* names[] = {"all-reduce", "all-gather", "reduce-scatter", "broadcast",
+                                "reduce",     "all-to-all", "sendrecv",       "barrier"};
+  return group + " " + names[static_cast<int>(k)];
+}
+std::string Str(const Traffic& t) {
+  std::string s;
+  for (const auto& [k, v] : t) {
+    if (v) s += (s.empty() ? "" : ", ") + k + " " + std::to_string(v);
+  }
+  return s.empty() ? "nothing" : s;
+}
+bool Same(Traffic a, Traffic b) {
+  for (auto* t : {&a, &b}) {
+    for (auto it = t->begin(); it != t->end();) it = it->second ? std::next(it) : t->erase(it);
+  }
+  return a == b;
+}
+
+// --- Closed forms (TP_SCHEMES.md sections 2, 5, 6), per group and op kind, bytes per rank ---
+
+struct Sums {  // over the case's linears
+  double nx = 0, nw = 0, out = 0;
+  int lns = 0;
+};
+Sums CaseSums(const std::string& kind, const LayerConfig& cfg) {
+  const double B = static_cast<double>(cfg.tokens()), h = static_cast<double>(cfg.hidden);
+  const double f = static_cast<double>(cfg.ffn_hidden());
+  if (kind == "attention") return {2 * B * h, 4 * h * h, 4 * h, 0};  // qkv h->3h, proj h->h
+  if (kind == "block") return {7 * B * h, 12 * h * h, 9 * h, 2};    // section 6's sums
+  return {B * h + B * f, 2 * h * f, f + h, 0};                         // fc1, fc2
+}
+
+// 2D: per linear ROW 3(q-1)/q^2 N_X (two broadcasts of X, one reduce of dX), COL
+// 3(q-1)/q^2 N_W (two of W, one of dW) plus the bias all-gather and reduce-scatter
+// (q-1)/q^2 out each; per LayerNorm 4 all-reduces of [B/q] over ROW and 2 all-gathers + 2
+// reduce-scatters of [h/q] over COL (section 5). allgather: all-gathers for broadcasts and
+// reduce-scatters for reduces, same volume.
+Traffic ClosedForm2d(const std::string& kind, const LayerConfig& cfg, int64_t q,
+                     const std::string& summa, DataType dt) {
+  const Sums s = CaseSums(kind, cfg);
+  const double B = static_cast<double>(cfg.tokens()), h = static_cast<double>(cfg.hidden);
+  const double es = static_cast<double>(DataTypeSize(dt)), a = double(q - 1) / double(q * q);
+  const bool ag = summa == "allgather";
+  const OpKind bc = ag ? OpKind::kAllGather : OpKind::kBroadcast;
+  const OpKind red = ag ? OpKind::kReduceScatter : OpKind::kReduce;
+  Traffic t;
+  auto add = [&](const std::string& g, OpKind k, double elems) {
+    t[Key(g, k)] += static_cast<uint64_t>(std::llround(elems * es));
+  };
+  add("ROW", bc, 2 * a * s.nx);
+  add("ROW", red, a * s.nx);
+  add("COL", bc, 2 * a * s.nw);
+  add("COL", red, a * s.nw);
+  add("COL", OpKind::kAllGather, a * s.out + s.lns * 2 * a * h);
+  add("COL", OpKind::kReduceScatter, a * s.out + s.lns * 2 * a * h);
+  add("ROW", OpKind::kAllReduce, s.lns * 4 * 2 * a * B);
+  // Section 6's whole-layer total, 3(q-1)/q^2 (7Bh + 12h^2), is the SUMMA terms.
+  if (kind == "block" && !ag) {
+    const uint64_t summa = t[Key("ROW", bc)] + t[Key("ROW", red)] + t[Key("COL", bc)] +
+                           t[Key("COL", red)];
+    TP_CHECK(summa == static_cast<uint64_t>(std::llround(3 * a * (7 * B * h + 12 * h * h) * es)));
+  }
+  return t;
+}
+
+Traffic ClosedForm(const std::string& scheme, const std::string& kind, const LayerConfig& cfg,
+                   const MeshShape& axes, const SchemeOptions& opt, DataType dt) {
+  if (scheme == "2d") return ClosedForm2d(kind, cfg, AxisSize(axes, "row"), opt.summa, dt);
+  throw UsageError("scheme_multirank_test: no closed form for scheme '" + scheme + "'");
+}
+
+// --- Checks ---
+
+class Checker {
+ public:
+  Checker(int rank, DataType dt, std::string ctx)
+      : rank_(rank), tol_(dt == DataType::kF64 ? 1e-10 : 1e-5), ctx_(std::move(ctx)) {}
+  void Close(const std::string& what, const Tensor& got, const Tensor& want) {
+    ++checks_;
+    if (!got.defined()) return Fail(what + ": missing");
+    if (got.numel() != want.numel()) {
+      return Fail(what + ": shape " + ShapeString(got.shape()) + ", expected " +
+                  ShapeString(want.shape()));
+    }
+    const double e = MaxRelError(got, want);
+    if (!(e < tol_)) Fail(what + ": max rel error " + std::to_string(e));
+  }
+  void Expect(bool ok, const std::string& what) {
+    ++checks_;
+    if (!ok) Fail(what);
+  }
+  uint64_t failures() const { return failures_; }
+  uint64_t checks() const { return checks_; }
+  const std::string& ctx() const { return ctx_; }
+
+ private:
+  void Fail(const std::string& m) {
+    ++failures_;
+    std::fprintf(stderr, "rank %d: FAIL %s %s\n", rank_, ctx_.c_str(), m.c_str());
+  }
+  int rank_;
+  double tol_;
+  std::string ctx_;
+  uint64_t failures_ = 0, checks_ = 0;
+};
+
+// The serial reference of a case on the full tensors.
+struct Reference {
+  Tensor y, dx;
+  LayerGrads g;
+};
+Reference RunReference(Compute& c, const std::string& kind, const LayerConfig& cfg,
+                       const LayerParams& full, const Tensor& x, const Tensor& dy) {
+  Reference r;
+  const AttentionShape shape{cfg.batch, cfg.seq, cfg.heads, cfg.causal};
+  if (kind == "linear") {
+    Tensor h1 = LinearForward(c, full.mlp.fc1, x), dh1;
+    r.y = LinearForward(c, full.mlp.fc2, h1);
+    LinearBackward(c, full.mlp.fc2, h1, dy, &dh1, &r.g.mlp.fc2);
+    LinearBackward(c, full.mlp.fc1, x, dh1, &r.dx, &r.g.mlp.fc1);
+  } else if (kind == "mlp") {
+    MlpCache cache;
+    r.y = MlpForward(c, full.mlp, x, &cache);
+    r.dx = MlpBackward(c, full.mlp, cache, dy, &r.g.mlp);
+  } else if (kind == "attention") {
+    AttentionCache cache;
+    r.y = AttentionForward(c, shape, full.attn, x, &cache);
+    r.dx = AttentionBackward(c, shape, full.attn, cache, dy, &r.g.attn);
+  } else {
+    ReferenceLayer ref(&c, cfg);
+    LayerCache cache;
+    r.y = ref.Forward(full, x, &cache);
+    r.dx = ref.Backward(full, cache, dy, &r.g);
+  }
+  return r;
+}
+
+// The case's parameters only (LayerParams' structure).
+LayerParams CaseParams(const std::string& kind, const LayerParams& all) {
+  LayerParams p;
+  if (kind == "linear" || kind == "mlp") p.mlp = all.mlp;
+  if (kind == "attention") p.attn = all.attn;
+  if (kind == "block") p = all;
+  return p;
+}
+
+Traffic Measured(Mesh& mesh, const CommPlan& plan) {
+  Traffic t;
+  for (const auto& [name, axes] : plan.groups) {
+    const Counters& c = mesh.Group(axes).counters();
+    for (int k = 0; k < static_cast<int>(OpKind::kInternal); ++k) {
+      t[Key(name, static_cast<OpKind>(k))] += c.Get(static_cast<OpKind>(k)).bytes;
+    }
+  }
+  return t;
+}
+
+Traffic PlanTraffic(const CommPlan& plan, const MeshShape& axes, DataType dt) {
+  Traffic t;
+  for (const CommOp& o : plan.ops) {
+    t[Key(o.group, o.kind)] += PlanBytesPerRank(plan, axes, dt, [&](const CommOp& x) {
+      return &x == &o;
+    });
+  }
+  return t;
+}
+
+void RunCase(Mesh& mesh, const TpScheme& s, const std::string& kind, const LayerConfig& cfg,
+             DataType dt, const SchemeOptions& opt, Checker* ck) {
+  HostCompute c;
+  const MeshShape& axes = mesh.shape();
+  const LayerParams full = LayerParams::Init(cfg, DataType::kF64, /*seed=*/11).To(dt);
+  Tensor x({cfg.tokens(), cfg.hidden}, dt), dy({cfg.tokens(), cfg.hidden}, dt);
+  x.FillUniform(21, -1, 1);
+  dy.FillUniform(23, -1, 1);
+  const Reference ref = RunReference(c, kind, cfg, full, x, dy);
+  const LayerParams mine = CaseParams(kind, ShardParams(s, cfg, full, axes, mesh.coords()));
+  auto slice = [&](const std::string& name, const Tensor& t) {
+    return SliceOf(s, name, t, cfg, axes, mesh.coords());
+  };
+  std::unique_ptr<TpCase> tp = s.MakeCase(&c, &mesh, cfg, kind, opt);
+  const CommPlan plan = s.Plan(cfg, kind, axes, opt);
+  mesh.ResetCounters();
+  Tensor y = tp->Forward(mine, slice("x", x));
+  LayerGrads g;
+  Tensor dx = tp->Backward(mine, slice("x", dy), &g);
+  ck->Close(kind + " Y", y, slice("x", ref.y));
+  ck->Close(kind + " dX", dx, slice("x", ref.dx));
+  LayerGrads want = ref.g;
+  auto gn = g.Named();
+  auto wn = want.Named();
+  for (size_t i = 0; i < gn.size(); ++i) {
+    if (wn[i].second->defined()) {
+      ck->Close(kind + " d" + gn[i].first, *gn[i].second, slice(wn[i].first, *wn[i].second));
+    }
+  }
+  if (!mesh.comm().counters().measured) return;  // mpi: values only
+  const Traffic got = Measured(mesh, plan), model = PlanTraffic(plan, axes, dt);
+  const Traffic closed = ClosedForm(s.name(), kind, cfg, axes, opt, dt);
+  ck->Expect(mesh.comm().counters().Total().bytes == 0 || mesh.groups().empty(),
+             kind + ": traffic on the world communicator outside the mesh groups");
+  ck->Expect(Same(got, closed), kind + ": sent " + Str(got) + "; closed form " + Str(closed));
+  ck->Expect(Same(model, closed), kind + ": plan " + Str(model) + "; closed form " + Str(closed));
+  if (mesh.comm().rank() == 0 && Same(got, closed)) {
+    std::printf("  %-44s %s = closed form = plan\n", (ck->ctx() + " " + kind).c_str(),
+                Str(got).c_str());
+  }
+}
+
+int Main(int argc, char** argv) {
+  if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
+  Bootstrap::Init(&argc, &argv);
+  const Options o = Parse(ArgsWithoutNp(argc, argv));
+  const TpScheme& s = FindScheme(o.scheme);
+  SchemeOptions base;
+  base.depth = o.depth;
+  const MeshShape axes = s.MeshFor(Bootstrap::size(), base);
+  s.Validate(o.cfg, axes);  // UsageError (exit 2) before any traffic
+  std::unique_ptr<Communicator> world = CreateWorld(o.backend);
+  auto mesh_owner = std::make_unique<Mesh>(world.get(), axes);
+  Mesh& mesh = *mesh_owner;
+  uint64_t failures = 0, checks = 0;
+  const std::vector<std::string> summas =
+      s.has_summa() ? std::vector<std::string>{"bcast", "allgather"} : std::vector<std::string>{""};
+  for (DataType dt : {DataType::kF64, DataType::kF32}) {
+    if (o.quick && dt == DataType::kF32) continue;
+    for (int overlap = 1; overlap >= (o.quick ? 1 : 0); --overlap) {
+      for (const std::string& summa : summas) {
+        for (bool causal : {false, true}) {
+          LayerConfig cfg = o.cfg;
+          cfg.causal = causal;
+          SchemeOptions opt = base;
+          opt.overlap = overlap;
+          if (!summa.empty()) opt.summa = summa;
+          Checker ck(world->rank(), dt,
+                     std::string(DataTypeName(dt)) + (overlap ? " overlap" : " no-overlap") +
+                         (summa.empty() ? "" : " " + summa) + (causal ? " causal" : ""));
+          for (const char* kind : {"linear", "mlp", "attention", "block"}) {
+            RunCase(mesh, s, kind, cfg, dt, opt, &ck);
+          }
+          failures += ck.failures();
+          checks += ck.checks();
+        }
+      }
+    }
+  }
+  int64_t totals[2] = {static_cast<int64_t>(checks), static_cast<int64_t>(failures)};
+  world->AllReduce(totals, totals, 2, DataType::kI64, ReduceOp::kSum, {"auto", {}})->Wait();
+  if (world->rank() == 0) {
+    std::printf("scheme_multirank_test: scheme=%s mesh %s backend=%s: %lld checks over all "
+                "ranks, %lld failed\n",
+                o.scheme.c_str(), MeshShapeString(axes).c_str(), o.backend.c_str(),
+                static_cast<long long>(totals[0]), static_cast<long long>(totals[1]));
+  }
+  mesh_owner.reset();  // the groups before the world, both before MPI ends
+  world.reset();
+  Bootstrap::Finalize();
+  return totals[1] == 0 ? 0 : static_cast<int>(ExitCode::kWrong);
+}
+
+}  // namespace
+}  // namespace tpbench
+
+int main(int argc, char** argv) {
+  return tpbench::RunMain([&] { return tpbench::Main(argc, argv); });
+}
