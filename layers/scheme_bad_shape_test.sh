@@ -25,4 +25,7 @@ expect "batch (3) is not divisible by q (2) of 2d (P = 4)" --np 4 --scheme 2d --
 expect "heads (1) is not divisible by q (2) of 2d (P = 4)" --np 4 --scheme 2d --heads 1
 expect "hidden (6) is not divisible by q^2 (4) of 2d (P = 4)" \
   --np 4 --scheme 2d --hidden 6 --heads 2
+expect "2.5d needs P = d*q^2 ranks (mesh {dep: d, row: q, col: q}); P = 6 with depth d = 2 is not d times a square" \
+  --np 6 --scheme 2.5d --depth 2
+expect "batch (2) is not divisible by d*q (4) of 2.5d (P = 8)" --np 8 --scheme 2.5d --depth 2
 exit $fail

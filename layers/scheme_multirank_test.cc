@@ -37,6 +37,7 @@ struct Options {
   std::string scheme = "2d", backend = "ucx";
   int64_t depth = 1;
   bool quick = false;
+  bool vs_2d = false;  // 2.5d with depth 1: also run 2d, results must be bit-identical
   LayerConfig cfg{/*batch=*/2, /*seq=*/2, /*hidden=*/8, /*heads=*/2};
 };
 
@@ -56,6 +57,8 @@ Options Parse(const std::vector<char*>& args) {
       o.depth = std::stoll(value());
     } else if (a == "--quick") {
       o.quick = true;
+    } else if (a == "--vs-2d") {
+      o.vs_2d = true;
     } else if (a == "--batch") {
       o.cfg.batch = std::stoll(value());
     } else if (a == "--seq") {
@@ -66,7 +69,7 @@ Options Parse(const std::vector<char*>& args) {
       o.cfg.heads = std::stoll(value());
     } else {
       throw UsageError("unknown flag '" + a + "'; valid: --np, --scheme, --backend, --depth, " +
-                       "--quick, --batch, --seq, --hidden, --heads");
+                       "--quick, --vs-2d, --batch, --seq, --hidden, --heads");
     }
   }
   return o;
@@ -103,8 +106,8 @@ Sums CaseSums(const std::string& kind, const LayerConfig& cfg) {
   const double B = static_cast<double>(cfg.tokens()), h = static_cast<double>(cfg.hidden);
   const double f = static_cast<double>(cfg.ffn_hidden());
   if (kind == "attention") return {2 * B * h, 4 * h * h, 4 * h, 0};  // qkv h->3h, proj h->h
-  if (kind == "block") return {7 * B * h, 12 * h * h, 9 * h, 2};    // section 6's sums
-  return {B * h + B * f, 2 * h * f, f + h, 0};                         // fc1, fc2
+  if (kind == "block") return {7 * B * h, 12 * h * h, 9 * h, 2};     // section 6's sums
+  return {B * h + B * f, 2 * h * f, f + h, 0};                       // fc1, fc2
 }
 
 // 2D: per linear ROW 3(q-1)/q^2 N_X (two broadcasts of X, one reduce of dX), COL
@@ -133,9 +136,45 @@ Traffic ClosedForm2d(const std::string& kind, const LayerConfig& cfg, int64_t q,
   add("ROW", OpKind::kAllReduce, s.lns * 4 * 2 * a * B);
   // Section 6's whole-layer total, 3(q-1)/q^2 (7Bh + 12h^2), is the SUMMA terms.
   if (kind == "block" && !ag) {
-    const uint64_t summa = t[Key("ROW", bc)] + t[Key("ROW", red)] + t[Key("COL", bc)] +
-                           t[Key("COL", red)];
+    const uint64_t summa =
+        t[Key("ROW", bc)] + t[Key("ROW", red)] + t[Key("COL", bc)] + t[Key("COL", red)];
     TP_CHECK(summa == static_cast<uint64_t>(std::llround(3 * a * (7 * B * h + 12 * h * h) * es)));
+  }
+  return t;
+}
+
+// 2.5D (section 3): 2D's SUMMA terms inside a depth layer with X blocks d times smaller
+// (ROW 3(q-1)/q^2 N_X/d, COL 3(q-1)/q^2 N_W), the depth reduction of dW over DEP
+// 2(d-1)/d N_W/q^2, bias gradients [out/q] all-reduced over XZ (d*q ranks); per LayerNorm 4
+// all-reduces of [B/(d*q)] over ROW and 2 of [h/q] over XZ.
+Traffic ClosedForm2p5d(const std::string& kind, const LayerConfig& cfg, int64_t q, int64_t d,
+                       const std::string& summa, DataType dt) {
+  const Sums s = CaseSums(kind, cfg);
+  const double B = static_cast<double>(cfg.tokens()), h = static_cast<double>(cfg.hidden);
+  const double es = static_cast<double>(DataTypeSize(dt)), a = double(q - 1) / double(q * q);
+  const double dq = static_cast<double>(d * q), dd = static_cast<double>(d);
+  const bool ag = summa == "allgather";
+  const OpKind bc = ag ? OpKind::kAllGather : OpKind::kBroadcast;
+  const OpKind red = ag ? OpKind::kReduceScatter : OpKind::kReduce;
+  Traffic t;
+  auto add = [&](const std::string& g, OpKind k, double elems) {
+    t[Key(g, k)] += static_cast<uint64_t>(std::llround(elems * es));
+  };
+  add("ROW", bc, 2 * a * s.nx / dd);
+  add("ROW", red, a * s.nx / dd);
+  add("COL", bc, 2 * a * s.nw);
+  add("COL", red, a * s.nw);
+  add("DEP", OpKind::kAllReduce, 2 * (dd - 1) / dd * s.nw / double(q * q));
+  add("XZ", OpKind::kAllReduce,
+      2 * (dq - 1) / dq * (s.out / double(q) + s.lns * 2 * h / double(q)));
+  add("ROW", OpKind::kAllReduce, s.lns * 4 * 2 * double(q - 1) / double(q) * B / dq);
+  // Section 6: 3(q-1)/q^2 (7Bh/d + 12h^2) + 24(d-1)h^2/(d q^2) is the SUMMA and DEP terms.
+  if (kind == "block" && !ag) {
+    const uint64_t big = t[Key("ROW", bc)] + t[Key("ROW", red)] + t[Key("COL", bc)] +
+                         t[Key("COL", red)] + t[Key("DEP", OpKind::kAllReduce)];
+    const double want =
+        3 * a * (7 * B * h / dd + 12 * h * h) + 24 * (dd - 1) * h * h / (dd * q * q);
+    TP_CHECK(big == static_cast<uint64_t>(std::llround(want * es)));
   }
   return t;
 }
@@ -143,6 +182,9 @@ Traffic ClosedForm2d(const std::string& kind, const LayerConfig& cfg, int64_t q,
 Traffic ClosedForm(const std::string& scheme, const std::string& kind, const LayerConfig& cfg,
                    const MeshShape& axes, const SchemeOptions& opt, DataType dt) {
   if (scheme == "2d") return ClosedForm2d(kind, cfg, AxisSize(axes, "row"), opt.summa, dt);
+  if (scheme == "2.5d") {
+    return ClosedForm2p5d(kind, cfg, AxisSize(axes, "row"), AxisSize(axes, "dep"), opt.summa, dt);
+  }
   throw UsageError("scheme_multirank_test: no closed form for scheme '" + scheme + "'");
 }
 
@@ -235,9 +277,8 @@ Traffic Measured(Mesh& mesh, const CommPlan& plan) {
 Traffic PlanTraffic(const CommPlan& plan, const MeshShape& axes, DataType dt) {
   Traffic t;
   for (const CommOp& o : plan.ops) {
-    t[Key(o.group, o.kind)] += PlanBytesPerRank(plan, axes, dt, [&](const CommOp& x) {
-      return &x == &o;
-    });
+    t[Key(o.group, o.kind)] +=
+        PlanBytesPerRank(plan, axes, dt, [&](const CommOp& x) { return &x == &o; });
   }
   return t;
 }
@@ -284,6 +325,54 @@ void RunCase(Mesh& mesh, const TpScheme& s, const std::string& kind, const Layer
   }
 }
 
+// One case's outputs and gradients on this rank.
+struct Result {
+  Tensor y, dx;
+  LayerGrads g;
+};
+Result RunScheme(Mesh& mesh, const TpScheme& s, const std::string& kind, const LayerConfig& cfg,
+                 DataType dt, const SchemeOptions& opt) {
+  HostCompute c;
+  const LayerParams full = LayerParams::Init(cfg, DataType::kF64, /*seed=*/11).To(dt);
+  Tensor x({cfg.tokens(), cfg.hidden}, dt), dy({cfg.tokens(), cfg.hidden}, dt);
+  x.FillUniform(21, -1, 1);
+  dy.FillUniform(23, -1, 1);
+  const LayerParams mine = CaseParams(kind, ShardParams(s, cfg, full, mesh.shape(), mesh.coords()));
+  std::unique_ptr<TpCase> tp = s.MakeCase(&c, &mesh, cfg, kind, opt);
+  Result r;
+  r.y = tp->Forward(mine, SliceOf(s, "x", x, cfg, mesh.shape(), mesh.coords()));
+  r.dx = tp->Backward(mine, SliceOf(s, "x", dy, cfg, mesh.shape(), mesh.coords()), &r.g);
+  return r;
+}
+
+// 2.5D with d = 1 is 2D: Y, dX and weight gradients bit for bit; a 2D vector gradient
+// (chunk_q(chunk_q(v)[j])[i]) is the i-th q-chunk of the 2.5D one (chunk_q(v)[j]).
+void CompareWith2d(Mesh& mesh25, Mesh& mesh2d, const std::string& kind, const LayerConfig& cfg,
+                   DataType dt, const SchemeOptions& opt, Checker* ck) {
+  const Result a = RunScheme(mesh25, FindScheme("2.5d"), kind, cfg, dt, opt);
+  const Result b = RunScheme(mesh2d, FindScheme("2d"), kind, cfg, dt, opt);
+  const int64_t q = mesh2d.size("row"), i = mesh2d.coord("row");
+  auto same = [&](const std::string& what, const Tensor& x, const Tensor& y) {
+    ck->Expect(x.defined() && y.defined() && x.numel() == y.numel() && MaxAbsError(x, y) == 0,
+               kind + " " + what + ": 2.5d (d=1) differs from 2d");
+  };
+  same("Y", a.y, b.y);
+  same("dX", a.dx, b.dx);
+  LayerGrads ga = a.g, gb = b.g;
+  auto na = ga.Named();
+  auto nb = gb.Named();
+  for (size_t k = 0; k < na.size(); ++k) {
+    if (!nb[k].second->defined()) continue;
+    const Tensor& x = *na[k].second;
+    if (x.ndim() == 1 && x.defined()) {
+      const int64_t n = x.numel() / q;
+      same("d" + na[k].first, CopyRegion(x, {0, 1, i * n, (i + 1) * n}), *nb[k].second);
+    } else {
+      same("d" + na[k].first, x, *nb[k].second);
+    }
+  }
+}
+
 int Main(int argc, char** argv) {
   if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
   Bootstrap::Init(&argc, &argv);
@@ -296,6 +385,12 @@ int Main(int argc, char** argv) {
   std::unique_ptr<Communicator> world = CreateWorld(o.backend);
   auto mesh_owner = std::make_unique<Mesh>(world.get(), axes);
   Mesh& mesh = *mesh_owner;
+  std::unique_ptr<Mesh> mesh2d;
+  if (o.vs_2d) {
+    if (o.scheme != "2.5d" || o.depth != 1)
+      throw UsageError("--vs-2d needs --scheme 2.5d --depth 1");
+    mesh2d = std::make_unique<Mesh>(world.get(), FindScheme("2d").MeshFor(world->size(), base));
+  }
   uint64_t failures = 0, checks = 0;
   const std::vector<std::string> summas =
       s.has_summa() ? std::vector<std::string>{"bcast", "allgather"} : std::vector<std::string>{""};
@@ -314,6 +409,7 @@ int Main(int argc, char** argv) {
                          (summa.empty() ? "" : " " + summa) + (causal ? " causal" : ""));
           for (const char* kind : {"linear", "mlp", "attention", "block"}) {
             RunCase(mesh, s, kind, cfg, dt, opt, &ck);
+            if (mesh2d) CompareWith2d(mesh, *mesh2d, kind, cfg, dt, opt, &ck);
           }
           failures += ck.failures();
           checks += ck.checks();
@@ -324,11 +420,13 @@ int Main(int argc, char** argv) {
   int64_t totals[2] = {static_cast<int64_t>(checks), static_cast<int64_t>(failures)};
   world->AllReduce(totals, totals, 2, DataType::kI64, ReduceOp::kSum, {"auto", {}})->Wait();
   if (world->rank() == 0) {
-    std::printf("scheme_multirank_test: scheme=%s mesh %s backend=%s: %lld checks over all "
-                "ranks, %lld failed\n",
-                o.scheme.c_str(), MeshShapeString(axes).c_str(), o.backend.c_str(),
-                static_cast<long long>(totals[0]), static_cast<long long>(totals[1]));
+    std::printf(
+        "scheme_multirank_test: scheme=%s mesh %s backend=%s: %lld checks over all "
+        "ranks, %lld failed\n",
+        o.scheme.c_str(), MeshShapeString(axes).c_str(), o.backend.c_str(),
+        static_cast<long long>(totals[0]), static_cast<long long>(totals[1]));
   }
+  mesh2d.reset();
   mesh_owner.reset();  // the groups before the world, both before MPI ends
   world.reset();
   Bootstrap::Finalize();

@@ -1,6 +1,7 @@
 // layers/tp2d/tp2d.cc: 2D (SUMMA) tensor-parallel layers. See tp2d.h.
 #include "layers/tp2d/tp2d.h"
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <utility>
@@ -10,22 +11,34 @@
 
 namespace tpbench {
 
-void ValidateTp2d(const LayerConfig& cfg, int64_t q) {
+void ValidateTp2d(const LayerConfig& cfg, int64_t q, int64_t depth) {
   cfg.Validate();
+  const std::string scheme = depth > 0 ? "2.5d" : "2d";
+  const int64_t P = q * q * std::max<int64_t>(depth, 1);
   auto check = [&](const std::string& what, int64_t n, int64_t d, const std::string& dn) {
     if (n % d != 0) {
       throw UsageError(what + " (" + std::to_string(n) + ") is not divisible by " + dn + " (" +
-                       std::to_string(d) + ") of 2d (P = " + std::to_string(q * q) + ")");
+                       std::to_string(d) + ") of " + scheme + " (P = " + std::to_string(P) + ")");
     }
   };
-  check("batch", cfg.batch, q, "q");
+  if (depth > 0) {
+    check("batch", cfg.batch, depth * q, "d*q");
+  } else {
+    check("batch", cfg.batch, q, "q");
+  }
   check("heads", cfg.heads, q, "q");
-  check("hidden", cfg.hidden, q * q, "q^2");
+  if (depth > 0) {
+    check("hidden", cfg.hidden, q, "q");
+  } else {
+    check("hidden", cfg.hidden, q * q, "q^2");
+  }
 }
 
-Tp2d::Tp2d(Compute* c, Communicator* row, Communicator* col, Tp2dOptions opt)
-    : c_(c), row_(row), col_(col), opt_(std::move(opt)) {
-  TP_CHECK(c != nullptr && row != nullptr && col != nullptr && row->size() == col->size());
+Tp2d::Tp2d(Compute* c, Tp2dGroups g, Tp2dOptions opt)
+    : c_(c), row_(g.row), col_(g.col), dep_(g.dep), xz_(g.xz), opt_(std::move(opt)) {
+  TP_CHECK(c != nullptr && row_ != nullptr && col_ != nullptr && row_->size() == col_->size());
+  TP_CHECK((dep_ == nullptr) == (xz_ == nullptr));
+  TP_CHECK(!xz_ || xz_->size() == dep_->size() * col_->size());
   if (opt_.summa != "bcast" && opt_.summa != "allgather") {
     throw UsageError("summa: '" + opt_.summa + "' is not bcast or allgather");
   }
@@ -57,8 +70,8 @@ WorkPtr Tp2d::StartGather(Communicator* g, const Tensor& mine, Tensor* out, bool
   s[0] *= g->size();
   *out = c_->NewTensor(s, mine.dtype());
   return Issue([&] {
-    return g->AllGather(mine.data(), out->data(), static_cast<size_t>(mine.numel()),
-                        mine.dtype(), Opt(g, OpKind::kAllGather, async));
+    return g->AllGather(mine.data(), out->data(), static_cast<size_t>(mine.numel()), mine.dtype(),
+                        Opt(g, OpKind::kAllGather, async));
   });
 }
 
@@ -71,8 +84,8 @@ void Tp2d::AllReduce(Communicator* g, Tensor* x) const {
 
 void Tp2d::ReduceScatter(Communicator* g, const Tensor& in, Tensor* out) const {
   Wait(Issue([&] {
-    return g->ReduceScatter(in.data(), out->data(), static_cast<size_t>(out->numel()),
-                            in.dtype(), ReduceOp::kSum, Opt(g, OpKind::kReduceScatter, false));
+    return g->ReduceScatter(in.data(), out->data(), static_cast<size_t>(out->numel()), in.dtype(),
+                            ReduceOp::kSum, Opt(g, OpKind::kReduceScatter, false));
   }));
 }
 
@@ -188,7 +201,9 @@ Tensor Tp2d::MatmulATB(const Tensor& x, const Tensor& dy) const {
 
 Tensor Tp2d::LinearForward(const LinearParams& p, const Tensor& x) const {
   Tensor y = MatmulAB(x, p.w);
-  if (p.b.defined()) {
+  if (p.b.defined() && depth_mode()) {
+    c_->AddBias(p.b, &y);  // [out/q]: chunk_q(b)[j], held whole
+  } else if (p.b.defined()) {
     Tensor b;  // [out/q]: chunk_q(b)[j], gathered over COL
     Wait(StartGather(col_, p.b, &b, false));
     c_->AddBias(b, &y);
@@ -200,12 +215,18 @@ void Tp2d::LinearBackward(const LinearParams& p, const Tensor& x, const Tensor& 
                           LinearParams* grads) const {
   if (dx != nullptr) *dx = MatmulABT(dy, p.w);
   grads->w = MatmulATB(x, dy);
+  if (depth_mode()) AllReduce(dep_, &grads->w);  // depth reduction: W is replicated over DEP
   if (p.b.defined()) {
     Tensor colsum = c_->NewTensor({dy.cols()}, dy.dtype());
     c_->BiasGrad(dy, &colsum);
     c_->Synchronize();
-    grads->b = c_->NewTensor(p.b.shape(), p.b.dtype());
-    ReduceScatter(col_, colsum, &grads->b);
+    if (depth_mode()) {
+      AllReduce(xz_, &colsum);  // over every row of the column, all depths
+      grads->b = colsum;
+    } else {
+      grads->b = c_->NewTensor(p.b.shape(), p.b.dtype());
+      ReduceScatter(col_, colsum, &grads->b);
+    }
   }
 }
 
@@ -213,9 +234,13 @@ void Tp2d::LinearBackward(const LinearParams& p, const Tensor& x, const Tensor& 
 Tensor Tp2d::LayerNormForward(const LayerNormParams& p, double eps, int64_t h, const Tensor& x,
                               Ln2dCache* cache) const {
   Compute& c = *c_;
-  Tensor beta;
-  Wait(StartGather(col_, p.gamma, &cache->gamma, false));
-  Wait(StartGather(col_, p.beta, &beta, false));
+  Tensor beta = p.beta;
+  if (depth_mode()) {
+    cache->gamma = p.gamma;  // [h/q], held whole
+  } else {
+    Wait(StartGather(col_, p.gamma, &cache->gamma, false));
+    Wait(StartGather(col_, p.beta, &beta, false));
+  }
   Tensor stats = c.NewTensor({2, x.rows()}, x.dtype());
   c.LayerNormStats(x, &stats);
   c.Synchronize();
@@ -247,6 +272,13 @@ Tensor Tp2d::LayerNormBackward(const Ln2dCache& cache, int64_t h, const Tensor& 
   c.LayerNormBackwardApply(x, cache.gamma, cache.ln.mean, cache.ln.rstd, dy, stats, h, &dx, &dg,
                            &db);
   c.Synchronize();
+  if (depth_mode()) {
+    AllReduce(xz_, &dg);
+    AllReduce(xz_, &db);
+    grads->gamma = dg;
+    grads->beta = db;
+    return dx;
+  }
   const Shape mine{cache.gamma.numel() / q()};
   grads->gamma = c.NewTensor(mine, x.dtype());
   grads->beta = c.NewTensor(mine, x.dtype());
@@ -275,7 +307,7 @@ Tensor Tp2d::MlpBackward(const MlpParams& p, const MlpCache& cache, const Tensor
 
 AttentionShape Tp2d::LocalShape(const AttentionShape& shape) const {
   AttentionShape local = shape;
-  local.batch = shape.batch / q();
+  local.batch = shape.batch / (q() * d());
   local.heads = shape.heads / q();
   return local;
 }
@@ -302,7 +334,7 @@ Tensor Tp2d::AttentionBackward(const AttentionShape& shape, const AttentionParam
 
 Tp2dLayer::Tp2dLayer(const Tp2d* tp, const LayerConfig& cfg) : tp_(tp), cfg_(cfg) {
   TP_CHECK(tp != nullptr);
-  ValidateTp2d(cfg_, tp->q());
+  ValidateTp2d(cfg_, tp->q(), tp->depth_mode() ? tp->d() : 0);
 }
 
 Tensor Tp2dLayer::Forward(const LayerParams& p, const Tensor& x, Block2dCache* cache) const {

@@ -62,16 +62,31 @@ struct Block2dCache {
   MlpCache mlp;
 };
 
+// The groups of a 2D or 2.5D mesh. row: the ROW group (same row; local rank = col j), col: the
+// COL group (same column; local rank = row i), both of size q. 2.5D (layers/tp2p5d) adds dep,
+// the DEP group (same row and column; size d) and xz, the ranks sharing the column (local rank
+// dep*q + row; size d*q): then bias and LayerNorm vectors are [n/q] (chunk_q[j], replicated
+// over row and depth) with gradients all-reduced over XZ, and weight gradients are
+// all-reduced over DEP (TP_SCHEMES.md section 3's depth reduction).
+struct Tp2dGroups {
+  Communicator* row = nullptr;
+  Communicator* col = nullptr;
+  Communicator* dep = nullptr;  // 2.5D only
+  Communicator* xz = nullptr;   // 2.5D only
+};
+
 class Tp2d {
  public:
-  // row: the ROW group (same row; local rank = col j), col: the COL group (same column; local
-  // rank = row i); both of size q. They and c must outlive this object.
-  Tp2d(Compute* c, Communicator* row, Communicator* col, Tp2dOptions opt = {});
+  // The groups and c must outlive this object.
+  Tp2d(Compute* c, Tp2dGroups groups, Tp2dOptions opt = {});
   Compute& compute() const { return *c_; }
   const Tp2dOptions& options() const { return opt_; }
   int64_t q() const { return row_->size(); }
   int64_t i() const { return col_->rank(); }
   int64_t j() const { return row_->rank(); }
+  // The depth d (1 in 2D) and whether this is the 2.5D variant.
+  int64_t d() const { return dep_ ? dep_->size() : 1; }
+  bool depth_mode() const { return dep_ != nullptr; }
   double exposed_comm_s() const { return exposed_s_; }
   void ResetCommClock() { exposed_s_ = 0; }
 
@@ -123,6 +138,8 @@ class Tp2d {
   Compute* c_;
   Communicator* row_;
   Communicator* col_;
+  Communicator* dep_;
+  Communicator* xz_;
   Tp2dOptions opt_;
   mutable double exposed_s_ = 0;
 };
@@ -130,7 +147,7 @@ class Tp2d {
 // The pre-LN block (ReferenceLayer's equations) with 2D TP.
 class Tp2dLayer {
  public:
-  // Validates cfg over q (UsageError, ValidateTp2d). tp must outlive the layer.
+  // Validates cfg over q and d (UsageError, ValidateTp2d). tp must outlive the layer.
   Tp2dLayer(const Tp2d* tp, const LayerConfig& cfg);
   // x (i,j) [b*s/q, h/q] -> out, same layout; p: this rank's slices.
   Tensor Forward(const LayerParams& p, const Tensor& x, Block2dCache* cache) const;
@@ -143,8 +160,9 @@ class Tp2dLayer {
 };
 
 // UsageError("batch (3) is not divisible by q (2) of 2d (P = 4)") unless batch and heads are
-// divisible by q and hidden by q^2 (bias and LayerNorm vectors are split q^2 ways).
-void ValidateTp2d(const LayerConfig& cfg, int64_t q);
+// divisible by q and hidden by q^2 (bias and LayerNorm vectors are split q^2 ways). With
+// depth d > 0 (2.5D): batch by d*q, heads and hidden by q ("... of 2.5d (P = 8)").
+void ValidateTp2d(const LayerConfig& cfg, int64_t q, int64_t depth = 0);
 
 }  // namespace tpbench
 
