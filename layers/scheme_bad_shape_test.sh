@@ -28,4 +28,8 @@ expect "hidden (6) is not divisible by q^2 (4) of 2d (P = 4)" \
 expect "2.5d needs P = d*q^2 ranks (mesh {dep: d, row: q, col: q}); P = 6 with depth d = 2 is not d times a square" \
   --np 6 --scheme 2.5d --depth 2
 expect "batch (2) is not divisible by d*q (4) of 2.5d (P = 8)" --np 8 --scheme 2.5d --depth 2
+expect "3d needs P = q^3 ranks (mesh {k: q, j: q, i: q}); P = 4 is not a cube" --np 4 --scheme 3d
+expect "batch (2) is not divisible by q^2 (4) of 3d (P = 8)" --np 8 --scheme 3d --hidden 16
+expect "hidden (6) is not divisible by q^2 (4) of 3d (P = 8)" --np 8 --scheme 3d --batch 4 \
+  --hidden 6
 exit $fail

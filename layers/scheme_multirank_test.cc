@@ -179,9 +179,52 @@ Traffic ClosedForm2p5d(const std::string& kind, const LayerConfig& cfg, int64_t 
   return t;
 }
 
+// 3D (section 4): per linear (in -> out), all-gathers of X over the input-row group and of W
+// over WEIGHT (vary i), the reduce-scatter of Y over the hidden group; backward the
+// all-gather of dY and the reduce-scatters of dX and dW on the same groups: (q-1)/q^3 N each.
+// QKV and fc1 gather X over INPUT (vary j) and scatter Y over OUTPUT (vary k); proj and fc2
+// the reverse. Bias gradients all-reduced over the q^2 ranks that hold the same bias slice
+// (OXW for QKV/fc1, IXW for proj/fc2); per LayerNorm one stacked all-reduce of [2, B/q^2]
+// over OUTPUT forward and one backward, gamma and beta gradients [h/q] over IXW.
+Traffic ClosedForm3d(const std::string& kind, const LayerConfig& cfg, int64_t q, DataType dt) {
+  const double B = static_cast<double>(cfg.tokens()), h = static_cast<double>(cfg.hidden);
+  const double f = static_cast<double>(cfg.ffn_hidden()), es = DataTypeSize(dt);
+  const double c = double(q - 1) / double(q * q * q), qq = double(q * q);
+  struct L {
+    double in, out;
+    bool odd;
+  };
+  std::vector<L> ls = {{h, f, false}, {f, h, true}};
+  if (kind == "attention") ls = {{h, 3 * h, false}, {h, h, true}};
+  if (kind == "block") ls = {{h, 3 * h, false}, {h, h, true}, {h, f, false}, {f, h, true}};
+  Traffic t;
+  auto add = [&](const std::string& g, OpKind k, double elems) {
+    t[Key(g, k)] += static_cast<uint64_t>(std::llround(elems * es));
+  };
+  double total = 0;
+  for (const L& l : ls) {
+    const std::string xg = l.odd ? "OUTPUT" : "INPUT", yg = l.odd ? "INPUT" : "OUTPUT";
+    for (OpKind k : {OpKind::kAllGather, OpKind::kReduceScatter}) {
+      add(xg, k, c * B * l.in);
+      add(yg, k, c * B * l.out);
+      add("WEIGHT", k, c * l.in * l.out);
+    }
+    add(l.odd ? "IXW" : "OXW", OpKind::kAllReduce, 2 * (qq - 1) / qq * l.out / double(q));
+    total += 2 * c * (B * l.in + l.in * l.out + B * l.out);
+  }
+  if (kind == "block") {
+    add("OUTPUT", OpKind::kAllReduce, 2 * 2 * 2 * double(q - 1) / double(q) * 2 * B / qq);
+    add("IXW", OpKind::kAllReduce, 2 * 2 * 2 * (qq - 1) / qq * h / double(q));
+    // Section 6: 2(q-1)/q^3 (16Bh + 12h^2).
+    TP_CHECK(std::llround(total * es) == std::llround(2 * c * (16 * B * h + 12 * h * h) * es));
+  }
+  return t;
+}
+
 Traffic ClosedForm(const std::string& scheme, const std::string& kind, const LayerConfig& cfg,
                    const MeshShape& axes, const SchemeOptions& opt, DataType dt) {
   if (scheme == "2d") return ClosedForm2d(kind, cfg, AxisSize(axes, "row"), opt.summa, dt);
+  if (scheme == "3d") return ClosedForm3d(kind, cfg, AxisSize(axes, "i"), dt);
   if (scheme == "2.5d") {
     return ClosedForm2p5d(kind, cfg, AxisSize(axes, "row"), AxisSize(axes, "dep"), opt.summa, dt);
   }

@@ -14,12 +14,8 @@ namespace {
 
 class Tp2dCase : public TpCase {
  public:
-  Tp2dCase(Compute* c, Mesh* mesh, const LayerConfig& cfg, std::string kind,
-           const Tp2dOptions& opt)
-      : tp_(c, Groups(mesh), opt),
-        block_(&tp_, cfg),
-        cfg_(cfg),
-        kind_(std::move(kind)) {}
+  Tp2dCase(Compute* c, Mesh* mesh, const LayerConfig& cfg, std::string kind, const Tp2dOptions& opt)
+      : tp_(c, Groups(mesh), opt), block_(&tp_, cfg), cfg_(cfg), kind_(std::move(kind)) {}
 
   Tensor Forward(const LayerParams& p, const Tensor& x) override {
     if (kind_ == "linear") {
@@ -119,11 +115,11 @@ void AddLinear(CommPlan* p, const std::string& name, const Dims& dm, int64_t in,
 
 // Statistics of [B/q] rows ([B/(d*q)] in 2.5D) all-reduced over ROW; 2D gathers gamma and
 // beta over COL and reduce-scatters their gradients, 2.5D all-reduces them over XZ.
-void AddLayerNorm(CommPlan* p, const std::string& name, const Dims& dm, int64_t h,
-                  bool backward) {
+void AddLayerNorm(CommPlan* p, const std::string& name, const Dims& dm, int64_t h, bool backward) {
   const int64_t rows = dm.B / (dm.q * std::max<int64_t>(dm.depth, 1)), q = dm.q;
   if (!backward) {
-    if (!dm.depth) p->ops.push_back({"COL", OpKind::kAllGather, h / q, 2, false, name + ": gamma, beta"});
+    if (!dm.depth)
+      p->ops.push_back({"COL", OpKind::kAllGather, h / q, 2, false, name + ": gamma, beta"});
     p->ops.push_back({"ROW", OpKind::kAllReduce, rows, 2, false, name + ": sum x, sum x^2"});
     return;
   }

@@ -31,9 +31,9 @@ class Tp2p5dScheme : public TpScheme {
     const int64_t q =
         d >= 1 ? static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(P) / d))) : 0;
     if (d < 1 || q < 1 || d * q * q != P) {
-      throw UsageError("2.5d needs P = d*q^2 ranks (mesh {dep: d, row: q, col: q}); P = " +
-                       std::to_string(P) + " with depth d = " + std::to_string(d) +
-                       " is not d times a square");
+      throw UsageError(
+          "2.5d needs P = d*q^2 ranks (mesh {dep: d, row: q, col: q}); P = " + std::to_string(P) +
+          " with depth d = " + std::to_string(d) + " is not d times a square");
     }
     return {{"dep", d}, {"row", q}, {"col", q}};
   }
@@ -42,15 +42,16 @@ class Tp2p5dScheme : public TpScheme {
   }
   // X: rows chunk_{d*q}[dep*q + row], cols chunk_q[col]; W: rows chunk_q[row], cols
   // chunk_q[col]; vectors chunk_q[col].
-  Rect Region(const std::string& name, const Shape& full, const LayerConfig&,
-              const MeshShape& axes, const std::vector<int64_t>& coords) const override {
+  Rect Region(const std::string& name, const Shape& full, const LayerConfig&, const MeshShape& axes,
+              const std::vector<int64_t>& coords) const override {
     const int64_t q = AxisSize(axes, "row"), d = AxisSize(axes, "dep");
     const int64_t i = AxisCoord(axes, coords, "row"), j = AxisCoord(axes, coords, "col");
     const int64_t z = AxisCoord(axes, coords, "dep") * q + i;
     const Rect all = AllOf(full);
     const Rect cols{0, all.r1, ChunkBegin(all.c1, q, j), ChunkBegin(all.c1, q, j + 1)};
     if (full.size() == 1) return cols;
-    if (name == "x") return {ChunkBegin(all.r1, d * q, z), ChunkBegin(all.r1, d * q, z + 1), cols.c0, cols.c1};
+    if (name == "x")
+      return {ChunkBegin(all.r1, d * q, z), ChunkBegin(all.r1, d * q, z + 1), cols.c0, cols.c1};
     return {ChunkBegin(all.r1, q, i), ChunkBegin(all.r1, q, i + 1), cols.c0, cols.c1};
   }
   CommPlan Plan(const LayerConfig& cfg, const std::string& kind, const MeshShape& axes,
