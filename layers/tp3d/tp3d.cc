@@ -48,8 +48,8 @@ WorkPtr Tp3d::Gather(Communicator* g, const Tensor& mine, Tensor* out) const {
   s[0] *= g->size();
   *out = c_->NewTensor(s, mine.dtype());
   return Issue([&] {
-    return g->AllGather(mine.data(), out->data(), static_cast<size_t>(mine.numel()),
-                        mine.dtype(), {SchemeAlgorithm(*g, OpKind::kAllGather), Stream::Inline()});
+    return g->AllGather(mine.data(), out->data(), static_cast<size_t>(mine.numel()), mine.dtype(),
+                        {SchemeAlgorithm(*g, OpKind::kAllGather), Stream::Inline()});
   });
 }
 
@@ -58,17 +58,17 @@ WorkPtr Tp3d::ReduceScatter(Communicator* g, const Tensor& in, Tensor* out, bool
   s[0] /= g->size();
   *out = c_->NewTensor(s, in.dtype());
   return Issue([&] {
-    return g->ReduceScatter(in.data(), out->data(), static_cast<size_t>(out->numel()),
-                            in.dtype(), ReduceOp::kSum,
-                            {SchemeAlgorithm(*g, OpKind::kReduceScatter),
-                             async ? Stream::Async() : Stream::Inline()});
+    return g->ReduceScatter(
+        in.data(), out->data(), static_cast<size_t>(out->numel()), in.dtype(), ReduceOp::kSum,
+        {SchemeAlgorithm(*g, OpKind::kReduceScatter), async ? Stream::Async() : Stream::Inline()});
   });
 }
 
 void Tp3d::AllReduce(Communicator* g, Tensor* x) const {
   Wait(Issue([&] {
     return g->AllReduce(x->data(), x->data(), static_cast<size_t>(x->numel()), x->dtype(),
-                        ReduceOp::kSum, {SchemeAlgorithm(*g, OpKind::kAllReduce), Stream::Inline()});
+                        ReduceOp::kSum,
+                        {SchemeAlgorithm(*g, OpKind::kAllReduce), Stream::Inline()});
   }));
 }
 
@@ -79,7 +79,7 @@ Tensor Tp3d::LinearForward(const LinearParams& p, const Tensor& x, bool odd,
   Communicator* a = odd ? g_.output : g_.input;
   Communicator* b = odd ? g_.input : g_.output;
   Compute& c = *c_;
-  Wait(Gather(a, x, &cache->xg));         // [B/q, in/q]: rows chunk_q[i]
+  Wait(Gather(a, x, &cache->xg));            // [B/q, in/q]: rows chunk_q[i]
   Wait(Gather(g_.weight, p.w, &cache->wg));  // [in/q, out/q]: in chunk_q[b]
   Tensor yp = c.NewTensor({cache->xg.rows(), cache->wg.cols()}, x.dtype());
   c.Gemm(false, false, 1.0, cache->xg, cache->wg, 0.0, &yp);  // partial over b

@@ -90,8 +90,8 @@ class Tp3d {
   // odd: the layout parity (see above).
   Tensor LinearForward(const LinearParams& p, const Tensor& x, bool odd,
                        Linear3dCache* cache) const;
-  void LinearBackward(const LinearParams& p, const Linear3dCache& cache, const Tensor& dy,
-                      bool odd, Tensor* dx, LinearParams* grads) const;
+  void LinearBackward(const LinearParams& p, const Linear3dCache& cache, const Tensor& dy, bool odd,
+                      Tensor* dx, LinearParams* grads) const;
   // x in the block's layout (hidden split over k).
   Tensor LayerNormForward(const LayerNormParams& p, double eps, int64_t h, const Tensor& x,
                           Ln3dCache* cache) const;

@@ -15,8 +15,7 @@ namespace {
 
 class Tp3dCase : public TpCase {
  public:
-  Tp3dCase(Compute* c, Mesh* mesh, const LayerConfig& cfg, std::string kind,
-           const Tp3dOptions& opt)
+  Tp3dCase(Compute* c, Mesh* mesh, const LayerConfig& cfg, std::string kind, const Tp3dOptions& opt)
       : tp_(c, Tp3dGroupsOf(mesh), opt), block_(&tp_, cfg), cfg_(cfg), kind_(std::move(kind)) {}
 
   Tensor Forward(const LayerParams& p, const Tensor& x) override {
@@ -57,8 +56,8 @@ class Tp3dCase : public TpCase {
 
 // One linear's collectives (in -> out; odd: the proj/fc2 parity, whose X is gathered over k
 // and Y reduce-scattered over j).
-void AddLinear(CommPlan* p, const std::string& name, int64_t B, int64_t in, int64_t out,
-               int64_t q, bool odd, bool backward) {
+void AddLinear(CommPlan* p, const std::string& name, int64_t B, int64_t in, int64_t out, int64_t q,
+               bool odd, bool backward) {
   const std::string a = odd ? "OUTPUT" : "INPUT", b = odd ? "INPUT" : "OUTPUT";
   const int64_t xg = B / q * in / q, wg = in / q * out / q, yp = B / q * out / q;
   auto add = [&](const std::string& g, OpKind k, int64_t n, const std::string& what) {
@@ -103,8 +102,8 @@ class Tp3dScheme : public TpScheme {
   void Validate(const LayerConfig& cfg, const MeshShape& axes) const override {
     ValidateTp3d(cfg, AxisSize(axes, "i"));
   }
-  Rect Region(const std::string& name, const Shape& full, const LayerConfig&,
-              const MeshShape& axes, const std::vector<int64_t>& coords) const override;
+  Rect Region(const std::string& name, const Shape& full, const LayerConfig&, const MeshShape& axes,
+              const std::vector<int64_t>& coords) const override;
   CommPlan Plan(const LayerConfig& cfg, const std::string& kind, const MeshShape& axes,
                 const SchemeOptions& opt) const override;
   std::unique_ptr<TpCase> MakeCase(Compute* c, Mesh* mesh, const LayerConfig& cfg,
@@ -154,12 +153,15 @@ CommPlan Tp3dScheme::Plan(const LayerConfig& cfg, const std::string& kind, const
   if (kind == "linear" || kind == "mlp") items = {{"fc1", h, f, false}, {"fc2", f, h, true}};
   if (kind == "attention") items = {{"qkv", h, 3 * h, false}, {"proj", h, h, true}};
   if (kind == "block") {
-    items = {{"ln1", h, 0, false},     {"qkv", h, 3 * h, false}, {"proj", h, h, true},
-             {"ln2", h, 0, false},     {"fc1", h, f, false},     {"fc2", f, h, true}};
+    items = {{"ln1", h, 0, false}, {"qkv", h, 3 * h, false}, {"proj", h, h, true},
+             {"ln2", h, 0, false}, {"fc1", h, f, false},     {"fc2", f, h, true}};
   }
   CommPlan p;
-  p.groups = {{"INPUT", {"j"}},       {"WEIGHT", {"i"}},   {"OUTPUT", {"k"}},
-              {"IXW", {"j", "i"}}, {"OXW", {"k", "i"}}};
+  p.groups = {{"INPUT", {"j"}},
+              {"WEIGHT", {"i"}},
+              {"OUTPUT", {"k"}},
+              {"IXW", {"j", "i"}},
+              {"OXW", {"k", "i"}}};
   for (int bwd = 0; bwd < 2; ++bwd) {
     for (size_t n = 0; n < items.size(); ++n) {
       const Item& it = items[bwd ? items.size() - 1 - n : n];
