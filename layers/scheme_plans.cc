@@ -43,8 +43,9 @@ int Main(int argc, char** argv) {
     } else if (a == "--dtype") {
       dt = v == "f64" ? DataType::kF64 : DataType::kF32;
     } else {
-      throw UsageError("unknown flag '" + a +
-                       "'; valid: --np, --batch, --seq, --hidden, --heads, --depth, --case, --dtype");
+      throw UsageError(
+          "unknown flag '" + a +
+          "'; valid: --np, --batch, --seq, --hidden, --heads, --depth, --case, --dtype");
     }
   }
   for (const TpScheme* s : AllSchemes()) {
@@ -59,8 +60,8 @@ int Main(int argc, char** argv) {
                   static_cast<long long>(P), e.what());
       continue;
     }
-    std::printf("### %s, mesh %s, %s, %s\n\n%s\n", s->name().c_str(),
-                MeshShapeString(axes).c_str(), kind.c_str(), DataTypeName(dt),
+    std::printf("### %s, mesh %s, %s, %s\n\n%s\n", s->name().c_str(), MeshShapeString(axes).c_str(),
+                kind.c_str(), DataTypeName(dt),
                 PlanTable(s->Plan(cfg, kind, axes, opt), axes, dt).c_str());
   }
   return 0;
