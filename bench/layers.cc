@@ -373,6 +373,35 @@ uint64_t MeshBytes(Mesh& mesh) {
   return b;
 }
 
+// One step outside the timed loop: traffic, flops, tensor memory, correctness (after the
+// test hooks), dump.
+struct UntimedStep {
+  double bytes = 0, flops = 0, peak_mem = 0, err = 0;
+};
+UntimedStep RunUntimed(const Case& c, Mesh* mesh, Layer* layer) {
+  const Config& cfg = *c.cfg;
+  UntimedStep u;
+  if (mesh) mesh->ResetCounters();
+  layer->compute().ResetFlops();
+  TensorMemory::ResetPeak();
+  layer->Forward();
+  layer->Backward();
+  u.bytes = static_cast<double>(mesh ? MeshBytes(*mesh) : 0);
+  u.flops = static_cast<double>(layer->compute().flops().total());
+  u.peak_mem = static_cast<double>(TensorMemory::PeakBytes());
+  if (cfg.corrupt_rank == Bootstrap::rank()) layer->CorruptDx();
+  if (!cfg.drop_grad.empty() && mesh) layer->DropGrad(cfg.drop_grad);
+  u.err = cfg.checks > 0 ? layer->Error() : 0;
+  if (!cfg.dump.empty()) {
+    std::string dir = c.name;
+    for (char& ch : dir) {
+      if (ch == '/' || ch == ':' || ch == ',') ch = '_';
+    }
+    layer->Dump(cfg.dump + "/" + dir);
+  }
+  return u;
+}
+
 void RunCase(benchmark::State& st, size_t index) {
   const Case& c = g_cases[index];
   const Config& cfg = *c.cfg;
@@ -381,26 +410,9 @@ void RunCase(benchmark::State& st, size_t index) {
   Mesh* mesh = nullptr;
   if (!serial) mesh = MeshOf(&comm, FindScheme(c.scheme).MeshFor(comm.size(), c.opt));
   Layer layer(c, mesh);
-
-  // One step outside the timed loop: traffic, flops, tensor memory, correctness, dump.
-  if (mesh) mesh->ResetCounters();
-  layer.compute().ResetFlops();
-  TensorMemory::ResetPeak();
-  layer.Forward();
-  layer.Backward();
-  const double bytes = static_cast<double>(mesh ? MeshBytes(*mesh) : 0);
-  const double flops = static_cast<double>(layer.compute().flops().total());
-  const double peak_mem = static_cast<double>(TensorMemory::PeakBytes());
-  if (cfg.corrupt_rank == Bootstrap::rank()) layer.CorruptDx();
-  if (!cfg.drop_grad.empty() && !serial) layer.DropGrad(cfg.drop_grad);
-  double err = cfg.checks > 0 ? layer.Error() : 0;
-  if (!cfg.dump.empty()) {
-    std::string dir = c.name;
-    for (char& ch : dir) {
-      if (ch == '/' || ch == ':' || ch == ',') ch = '_';
-    }
-    layer.Dump(cfg.dump + "/" + dir);
-  }
+  const UntimedStep u = RunUntimed(c, mesh, &layer);
+  const double bytes = u.bytes, flops = u.flops, peak_mem = u.peak_mem;
+  double err = u.err;
   for (int i = 0; i < cfg.warmup; ++i) {
     layer.Forward();
     layer.Backward();
