@@ -10,7 +10,8 @@
 // backward for every variant (dtype, overlap, causal, summa), and compares its Y, dX and every
 // gradient with its slice of the serial reference (max rel error < 1e-10 f64, < 1e-5 f32); a
 // gradient the reference has and the scheme lacks fails. Bytes sent per group and op kind
-// (ucx counters) must equal the plan's and the closed form's exactly, with nothing else sent.
+// (ucx counters) must equal the plan's and the closed form's exactly, with nothing else sent,
+// and the messages per group and op kind those of the plan's calls (patterns/volume.h).
 // Exits 0 when all pass, 7 otherwise, 2 on a bad mesh or shape.
 #include <cmath>
 #include <cstdio>
@@ -29,6 +30,7 @@
 #include "layers/reference.h"
 #include "layers/scheme.h"
 #include "layers/tensor.h"
+#include "patterns/volume.h"
 
 namespace tpbench {
 namespace {
@@ -306,12 +308,33 @@ LayerParams CaseParams(const std::string& kind, const LayerParams& all) {
   return p;
 }
 
-Traffic Measured(Mesh& mesh, const CommPlan& plan) {
+// Bytes (msgs = false) or messages (true) this rank sent per plan group and op kind.
+Traffic Measured(Mesh& mesh, const CommPlan& plan, bool msgs = false) {
   Traffic t;
   for (const auto& [name, axes] : plan.groups) {
     const Counters& c = mesh.Group(axes).counters();
     for (int k = 0; k < static_cast<int>(OpKind::kInternal); ++k) {
-      t[Key(name, static_cast<OpKind>(k))] += c.Get(static_cast<OpKind>(k)).bytes;
+      const OpCount n = c.Get(static_cast<OpKind>(k));
+      t[Key(name, static_cast<OpKind>(k))] += msgs ? n.msgs : n.bytes;
+    }
+  }
+  return t;
+}
+
+// The messages this rank sends for the plan's calls (each call's count in comm/coll.h's
+// convention, roots rotating), by patterns/volume.h's exact model of the algorithms
+// SchemeAlgorithm picks: equal to the measured message counts only if the layers issue the
+// plan's calls, with its sizes and roots, and no others.
+Traffic PlanMessages(Mesh& mesh, const CommPlan& plan, DataType dt) {
+  Traffic t;
+  for (const CommOp& o : plan.ops) {
+    Communicator& g = mesh.Group(plan.groups.at(o.group));
+    const bool per_rank = o.kind == OpKind::kAllGather || o.kind == OpKind::kReduceScatter;
+    const size_t count = static_cast<size_t>(per_rank ? o.n / g.size() : o.n);
+    for (int64_t c = 0; c < o.calls; ++c) {
+      t[Key(o.group, o.kind)] +=
+          ModelMsgsSent(o.kind, SchemeAlgorithm(g, o.kind), count, DataTypeSize(dt), g.size(),
+                        g.rank(), static_cast<int>(c % g.size()));
     }
   }
   return t;
@@ -362,6 +385,10 @@ void RunCase(Mesh& mesh, const TpScheme& s, const std::string& kind, const Layer
              kind + ": traffic on the world communicator outside the mesh groups");
   ck->Expect(Same(got, closed), kind + ": sent " + Str(got) + "; closed form " + Str(closed));
   ck->Expect(Same(model, closed), kind + ": plan " + Str(model) + "; closed form " + Str(closed));
+  const Traffic msgs = Measured(mesh, plan, /*msgs=*/true),
+                plan_msgs = PlanMessages(mesh, plan, dt);
+  ck->Expect(Same(msgs, plan_msgs),
+             kind + ": messages sent " + Str(msgs) + "; the plan's calls send " + Str(plan_msgs));
   if (mesh.comm().rank() == 0 && Same(got, closed)) {
     std::printf("  %-44s %s = closed form = plan\n", (ck->ctx() + " " + kind).c_str(),
                 Str(got).c_str());

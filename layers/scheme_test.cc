@@ -2,6 +2,8 @@
 // of all ranks tile every tensor (each element held by the same number of ranks, the scheme's
 // replication), region shapes agree with the rank's share, plan groups name mesh axes, and
 // meshes reject a P that does not fit.
+#include "layers/scheme.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -10,7 +12,6 @@
 #include "comm/error.h"
 #include "layers/mesh.h"
 #include "layers/reference.h"
-#include "layers/scheme.h"
 #include "layers/tensor.h"
 
 namespace tpbench {
@@ -23,10 +24,9 @@ struct MeshCase {
 
 // b=36, s=2, h=144, nh=36 splits under every scheme at these P.
 const LayerConfig kCfg{/*batch=*/36, /*seq=*/2, /*hidden=*/144, /*heads=*/36};
-const std::vector<MeshCase> kSetups = {{"1d", 1, 1},   {"1d", 4, 1},   {"1d-sp", 6, 1},
-                                    {"2d", 4, 1},   {"2d", 9, 1},   {"2.5d", 8, 2},
-                                    {"2.5d", 4, 1}, {"2.5d", 18, 2}, {"3d", 8, 1},
-                                    {"3d", 27, 1}};
+const std::vector<MeshCase> kSetups = {
+    {"1d", 1, 1},   {"1d", 4, 1},   {"1d-sp", 6, 1}, {"2d", 4, 1}, {"2d", 9, 1},
+    {"2.5d", 8, 2}, {"2.5d", 4, 1}, {"2.5d", 18, 2}, {"3d", 8, 1}, {"3d", 27, 1}};
 
 TEST(SchemeTest, EverySchemeIsRegisteredInOrder) {
   EXPECT_EQ(SchemeNames(), (std::vector<std::string>{"1d", "1d-sp", "2d", "2.5d", "3d"}));
