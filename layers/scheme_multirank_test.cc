@@ -13,6 +13,7 @@
 // (ucx counters) must equal the plan's and the closed form's exactly, with nothing else sent,
 // and the messages per group and op kind those of the plan's calls (patterns/volume.h).
 // Exits 0 when all pass, 7 otherwise, 2 on a bad mesh or shape.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -365,9 +366,17 @@ void RunCase(Mesh& mesh, const TpScheme& s, const std::string& kind, const Layer
   std::unique_ptr<TpCase> tp = s.MakeCase(&c, &mesh, cfg, kind, opt);
   const CommPlan plan = s.Plan(cfg, kind, axes, opt);
   mesh.ResetCounters();
+  tp->ResetCommClock();
+  const auto t0 = std::chrono::steady_clock::now();
   Tensor y = tp->Forward(mine, slice("x", x));
   LayerGrads g;
   Tensor dx = tp->Backward(mine, slice("x", dy), &g);
+  const double step_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // The exposed-communication clock saw the case's communication calls, and only them.
+  ck->Expect(tp->exposed_comm_s() > 0 && tp->exposed_comm_s() < step_s,
+             kind + ": exposed communication " + std::to_string(tp->exposed_comm_s()) +
+                 " s is not in (0, step " + std::to_string(step_s) + " s)");
   ck->Close(kind + " Y", y, slice("x", ref.y));
   ck->Close(kind + " dX", dx, slice("x", ref.dx));
   LayerGrads want = ref.g;
