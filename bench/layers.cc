@@ -1,5 +1,6 @@
-// bench/layers.cc: //bench:layers, the tensor-parallel layers (layers/tp1d) as Google Benchmark
-// cases, one per (scheme, case, dtype, shape, overlap), against the serial reference layer.
+// bench/layers.cc: //bench:layers, the tensor-parallel layers of every registered scheme
+// (layers/scheme.h: 1d, 1d-sp, 2d, ...) as Google Benchmark cases, one per (scheme, case,
+// dtype, shape, variant, overlap, backend), against the serial reference layer.
 //
 //   bazel run //bench:layers -- --np 2 --scheme 1d,1d-sp,serial --case block --batch 4
 //       (continued:) --seq 512 --hidden 1024 --heads 16 --benchmark_out=layers.json
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,21 +25,26 @@
 #include "bench/layer_flags.h"
 #include "bench/npy.h"
 #include "bench/output.h"
-#include "bench/tp1d_skeleton.h"
 #include "comm/bootstrap.h"
 #include "comm/communicator.h"
 #include "comm/error.h"
 #include "comm/world.h"
 #include "layers/host_compute.h"
+#include "layers/mesh.h"
+#include "layers/plan_skeleton.h"
 #include "layers/reference.h"
+#include "layers/scheme.h"
 #include "layers/tensor.h"
-#include "layers/tp1d/tp1d.h"
 
 namespace tpbench {
 namespace {
 
 constexpr const char* kUsage = R"(usage: layers [--np N] [flags] [--benchmark_* flags]
-  --scheme LIST      1d, 1d-sp, serial, a list, or all (default 1d)
+  --scheme LIST      a registered scheme (1d, 1d-sp, 2d, ...), serial, a list, or all (every
+                     scheme whose mesh fits the world size, and serial) (default 1d)
+  --depth D          2.5d: the depth d of P = d*q^2 (default 1)
+  --summa LIST       2d, 2.5d: bcast (q broadcasts per GEMM, double-buffered), allgather (one
+                     all-gather of each panel), a list, or both (default bcast)
   --backend LIST     communication of the TP schemes: ucx (tpbench's ring collectives), mpi
                      (the MPI library's, the peer baseline), a list, or all (default ucx)
   --case LIST        linear, mlp, attention, block, a list, or all (default all)
@@ -68,11 +75,11 @@ constexpr const char* kUsage = R"(usage: layers [--np N] [flags] [--benchmark_* 
 Exit codes: 2 bad flag or shape, 4 timeout, 7 max_rel_err above tolerance.
 )";
 
-const char* const kSchemes[] = {"1d", "1d-sp", "serial"};
 const char* const kCases[] = {"linear", "mlp", "attention", "block"};
 
 struct Config {
-  std::vector<std::string> schemes, cases, backends;
+  std::vector<std::string> schemes, cases, backends, summas;
+  int64_t depth = 1;
   LayerConfig shape;
   std::vector<DataType> dtypes;
   std::vector<int> overlaps;
@@ -85,10 +92,33 @@ struct Config {
   int rounds = 1;
 };
 
+// --scheme: names of registered schemes or serial; "all" is every scheme whose mesh fits P
+// ranks (with --depth), and serial.
+std::vector<std::string> ParseSchemes(const std::string& value, int world, int64_t depth) {
+  std::vector<std::string> valid = SchemeNames();
+  valid.push_back("serial");
+  if (value != "all") return ParseNames("--scheme", value, valid);
+  std::vector<std::string> out;
+  for (const TpScheme* s : AllSchemes()) {
+    SchemeOptions opt;
+    opt.depth = depth;
+    try {
+      s->MeshFor(world, opt);
+    } catch (const Error&) {
+      continue;  // P does not fit this scheme's mesh
+    }
+    out.push_back(s->name());
+  }
+  out.push_back("serial");
+  return out;
+}
+
 Config ParseConfig(FlagParser& p, int world) {
   Config c;
-  c.schemes =
-      ParseNames("--scheme", p.Value("--scheme", "1d"), {std::begin(kSchemes), std::end(kSchemes)});
+  c.depth = ParseInt(p.Value("--depth", "1"), "--depth", 1, 1 << 20);
+  c.schemes = ParseSchemes(p.Value("--scheme", "1d"), world, c.depth);
+  const std::string summa = p.Value("--summa", "bcast");
+  c.summas = ParseNames("--summa", summa == "both" ? "all" : summa, {"bcast", "allgather"});
   c.cases = ParseNames("--case", p.Value("--case", "all"), {std::begin(kCases), std::end(kCases)});
   const std::vector<std::string> backends = BackendNames();
   c.backends = ParseNames("--backend", p.Value("--backend", "ucx"), backends);
@@ -120,9 +150,13 @@ Config ParseConfig(FlagParser& p, int world) {
                        "'; valid: " + valid);
     }
   }
-  // Bad shapes exit 2 before any traffic, with layers/tp1d's message.
+  // Bad meshes and shapes exit 2 before any traffic, with the scheme's message.
   for (const std::string& s : c.schemes) {
-    if (s != "serial") ValidateTp1d(c.shape, world, s == "1d-sp");
+    if (s == "serial") continue;
+    SchemeOptions opt;
+    opt.depth = c.depth;
+    const TpScheme& scheme = FindScheme(s);
+    scheme.Validate(c.shape, scheme.MeshFor(world, opt));
   }
   return c;
 }
@@ -133,113 +167,83 @@ struct Case {
   std::string backend;  // of the TP schemes' communicator; empty for serial
   DataType dtype = DataType::kF32;
   bool overlap = false;
+  SchemeOptions opt;  // overlap, depth, summa of the TP scheme
 };
 
 std::vector<Case> g_cases;
 std::vector<std::string> g_failed;      // cases whose max_rel_err is above tolerance
 std::unique_ptr<Communicator> g_world;  // ucx (BenchMain's)
 std::unique_ptr<Communicator> g_mpi;    // created when a case uses the mpi backend
+// One mesh per (backend, mesh shape), its groups split once and shared by the cases.
+std::map<std::string, std::unique_ptr<Mesh>> g_meshes;
+
+Mesh* MeshOf(Communicator* comm, const MeshShape& axes) {
+  std::unique_ptr<Mesh>& m = g_meshes[comm->backend() + MeshShapeString(axes)];
+  if (!m) m = std::make_unique<Mesh>(comm, axes);
+  return m.get();
+}
 
 double Tolerance(DataType dt) { return dt == DataType::kF64 ? 1e-9 : 1e-4; }
 
-// How a tensor named by LayerParams::Named() is split over the TP ranks in 1D.
-enum class Split { kReplicated, kCols, kRows };
-Split SplitOf(const std::string& name) {
-  if (name.rfind("attn.qkv.", 0) == 0 || name.rfind("mlp.fc1.", 0) == 0) return Split::kCols;
-  if (name == "attn.proj.w" || name == "mlp.fc2.w") return Split::kRows;
-  return Split::kReplicated;
-}
-Tensor Slice(const Tensor& full, Split s, int64_t t, int64_t r) {
-  if (s == Split::kCols) return full.ColChunk(t, r);
-  if (s == Split::kRows) return full.RowChunk(t, r);
-  return full;
-}
-// The full tensor from every rank's slice (rank order), for --dump.
-Tensor Gather(const Tensor& mine, Split s, int64_t t) {
-  if (s == Split::kReplicated || t == 1) return mine;
-  std::vector<char> all(mine.bytes() * static_cast<size_t>(t));
-  Bootstrap::AllGather(mine.data(), mine.bytes(), all.data());
-  Shape shape = mine.shape();
-  const bool cols = s == Split::kCols && mine.ndim() > 1;
-  shape[cols ? shape.size() - 1 : 0] *= t;
-  Tensor full(shape, mine.dtype());
-  for (int64_t r = 0; r < t; ++r) {
-    Tensor part(mine.shape(), mine.dtype());
-    std::memcpy(part.data(), all.data() + static_cast<size_t>(r) * mine.bytes(), mine.bytes());
-    if (cols) {
-      full.SetCols(r * mine.cols(), part);
-    } else {
-      std::memcpy(static_cast<char*>(full.data()) + static_cast<size_t>(r) * mine.bytes(),
-                  part.data(), mine.bytes());
-    }
-  }
-  return full;
-}
-
 // One case's tensors and its forward/backward on this rank. Parameters and gradients use
-// LayerParams' structure with only the case's parts defined.
+// LayerParams' structure with only the case's parts defined; the scheme's Region says which
+// slice of every tensor this rank holds.
 class Layer {
  public:
-  Layer(const Case& c, Communicator* comm)
-      : c_(c), cfg_(c.cfg->shape), serial_(c.scheme == "serial"), sp_(c.scheme == "1d-sp") {
-    t_ = serial_ ? 1 : comm->size();
-    r_ = serial_ ? 0 : comm->rank();
-    Tp1dOptions opt;
-    if (comm != nullptr) opt.algo = Tp1dAlgorithm(*comm);
-    opt.overlap = c.overlap;
-    opt.sequence_parallel = sp_;
+  // mesh is null for serial.
+  Layer(const Case& c, Mesh* mesh) : c_(c), cfg_(c.cfg->shape), serial_(c.scheme == "serial") {
     if (!serial_) {
-      tp_ = std::make_unique<Tp1d>(&hc_, comm, opt);
-      block_ = std::make_unique<Tp1dLayer>(tp_.get(), cfg_);
+      scheme_ = &FindScheme(c.scheme);
+      axes_ = mesh->shape();
+      coords_ = mesh->coords();
+      tp_ = scheme_->MakeCase(&hc_, mesh, cfg_, c.kind, c.opt);
     }
-    // Only this rank's tensors stay allocated (its parameter shards and, with SP, its rows of
-    // x and dY), so peak_mem_bytes_per_rank is what a rank of a real run would hold; the full
-    // tensors are rebuilt from their seeds when needed (reference, dump).
+    // Only this rank's tensors stay allocated (its parameter shards and its slices of x and
+    // dY, copies), so peak_mem_bytes_per_rank is what a rank of a real run would hold; the
+    // full tensors are rebuilt from their seeds when needed (reference, dump).
     LayerParams mine = FullParams();
-    if (!serial_) mine = ShardLayerParams(cfg_, mine, t_, r_).To(c.dtype);  // own storage
+    if (!serial_) mine = ShardParams(*scheme_, cfg_, mine, axes_, coords_);
     // Keep only the case's parameters.
     if (c.kind == "linear" || c.kind == "mlp") p_.mlp = mine.mlp;
     if (c.kind == "attention") p_.attn = mine.attn;
     if (c.kind == "block") p_ = mine;
-    x_in_ = Outside(FullInput(kXSeed));
-    dy_in_ = Outside(FullInput(kDySeed));
+    x_in_ = Mine("x", FullInput(kXSeed));
+    dy_in_ = Mine("x", FullInput(kDySeed));
   }
 
   void Forward() {
+    if (tp_) {
+      y_ = tp_->Forward(p_, x_in_);
+      return;
+    }
     const std::string& k = c_.kind;
     if (k == "linear") {
-      h1_ = serial_ ? LinearForward(hc_, p_.mlp.fc1, x_in_) : tp_->ColumnForward(p_.mlp.fc1, x_in_);
-      y_ = serial_ ? LinearForward(hc_, p_.mlp.fc2, h1_) : tp_->RowForward(p_.mlp.fc2, h1_);
+      h1_ = LinearForward(hc_, p_.mlp.fc1, x_in_);
+      y_ = LinearForward(hc_, p_.mlp.fc2, h1_);
     } else if (k == "mlp") {
-      y_ = serial_ ? MlpForward(hc_, p_.mlp, x_in_, &mlp_) : tp_->MlpForward(p_.mlp, x_in_, &mlp_);
+      y_ = MlpForward(hc_, p_.mlp, x_in_, &mlp_);
     } else if (k == "attention") {
-      y_ = serial_ ? AttentionForward(hc_, Shape(), p_.attn, x_in_, &attn_)
-                   : tp_->AttentionForward(Shape(), p_.attn, x_in_, &attn_);
+      y_ = AttentionForward(hc_, AttnShape(), p_.attn, x_in_, &attn_);
     } else {
-      y_ = serial_ ? ReferenceLayer(&hc_, cfg_).Forward(p_, x_in_, &block_cache_)
-                   : block_->Forward(p_, x_in_, &block_cache_);
+      y_ = ReferenceLayer(&hc_, cfg_).Forward(p_, x_in_, &block_cache_);
     }
   }
   void Backward() {
+    if (tp_) {
+      dx_ = tp_->Backward(p_, dy_in_, &g_);
+      return;
+    }
     const std::string& k = c_.kind;
     if (k == "linear") {
       Tensor dh1;
-      if (serial_) {
-        LinearBackward(hc_, p_.mlp.fc2, h1_, dy_in_, &dh1, &g_.mlp.fc2);
-        LinearBackward(hc_, p_.mlp.fc1, x_in_, dh1, &dx_, &g_.mlp.fc1);
-      } else {
-        tp_->RowBackward(p_.mlp.fc2, h1_, dy_in_, &dh1, &g_.mlp.fc2);
-        tp_->ColumnBackward(p_.mlp.fc1, x_in_, dh1, &dx_, &g_.mlp.fc1);
-      }
+      LinearBackward(hc_, p_.mlp.fc2, h1_, dy_in_, &dh1, &g_.mlp.fc2);
+      LinearBackward(hc_, p_.mlp.fc1, x_in_, dh1, &dx_, &g_.mlp.fc1);
     } else if (k == "mlp") {
-      dx_ = serial_ ? MlpBackward(hc_, p_.mlp, mlp_, dy_in_, &g_.mlp)
-                    : tp_->MlpBackward(p_.mlp, mlp_, dy_in_, &g_.mlp);
+      dx_ = MlpBackward(hc_, p_.mlp, mlp_, dy_in_, &g_.mlp);
     } else if (k == "attention") {
-      dx_ = serial_ ? AttentionBackward(hc_, Shape(), p_.attn, attn_, dy_in_, &g_.attn)
-                    : tp_->AttentionBackward(Shape(), p_.attn, attn_, dy_in_, &g_.attn);
+      dx_ = AttentionBackward(hc_, AttnShape(), p_.attn, attn_, dy_in_, &g_.attn);
     } else {
-      dx_ = serial_ ? ReferenceLayer(&hc_, cfg_).Backward(p_, block_cache_, dy_in_, &g_)
-                    : block_->Backward(p_, block_cache_, dy_in_, &g_);
+      dx_ = ReferenceLayer(&hc_, cfg_).Backward(p_, block_cache_, dy_in_, &g_);
     }
   }
 
@@ -251,7 +255,7 @@ class Layer {
     Layer ref(rc, nullptr);
     ref.Forward();
     ref.Backward();
-    double e = std::max(MaxRelError(y_, Outside(ref.y_)), MaxRelError(dx_, Outside(ref.dx_)));
+    double e = std::max(SliceError(y_, "x", ref.y_), SliceError(dx_, "x", ref.dx_));
     auto got = g_.Named();
     auto want = ref.g_.Named();
     missing_.clear();
@@ -264,8 +268,7 @@ class Layer {
         e = std::max(e, 1.0);
         continue;
       }
-      Split s = serial_ ? Split::kReplicated : SplitOf(got[i].first);
-      e = std::max(e, MaxRelError(*got[i].second, Slice(*want[i].second, s, t_, r_)));
+      e = std::max(e, SliceError(*got[i].second, got[i].first, *want[i].second));
     }
     return e;
   }
@@ -279,22 +282,24 @@ class Layer {
     }
   }
 
-  // Writes the full inputs, parameters, outputs and gradients of the last step (rank 0).
+  // Writes the full inputs, parameters, outputs and gradients of the last step (rank 0),
+  // under the same names for every scheme.
   void Dump(const std::string& dir) {
-    const Split rows = sp_ ? Split::kRows : Split::kReplicated;
-    std::vector<std::pair<std::string, Tensor>> files = {{"x", FullInput(kXSeed)},
+    const Tensor x = FullInput(kXSeed);
+    std::vector<std::pair<std::string, Tensor>> files = {{"x", x},
                                                          {"dy", FullInput(kDySeed)},
-                                                         {"out", Gather(y_, rows, t_)},
-                                                         {"dx", Gather(dx_, rows, t_)}};
+                                                         {"out", Full("x", y_, x.shape())},
+                                                         {"dx", Full("x", dx_, x.shape())}};
     auto params = p_.Named();
     auto grads = g_.Named();
     LayerParams full = FullParams();
     auto fulls = full.Named();
     for (size_t i = 0; i < params.size(); ++i) {
       if (!params[i].second->defined()) continue;
-      Split s = serial_ ? Split::kReplicated : SplitOf(params[i].first);
-      files.push_back({"param." + params[i].first, *fulls[i].second});
-      files.push_back({"grad." + params[i].first, Gather(*grads[i].second, s, t_)});
+      const Tensor& f = *fulls[i].second;
+      files.push_back({"param." + params[i].first, f});
+      files.push_back(
+          {"grad." + params[i].first, Full(params[i].first, *grads[i].second, f.shape())});
     }
     if (Bootstrap::rank() != 0) return;
     for (auto& f : files) WriteNpy(dir + "/" + f.first + ".npy", f.second);
@@ -316,7 +321,7 @@ class Layer {
 
  private:
   static constexpr uint64_t kXSeed = 21, kDySeed = 23;
-  AttentionShape Shape() const { return {cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal}; }
+  AttentionShape AttnShape() const { return {cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal}; }
   // The full parameters and inputs, identical on every rank (seeded).
   LayerParams FullParams() const {
     return LayerParams::Init(cfg_, DataType::kF64, /*seed=*/11).To(c_.dtype);
@@ -326,16 +331,40 @@ class Layer {
     x.FillUniform(seed, -1, 1);
     return x;
   }
-  // Activations outside the TP region: replicated, or a copy of this rank's rows with SP.
-  Tensor Outside(const Tensor& full) const { return sp_ ? full.RowChunk(t_, r_).Clone() : full; }
+  // The error of this rank's slice `got` of tensor `name` against the reference's full
+  // tensor: max |got - slice| over the largest magnitude of the whole reference (MaxRelError
+  // of the whole tensor, restricted to the slice), so that a slice whose reference is zero up
+  // to rounding (e.g. only key biases, whose gradient vanishes) is not a failure.
+  double SliceError(const Tensor& got, const std::string& name, const Tensor& full) const {
+    const Tensor want = Mine(name, full);
+    if (got.numel() != want.numel()) return 1.0;
+    return MaxAbsError(got, want) / std::max(MaxAbs(full), 1e-300);
+  }
+  static double MaxAbs(const Tensor& t) {
+    double m = 0;
+    for (int64_t i = 0; i < t.numel(); ++i) m = std::max(m, std::fabs(t.Get(i)));
+    return m;
+  }
+  // This rank's slice (a copy) of the full tensor `name`; serial: the tensor itself.
+  Tensor Mine(const std::string& name, const Tensor& full) const {
+    return serial_ ? full : SliceOf(*scheme_, name, full, cfg_, axes_, coords_);
+  }
+  // The full tensor `name` (shape full) from every rank's slice (collective).
+  Tensor Full(const std::string& name, const Tensor& mine, const Shape& full) const {
+    if (serial_) return mine;
+    std::vector<char> all(mine.bytes() * static_cast<size_t>(Bootstrap::size()));
+    Bootstrap::AllGather(mine.data(), mine.bytes(), all.data());
+    return AssembleFull(*scheme_, name, mine, all.data(), full, cfg_, axes_);
+  }
 
   Case c_;
   LayerConfig cfg_;
-  bool serial_, sp_;
-  int64_t t_ = 1, r_ = 0;
+  bool serial_;
+  const TpScheme* scheme_ = nullptr;
+  MeshShape axes_;
+  std::vector<int64_t> coords_;
   HostCompute hc_;
-  std::unique_ptr<Tp1d> tp_;
-  std::unique_ptr<Tp1dLayer> block_;
+  std::unique_ptr<TpCase> tp_;
   LayerParams p_;
   LayerGrads g_;
   Tensor x_in_, dy_in_, h1_, y_, dx_;
@@ -351,32 +380,53 @@ double PeakRssBytes() {
   return static_cast<double>(ru.ru_maxrss) * 1024.0;
 }
 
-void RunCase(benchmark::State& st, size_t index) {
-  const Case& c = g_cases[index];
-  const Config& cfg = *c.cfg;
-  Communicator& comm = c.backend == "mpi" ? *g_mpi : *g_world;
-  const bool serial = c.scheme == "serial";
-  Layer layer(c, &comm);
+// Bytes this rank sent in the mesh's groups since their last reset (all op kinds).
+uint64_t MeshBytes(Mesh& mesh) {
+  uint64_t b = mesh.comm().counters().Total().bytes;
+  for (Communicator* g : mesh.groups()) b += g->counters().Total().bytes;
+  return b;
+}
 
-  // One step outside the timed loop: traffic, flops, tensor memory, correctness, dump.
-  comm.ResetCounters();
-  layer.compute().ResetFlops();
+// One step outside the timed loop: traffic, flops, tensor memory, correctness (after the
+// test hooks), dump.
+struct UntimedStep {
+  double bytes = 0, flops = 0, peak_mem = 0, err = 0;
+};
+UntimedStep RunUntimed(const Case& c, Mesh* mesh, Layer* layer) {
+  const Config& cfg = *c.cfg;
+  UntimedStep u;
+  if (mesh) mesh->ResetCounters();
+  layer->compute().ResetFlops();
   TensorMemory::ResetPeak();
-  layer.Forward();
-  layer.Backward();
-  const double bytes = static_cast<double>(comm.counters().Total().bytes);
-  const double flops = static_cast<double>(layer.compute().flops().total());
-  const double peak_mem = static_cast<double>(TensorMemory::PeakBytes());
-  if (cfg.corrupt_rank == Bootstrap::rank()) layer.CorruptDx();
-  if (!cfg.drop_grad.empty() && !serial) layer.DropGrad(cfg.drop_grad);
-  double err = cfg.checks > 0 ? layer.Error() : 0;
+  layer->Forward();
+  layer->Backward();
+  u.bytes = static_cast<double>(mesh ? MeshBytes(*mesh) : 0);
+  u.flops = static_cast<double>(layer->compute().flops().total());
+  u.peak_mem = static_cast<double>(TensorMemory::PeakBytes());
+  if (cfg.corrupt_rank == Bootstrap::rank()) layer->CorruptDx();
+  if (!cfg.drop_grad.empty() && mesh) layer->DropGrad(cfg.drop_grad);
+  u.err = cfg.checks > 0 ? layer->Error() : 0;
   if (!cfg.dump.empty()) {
     std::string dir = c.name;
     for (char& ch : dir) {
       if (ch == '/' || ch == ':' || ch == ',') ch = '_';
     }
-    layer.Dump(cfg.dump + "/" + dir);
+    layer->Dump(cfg.dump + "/" + dir);
   }
+  return u;
+}
+
+void RunCase(benchmark::State& st, size_t index) {
+  const Case& c = g_cases[index];
+  const Config& cfg = *c.cfg;
+  Communicator& comm = c.backend == "mpi" ? *g_mpi : *g_world;
+  const bool serial = c.scheme == "serial";
+  Mesh* mesh = nullptr;
+  if (!serial) mesh = MeshOf(&comm, FindScheme(c.scheme).MeshFor(comm.size(), c.opt));
+  Layer layer(c, mesh);
+  const UntimedStep u = RunUntimed(c, mesh, &layer);
+  const double bytes = u.bytes, flops = u.flops, peak_mem = u.peak_mem;
+  double err = u.err;
   for (int i = 0; i < cfg.warmup; ++i) {
     layer.Forward();
     layer.Backward();
@@ -400,7 +450,8 @@ void RunCase(benchmark::State& st, size_t index) {
   // The communication skeleton alone (same collectives and sizes, no compute).
   double comm_s = 0, model = 0;
   if (!serial) {
-    Tp1dSkeleton skel(&comm, layer.config(), c.kind, c.scheme == "1d-sp", c.dtype);
+    const TpScheme& scheme = FindScheme(c.scheme);
+    PlanSkeleton skel(mesh, scheme.Plan(layer.config(), c.kind, mesh->shape(), c.opt), c.dtype);
     model = static_cast<double>(skel.ModelBytesPerRank());
     comm_s = skel.Time(cfg.warmup, st.iterations());
   }
@@ -427,34 +478,59 @@ void RunCase(benchmark::State& st, size_t index) {
   st.counters["ranks"] = serial ? 1 : comm.size();
 }
 
+// The scheme options of a scheme's cases: one per --summa value for SUMMA schemes.
+std::vector<SchemeOptions> Variants(const Config& cfg, const std::string& scheme) {
+  const bool summa = scheme != "serial" && FindScheme(scheme).has_summa();
+  std::vector<SchemeOptions> out;
+  for (const std::string& s : summa ? cfg.summas : std::vector<std::string>{"bcast"}) {
+    SchemeOptions o;
+    o.depth = cfg.depth;
+    o.summa = s;
+    out.push_back(o);
+  }
+  return out;
+}
+
+// <prefix>/<case>/<dtype>/<shape>[/<scheme tag>]/overlap:on|off[/backend:B]/ranks:N.
+std::string CaseName(const Case& c, int world) {
+  const bool serial = c.scheme == "serial";
+  const std::string prefix = serial ? "serial" : FindScheme(c.scheme).prefix();
+  const std::string tag = serial ? "" : FindScheme(c.scheme).NameTag(c.opt);
+  return prefix + "/" + c.kind + "/" + DataTypeName(c.dtype) + "/" + ShapeName(c.cfg->shape) +
+         (tag.empty() ? "" : "/" + tag) + "/overlap:" + (c.overlap ? "on" : "off") +
+         (serial ? "" : "/backend:" + c.backend) + "/ranks:" + std::to_string(serial ? 1 : world);
+}
+
 void AddCases(const Config& cfg, int world, std::vector<std::string>* names,
               std::vector<long>* iters) {
   std::vector<Case> mine;
+  auto add = [&](Case c) {
+    c.name = CaseName(c, world);
+    // Once per name (serial has no overlap; an earlier entry may have it already).
+    if (std::find(names->begin(), names->end(), c.name) != names->end() ||
+        std::any_of(mine.begin(), mine.end(), [&](const Case& m) { return m.name == c.name; })) {
+      return;
+    }
+    mine.push_back(c);
+  };
   for (const std::string& scheme : cfg.schemes) {
     const bool serial = scheme == "serial";
-    for (const std::string& backend : serial ? std::vector<std::string>{""} : cfg.backends) {
-      for (const std::string& kind : cfg.cases) {
-        for (DataType dt : cfg.dtypes) {
-          for (int ov : cfg.overlaps) {
-            Case c;
-            c.cfg = &cfg;
-            c.scheme = scheme;
-            c.backend = backend;
-            c.kind = kind;
-            c.dtype = dt;
-            c.overlap = ov && !serial;
-            const std::string prefix = serial ? "serial" : (scheme == "1d" ? "tp1d" : "tp1d-sp");
-            c.name = prefix + "/" + kind + "/" + DataTypeName(dt) + "/" + ShapeName(cfg.shape) +
-                     "/overlap:" + (c.overlap ? "on" : "off") +
-                     (serial ? "" : "/backend:" + backend) +
-                     "/ranks:" + std::to_string(serial ? 1 : world);
-            // Once per name (serial has no overlap; an earlier entry may have it already).
-            if (std::find(names->begin(), names->end(), c.name) != names->end() ||
-                std::any_of(mine.begin(), mine.end(),
-                            [&](const Case& m) { return m.name == c.name; })) {
-              continue;
+    for (const SchemeOptions& opt : Variants(cfg, scheme)) {
+      for (const std::string& backend : serial ? std::vector<std::string>{""} : cfg.backends) {
+        for (const std::string& kind : cfg.cases) {
+          for (DataType dt : cfg.dtypes) {
+            for (int ov : cfg.overlaps) {
+              Case c;
+              c.cfg = &cfg;
+              c.scheme = scheme;
+              c.backend = backend;
+              c.kind = kind;
+              c.dtype = dt;
+              c.overlap = ov && !serial;
+              c.opt = opt;
+              c.opt.overlap = c.overlap;
+              add(c);
             }
-            mine.push_back(c);
           }
         }
       }
@@ -501,7 +577,8 @@ int Main(int argc, char** argv) {
     return s.empty() ? std::string("none") : s;
   };
   auto verdict = [] {
-    g_mpi.reset();  // before BenchMain finalizes MPI
+    g_meshes.clear();  // their groups before the worlds they were split from
+    g_mpi.reset();     // before BenchMain finalizes MPI
     if (g_failed.empty()) return 0;
     for (const std::string& f : g_failed) {
       if (Bootstrap::rank() == 0) {

@@ -5,9 +5,10 @@
 # corrupted dX and a missing gradient (exit 7), and --dump read back with numpy against the
 # serial scheme's dump (numpy missing is a failure).
 # Also //bench:patterns (the communication skeletons): exit 0, measured bytes = model.
-#   layers_test.sh <layers> <check_results.py> <patterns>
+# Also: 2.5d and 3d dumps on 8 ranks match the serial dump; bench/sweeps/schemes.sweep is valid.
+#   layers_test.sh <layers> <check_results.py> <patterns> <schemes.sweep>
 set -uo pipefail
-bin="$1" check="/usr/bin/python3 $2" patterns="$3"
+bin="$1" check="/usr/bin/python3 $2" patterns="$3" schemes_sweep="$(cd "$(dirname "$4")" && pwd)/$(basename "$4")"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 fail=0
 log="$tmp/log"
@@ -19,7 +20,7 @@ expect 2 "heads (3) is not divisible by the tensor-parallel size t (2)" -- \
   --np 2 --batch 2 --seq 4 --hidden 24 --heads 3
 expect 2 "is not divisible by the tensor-parallel size t (2)" -- \
   --np 2 --scheme 1d-sp --batch 1 --seq 3 --hidden 16 --heads 4
-expect 2 "--scheme: unknown name '2d'" -- --np 2 --scheme 2d "${tiny[@]}"
+expect 2 "--scheme: unknown name '4d'" -- --np 2 --scheme 4d "${tiny[@]}"
 # A wrong dX on one rank is caught by the check against the serial reference: exit 7, naming
 # the case.
 expect 7 "max_rel_err above tolerance: tp1d/mlp/f64/b:2,s:4,h:16,nh:4/overlap:on/backend:ucx/ranks:2" -- \
@@ -137,7 +138,50 @@ if x.shape != (8, 16) or not np.array_equal(x, np.load(os.path.join(ref, "x.npy"
     sys.exit("FAIL: x differs between dumps")
 print("ok: --dump: numpy reads the gathered tp1d-sp block tensors; they match the serial dump")
 PY
+  # 2d on 4 ranks, both SUMMA variants: every dumped tensor (gathered under the same names)
+  # matches the serial dump, and the measured bytes equal the plan's.
+  expect 0 "tp2d/block/f64/b:2,s:4,h:16,nh:4/summa:allgather/overlap:on/backend:ucx/ranks:4" -- \
+    --np 4 --scheme 2d,serial --summa both --case all --dtype f64 "${tiny[@]}" --overlap on \
+    --dump "$tmp/dump2d" --benchmark_out="$tmp/2d.json"
+  $check "$tmp/2d.json" || fail=1
+  # 2.5d (d = 2) and 3d on 8 ranks, block, f64: the same check.
+  expect 0 "tp3d/block/f64/b:4,s:4,h:16,nh:4/overlap:on/backend:ucx/ranks:8" -- --np 8 \
+    --scheme 2.5d,3d,serial --depth 2 --case block --dtype f64 --batch 4 --seq 4 --hidden 16 \
+    --heads 4 -n 1 -w 0 --overlap on --dump "$tmp/dump2d"
+  /usr/bin/python3 - "$tmp/dump2d" <<'PY' || fail=1
+import os, sys
+import numpy as np
+d = sys.argv[1]
+n = 0
+pairs = []
+for summa in ("bcast", "allgather"):
+    for case in ("linear", "mlp", "attention", "block"):
+        tp = os.path.join(d, "tp2d_%s_f64_b_2_s_4_h_16_nh_4_summa_%s_overlap_on_backend_ucx_ranks_4"
+                          % (case, summa))
+        ref = os.path.join(d, "serial_%s_f64_b_2_s_4_h_16_nh_4_overlap_off_ranks_1" % case)
+        pairs.append((tp, ref))
+ref8 = os.path.join(d, "serial_block_f64_b_4_s_4_h_16_nh_4_overlap_off_ranks_1")
+pairs += [(os.path.join(d, "tp2p5d_block_f64_b_4_s_4_h_16_nh_4_depth_2_summa_bcast_overlap_on_"
+                           "backend_ucx_ranks_8"), ref8),
+          (os.path.join(d, "tp3d_block_f64_b_4_s_4_h_16_nh_4_overlap_on_backend_ucx_ranks_8"), ref8)]
+for tp, ref in pairs:
+    names = sorted(os.listdir(ref))
+    if sorted(os.listdir(tp)) != names:
+        sys.exit("FAIL: %s: files %s, serial %s" % (tp, sorted(os.listdir(tp)), names))
+    for name in names:
+        got, want = np.load(os.path.join(tp, name)), np.load(os.path.join(ref, name))
+        err = np.abs(got - want).max() / max(np.abs(want).max(), 1e-300)
+        if got.shape != want.shape or not err < 1e-9:
+            sys.exit("FAIL: %s/%s: shape %s vs %s, max rel error %g" % (tp, name, got.shape,
+                                                                      want.shape, err))
+        n += 1
+print("ok: --dump: %d gathered tp2d, tp2p5d and tp3d tensors match the serial dumps" % n)
+PY
 fi
+expect 2 "batch (3) is not divisible by q (2) of 2d (P = 4)" -- --np 4 --scheme 2d \
+  --batch 3 --seq 4 --hidden 16 --heads 4
+expect 2 "2d needs P = q^2 ranks (mesh {row: q, col: q}); P = 2 is not a square" -- \
+  --np 2 --scheme 2d "${tiny[@]}"
 
 timeout 120 "$patterns" --np 2 --scheme all --case all --dtype f32,f64 --batch 2 --seq 4 \
   --hidden 16 --heads 4 -n 2 -w 1 --benchmark_out="$tmp/pat.json" >"$log" 2>&1 ||
@@ -146,4 +190,8 @@ $check "$tmp/pat.json" || fail=1
 grep -qF "comm/tp1d-sp/block/f64/b:2,s:4,h:16,nh:4/ranks:2" "$tmp/pat.json" ||
   { echo "FAIL: patterns: no comm/tp1d-sp/block/f64 result"; fail=1; }
 
+# The schemes sweep is valid at every world size it lists (layers and patterns entries).
+expect 0 "layers entries x world sizes are valid" -- --check-sweep "$schemes_sweep"
+"$patterns" --check-sweep "$schemes_sweep" >"$log" 2>&1 ||
+  { echo "FAIL: patterns --check-sweep schemes.sweep"; cat "$log"; fail=1; }
 exit $fail

@@ -1,17 +1,20 @@
-// bench/patterns.cc: //bench:patterns, the communication skeleton of the 1D and 1D-SP layers
-// (bench/tp1d_skeleton.h: the same collectives on the same shapes as //bench:layers, no
-// compute), so that communication cost can be separated from compute.
+// bench/patterns.cc: //bench:patterns, the communication skeleton of every registered TP
+// scheme's layers (layers/plan_skeleton.h: the scheme's plan, the same collectives on the same
+// shapes as //bench:layers, no compute), so that communication cost can be separated from
+// compute. The groups of a mesh run concurrently (every ROW group at once, ...).
 //
 //   bazel run //bench:patterns -- --np 2 --scheme 1d,1d-sp --case block --batch 4 --seq 512
 //       (continued:) --hidden 1024 --heads 16
 //
-// Names: comm/tp1d/<case>/<dtype>/<shape>/ranks:N (comm/tp1d-sp/...); counters as
+// Names: comm/<prefix>/<case>/<dtype>/<shape>[/<tag>]/ranks:N (comm/tp1d/..., comm/tp2d/...
+// /summa:bcast, ...); counters as
 // //bench:layers' (fwd_ms, bwd_ms, step_ms of the skeleton, comm_bytes_per_rank measured,
 // comm_bytes_model, flops 0, comm_frac 1). docs/layers_bench.md, "//bench:patterns".
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,16 +22,20 @@
 #include "bench/flags.h"
 #include "bench/harness.h"
 #include "bench/layer_flags.h"
-#include "bench/tp1d_skeleton.h"
 #include "comm/bootstrap.h"
 #include "comm/error.h"
-#include "layers/tp1d/tp1d.h"
+#include "layers/mesh.h"
+#include "layers/plan_skeleton.h"
+#include "layers/scheme.h"
 
 namespace tpbench {
 namespace {
 
 constexpr const char* kUsage = R"(usage: patterns [--np N] [flags] [--benchmark_* flags]
-  --scheme LIST      1d, 1d-sp, a list, or all (default all)
+  --scheme LIST      a registered scheme (1d, 1d-sp, 2d, ...), a list, or all (every scheme
+                     whose mesh fits the world size) (default all)
+  --depth D          2.5d: the depth d of P = d*q^2 (default 1)
+  --summa LIST       2d, 2.5d: bcast, allgather, a list, or both (default both)
   --case LIST        linear, mlp, attention, block, a list, or all (default block)
   --batch --seq --hidden --heads --ffn --causal --dtype   the shape, as //bench:layers
   -n ITERS, -w ITERS timed and warm-up steps (default 20, 2)
@@ -37,7 +44,8 @@ constexpr const char* kUsage = R"(usage: patterns [--np N] [flags] [--benchmark_
 )";
 
 struct Config {
-  std::vector<std::string> schemes, cases;
+  std::vector<std::string> schemes, cases, summas;
+  int64_t depth = 1;
   LayerConfig shape;
   std::vector<DataType> dtypes;
   long iters = 20;
@@ -47,7 +55,24 @@ struct Config {
 
 Config ParseConfig(FlagParser& p, int world) {
   Config c;
-  c.schemes = ParseNames("--scheme", p.Value("--scheme", "all"), {"1d", "1d-sp"});
+  c.depth = ParseInt(p.Value("--depth", "1"), "--depth", 1, 1 << 20);
+  const std::string schemes = p.Value("--scheme", "all");
+  if (schemes == "all") {
+    for (const TpScheme* s : AllSchemes()) {
+      SchemeOptions opt;
+      opt.depth = c.depth;
+      try {
+        s->MeshFor(world, opt);
+      } catch (const Error&) {
+        continue;  // P does not fit this scheme's mesh
+      }
+      c.schemes.push_back(s->name());
+    }
+  } else {
+    c.schemes = ParseNames("--scheme", schemes, SchemeNames());
+  }
+  const std::string summa = p.Value("--summa", "both");
+  c.summas = ParseNames("--summa", summa == "both" ? "all" : summa, {"bcast", "allgather"});
   c.cases =
       ParseNames("--case", p.Value("--case", "block"), {"linear", "mlp", "attention", "block"});
   c.shape = ParseLayerShape(p);
@@ -55,27 +80,43 @@ Config ParseConfig(FlagParser& p, int world) {
   c.iters = ParseInt(p.Value("-n", "20"), "-n", 1, 100000000);
   c.warmup = static_cast<int>(ParseInt(p.Value("-w", "2"), "-w", 0, 1000000));
   c.timeout_s = ParseDouble(p.Value("-T", "300"), "-T", 0, 1e6);
-  for (const std::string& s : c.schemes) ValidateTp1d(c.shape, world, s == "1d-sp");
+  for (const std::string& s : c.schemes) {
+    SchemeOptions opt;
+    opt.depth = c.depth;
+    const TpScheme& scheme = FindScheme(s);
+    scheme.Validate(c.shape, scheme.MeshFor(world, opt));
+  }
   return c;
 }
 
 struct Case {
   LayerConfig shape;
-  std::string kind, name;
-  bool sp = false;
+  std::string scheme, kind, name;
+  SchemeOptions opt;
   DataType dtype = DataType::kF32;
   int warmup = 0;
 };
 std::vector<Case> g_cases;
 std::unique_ptr<Communicator> g_world;
+std::map<std::string, std::unique_ptr<Mesh>> g_meshes;  // per mesh shape, groups split once
+
+uint64_t MeshBytes(Mesh& mesh) {
+  uint64_t b = mesh.comm().counters().Total().bytes;
+  for (Communicator* g : mesh.groups()) b += g->counters().Total().bytes;
+  return b;
+}
 
 void RunCase(benchmark::State& st, size_t index) {
   const Case& c = g_cases[index];
   Communicator& comm = *g_world;
-  Tp1dSkeleton skel(&comm, c.shape, c.kind, c.sp, c.dtype);
-  comm.ResetCounters();
+  const TpScheme& scheme = FindScheme(c.scheme);
+  const MeshShape axes = scheme.MeshFor(comm.size(), c.opt);
+  std::unique_ptr<Mesh>& mesh = g_meshes[MeshShapeString(axes)];
+  if (!mesh) mesh = std::make_unique<Mesh>(&comm, axes);
+  PlanSkeleton skel(mesh.get(), scheme.Plan(c.shape, c.kind, axes, c.opt), c.dtype);
+  mesh->ResetCounters();
   skel.Step();
-  const double bytes = Bootstrap::MaxOverRanks(static_cast<double>(comm.counters().Total().bytes));
+  const double bytes = Bootstrap::MaxOverRanks(static_cast<double>(MeshBytes(*mesh)));
   for (int i = 0; i < c.warmup; ++i) skel.Step();
   Bootstrap::Barrier();
   double fwd = 0, bwd = 0;
@@ -84,7 +125,7 @@ void RunCase(benchmark::State& st, size_t index) {
     skel.Run(0, skel.forward_ops());
     const double f = SecondsSince(t0);
     auto t1 = Now();
-    skel.Run(skel.forward_ops(), skel.ops().size());
+    skel.Run(skel.forward_ops(), skel.num_ops());
     const double b = SecondsSince(t1);
     fwd += Bootstrap::MaxOverRanks(f);
     bwd += Bootstrap::MaxOverRanks(b);
@@ -109,16 +150,23 @@ int Main(int argc, char** argv) {
                 std::vector<std::string>* names, std::vector<long>* iters) {
     for (const SweepEntry<Config>& e : *entries) {
       for (const std::string& s : e.cfg.schemes) {
-        for (const std::string& k : e.cfg.cases) {
-          for (DataType dt : e.cfg.dtypes) {
-            Case c{e.cfg.shape, k, "", s == "1d-sp", dt, e.cfg.warmup};
-            c.name = "comm/" + std::string(c.sp ? "tp1d-sp" : "tp1d") + "/" + k + "/" +
-                     DataTypeName(dt) + "/" + ShapeName(c.shape) +
-                     "/ranks:" + std::to_string(world);
-            if (std::find(names->begin(), names->end(), c.name) != names->end()) continue;
-            names->push_back(c.name);
-            iters->push_back(e.cfg.iters);
-            g_cases.push_back(c);
+        const TpScheme& scheme = FindScheme(s);
+        for (const std::string& summa :
+             scheme.has_summa() ? e.cfg.summas : std::vector<std::string>{"bcast"}) {
+          for (const std::string& k : e.cfg.cases) {
+            for (DataType dt : e.cfg.dtypes) {
+              Case c{e.cfg.shape, s, k, "", SchemeOptions(), dt, e.cfg.warmup};
+              c.opt.depth = e.cfg.depth;
+              c.opt.summa = summa;
+              const std::string tag = scheme.NameTag(c.opt);
+              c.name = "comm/" + scheme.prefix() + "/" + k + "/" + DataTypeName(dt) + "/" +
+                       ShapeName(c.shape) + (tag.empty() ? "" : "/" + tag) +
+                       "/ranks:" + std::to_string(world);
+              if (std::find(names->begin(), names->end(), c.name) != names->end()) continue;
+              names->push_back(c.name);
+              iters->push_back(e.cfg.iters);
+              g_cases.push_back(c);
+            }
           }
         }
       }
@@ -126,7 +174,11 @@ int Main(int argc, char** argv) {
   };
   return BenchMain<Config>(
       argc, argv, kUsage, "patterns", ParseConfig, {"--causal"}, add,
-      [](benchmark::State& st, size_t i) { RunCase(st, i); }, &g_world, [] { return 0; });
+      [](benchmark::State& st, size_t i) { RunCase(st, i); }, &g_world,
+      [] {
+        g_meshes.clear();  // their groups before the world
+        return 0;
+      });
 }
 
 }  // namespace

@@ -30,7 +30,9 @@
 #define TPBENCH_LAYERS_COMPUTE_H_
 
 #include <cstdint>
+#include <string>
 
+#include "comm/error.h"
 #include "layers/tensor.h"
 
 namespace tpbench {
@@ -86,6 +88,28 @@ class Compute {
                                  const Tensor& rstd, const Tensor& dy, Tensor* dx, Tensor* dgamma,
                                  Tensor* dbeta) = 0;
 
+  // --- LayerNorm with the hidden dim split over ranks (2D, 2.5D, 3D) ---
+  // The row statistics are summed over the ranks that share a row (an all-reduce between the
+  // Stats and Apply calls); x holds this rank's columns, h_total is the full hidden size.
+  // The defaults throw UsageError("compute backend <name> does not support <op>").
+  // stats [2, rows(x)]: row 0 = sum_j x[i, j], row 1 = sum_j x[i, j]^2 over x's columns.
+  virtual void LayerNormStats(const Tensor& x, Tensor* stats);
+  // From stats summed over the split: mean = s0/h_total, var = s1/h_total - mean^2,
+  // rstd = 1/sqrt(var + eps) ([rows(x)] each) and y = (x - mean) * rstd * gamma + beta
+  // (gamma, beta: cols(x) entries, this rank's).
+  virtual void LayerNormApply(const Tensor& x, const Tensor& stats, int64_t h_total, double eps,
+                              const Tensor& gamma, const Tensor& beta, Tensor* y, Tensor* mean,
+                              Tensor* rstd);
+  // stats [2, rows(x)]: sum_j g and sum_j g*xhat over x's columns, g = dy*gamma,
+  // xhat = (x - mean)*rstd.
+  virtual void LayerNormBackwardStats(const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                                      const Tensor& rstd, const Tensor& dy, Tensor* stats);
+  // From stats summed over the split: dx = (g - s0/h_total - xhat*s1/h_total) * rstd; dgamma,
+  // dbeta (cols(x) entries) summed over the rows of this call.
+  virtual void LayerNormBackwardApply(const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                                      const Tensor& rstd, const Tensor& dy, const Tensor& stats,
+                                      int64_t h_total, Tensor* dx, Tensor* dgamma, Tensor* dbeta);
+
   // out = a + b (residual add); out may alias a or b.
   virtual void Add(const Tensor& a, const Tensor& b, Tensor* out) = 0;
   // y += alpha * x.
@@ -108,8 +132,26 @@ class Compute {
   void ResetFlops() { flops_ = FlopCount(); }
 
  protected:
+  [[noreturn]] void Unsupported(const char* op) const {
+    throw UsageError(std::string("compute backend ") + name() + " does not support " + op);
+  }
   FlopCount flops_;
 };
+
+inline void Compute::LayerNormStats(const Tensor&, Tensor*) { Unsupported("LayerNormStats"); }
+inline void Compute::LayerNormApply(const Tensor&, const Tensor&, int64_t, double, const Tensor&,
+                                    const Tensor&, Tensor*, Tensor*, Tensor*) {
+  Unsupported("LayerNormApply");
+}
+inline void Compute::LayerNormBackwardStats(const Tensor&, const Tensor&, const Tensor&,
+                                            const Tensor&, const Tensor&, Tensor*) {
+  Unsupported("LayerNormBackwardStats");
+}
+inline void Compute::LayerNormBackwardApply(const Tensor&, const Tensor&, const Tensor&,
+                                            const Tensor&, const Tensor&, const Tensor&, int64_t,
+                                            Tensor*, Tensor*, Tensor*) {
+  Unsupported("LayerNormBackwardApply");
+}
 
 }  // namespace tpbench
 

@@ -13,8 +13,8 @@ namespace {
 
 // Nominal FLOPs per element of the non-GEMM ops (FlopCount::other).
 constexpr uint64_t kFlopsBias = 1, kFlopsGeluFwd = 8, kFlopsGeluBwd = 12, kFlopsSoftmaxFwd = 5,
-                   kFlopsSoftmaxBwd = 4, kFlopsLnFwd = 8, kFlopsLnBwd = 12, kFlopsAdd = 1,
-                   kFlopsAxpy = 2, kFlopsScale = 1;
+                   kFlopsSoftmaxBwd = 4, kFlopsLnFwd = 8, kFlopsLnBwd = 12, kFlopsLnStats = 3,
+                   kFlopsLnBwdStats = 5, kFlopsAdd = 1, kFlopsAxpy = 2, kFlopsScale = 1;
 
 std::string Sh(const Tensor& t) { return ShapeString(t.shape()); }
 
@@ -177,6 +177,95 @@ void LnBwdT(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tens
   for (int64_t j = 0; j < C; ++j) {
     dg[j] = static_cast<T>(acc_g[j]);
     db[j] = static_cast<T>(acc_b[j]);
+  }
+}
+
+// --- LayerNorm with the hidden dim split (statistics summed between Stats and Apply) ---
+
+template <typename T>
+void LnStatsT(const Tensor& x, Tensor* stats) {
+  const int64_t R = x.rows(), C = x.cols();
+  const T* xp = x.data_as<T>();
+  T* s = stats->data_as<T>();
+  for (int64_t r = 0; r < R; ++r) {
+    double s1 = 0, s2 = 0;
+    for (int64_t j = 0; j < C; ++j) {
+      const double v = xp[r * C + j];
+      s1 += v;
+      s2 += v * v;
+    }
+    s[r] = static_cast<T>(s1);
+    s[R + r] = static_cast<T>(s2);
+  }
+}
+
+template <typename T>
+void LnApplyT(const Tensor& x, const Tensor& stats, int64_t h, double eps, const Tensor& gamma,
+              const Tensor& beta, Tensor* y, Tensor* mean, Tensor* rstd) {
+  const int64_t R = x.rows(), C = x.cols();
+  const T* xp = x.data_as<T>();
+  const T* s = stats.data_as<T>();
+  const T* g = gamma.data_as<T>();
+  const T* bb = beta.data_as<T>();
+  T* yp = y->data_as<T>();
+  for (int64_t r = 0; r < R; ++r) {
+    const double mu = double(s[r]) / double(h);
+    const double var = double(s[R + r]) / double(h) - mu * mu;
+    const double rs = 1.0 / std::sqrt(var + eps);
+    mean->data_as<T>()[r] = static_cast<T>(mu);
+    rstd->data_as<T>()[r] = static_cast<T>(rs);
+    for (int64_t j = 0; j < C; ++j) {
+      yp[r * C + j] = static_cast<T>((xp[r * C + j] - mu) * rs) * g[j] + bb[j];
+    }
+  }
+}
+
+template <typename T>
+void LnBwdStatsT(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                 const Tensor& dy, Tensor* stats) {
+  const int64_t R = x.rows(), C = x.cols();
+  const T* xp = x.data_as<T>();
+  const T* g = gamma.data_as<T>();
+  const T* gy = dy.data_as<T>();
+  T* s = stats->data_as<T>();
+  for (int64_t r = 0; r < R; ++r) {
+    const double mu = mean.data_as<T>()[r], rs = rstd.data_as<T>()[r];
+    double s1 = 0, s2 = 0;
+    for (int64_t j = 0; j < C; ++j) {
+      const double gx = double(gy[r * C + j]) * g[j];
+      s1 += gx;
+      s2 += gx * (xp[r * C + j] - mu) * rs;
+    }
+    s[r] = static_cast<T>(s1);
+    s[R + r] = static_cast<T>(s2);
+  }
+}
+
+template <typename T>
+void LnBwdApplyT(const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                 const Tensor& dy, const Tensor& stats, int64_t h, Tensor* dx, Tensor* dgamma,
+                 Tensor* dbeta) {
+  const int64_t R = x.rows(), C = x.cols();
+  const T* xp = x.data_as<T>();
+  const T* g = gamma.data_as<T>();
+  const T* gy = dy.data_as<T>();
+  const T* s = stats.data_as<T>();
+  T* dxp = dx->data_as<T>();
+  std::vector<double> acc_g(C, 0.0), acc_b(C, 0.0);
+  for (int64_t r = 0; r < R; ++r) {
+    const double mu = mean.data_as<T>()[r], rs = rstd.data_as<T>()[r];
+    const double a = double(s[r]) / double(h), c = double(s[R + r]) / double(h);
+    for (int64_t j = 0; j < C; ++j) {
+      const double xh = (xp[r * C + j] - mu) * rs;
+      const double gx = double(gy[r * C + j]) * g[j];
+      dxp[r * C + j] = static_cast<T>(rs * (gx - a - xh * c));
+      acc_g[j] += double(gy[r * C + j]) * xh;
+      acc_b[j] += gy[r * C + j];
+    }
+  }
+  for (int64_t j = 0; j < C; ++j) {
+    dgamma->data_as<T>()[j] = static_cast<T>(acc_g[j]);
+    dbeta->data_as<T>()[j] = static_cast<T>(acc_b[j]);
   }
 }
 
@@ -383,6 +472,57 @@ void HostCompute::LayerNormBackward(const Tensor& x, const Tensor& gamma, const 
   }
   TP_DISPATCH(x, LnBwdT, x, gamma, mean, rstd, dy, dx, dgamma, dbeta);
   flops_.other += kFlopsLnBwd * x.numel();
+}
+
+void HostCompute::LayerNormStats(const Tensor& x, Tensor* stats) {
+  const char* op = "LayerNormStats";
+  CheckTensors(op, {&x, stats});
+  if (stats->numel() != 2 * x.rows()) Fail(op, "x " + Sh(x) + ", stats " + Sh(*stats));
+  TP_DISPATCH(x, LnStatsT, x, stats);
+  flops_.other += kFlopsLnStats * x.numel();
+}
+
+void HostCompute::LayerNormApply(const Tensor& x, const Tensor& stats, int64_t h_total, double eps,
+                                 const Tensor& gamma, const Tensor& beta, Tensor* y, Tensor* mean,
+                                 Tensor* rstd) {
+  const char* op = "LayerNormApply";
+  CheckTensors(op, {&x, &stats, &gamma, &beta, y, mean, rstd});
+  if (stats.numel() != 2 * x.rows() || gamma.numel() != x.cols() || beta.numel() != x.cols() ||
+      y->numel() != x.numel() || mean->numel() != x.rows() || rstd->numel() != x.rows() ||
+      h_total < x.cols()) {
+    Fail(op, "x " + Sh(x) + ", stats " + Sh(stats) + ", gamma " + Sh(gamma) + ", y " + Sh(*y) +
+                 ", h_total " + std::to_string(h_total));
+  }
+  TP_DISPATCH(x, LnApplyT, x, stats, h_total, eps, gamma, beta, y, mean, rstd);
+  flops_.other += (kFlopsLnFwd - kFlopsLnStats) * x.numel();
+}
+
+void HostCompute::LayerNormBackwardStats(const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                                         const Tensor& rstd, const Tensor& dy, Tensor* stats) {
+  const char* op = "LayerNormBackwardStats";
+  CheckTensors(op, {&x, &gamma, &mean, &rstd, &dy, stats});
+  if (stats->numel() != 2 * x.rows() || gamma.numel() != x.cols() || dy.numel() != x.numel() ||
+      mean.numel() != x.rows() || rstd.numel() != x.rows()) {
+    Fail(op, "x " + Sh(x) + ", gamma " + Sh(gamma) + ", dy " + Sh(dy) + ", stats " + Sh(*stats));
+  }
+  TP_DISPATCH(x, LnBwdStatsT, x, gamma, mean, rstd, dy, stats);
+  flops_.other += kFlopsLnBwdStats * x.numel();
+}
+
+void HostCompute::LayerNormBackwardApply(const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                                         const Tensor& rstd, const Tensor& dy, const Tensor& stats,
+                                         int64_t h_total, Tensor* dx, Tensor* dgamma,
+                                         Tensor* dbeta) {
+  const char* op = "LayerNormBackwardApply";
+  CheckTensors(op, {&x, &gamma, &mean, &rstd, &dy, &stats, dx, dgamma, dbeta});
+  if (stats.numel() != 2 * x.rows() || gamma.numel() != x.cols() || dy.numel() != x.numel() ||
+      dx->numel() != x.numel() || dgamma->numel() != x.cols() || dbeta->numel() != x.cols() ||
+      mean.numel() != x.rows() || rstd.numel() != x.rows() || h_total < x.cols()) {
+    Fail(op, "x " + Sh(x) + ", gamma " + Sh(gamma) + ", dy " + Sh(dy) + ", dx " + Sh(*dx) +
+                 ", stats " + Sh(stats));
+  }
+  TP_DISPATCH(x, LnBwdApplyT, x, gamma, mean, rstd, dy, stats, h_total, dx, dgamma, dbeta);
+  flops_.other += (kFlopsLnBwd - kFlopsLnBwdStats) * x.numel();
 }
 
 void HostCompute::Add(const Tensor& a, const Tensor& b, Tensor* out) {

@@ -39,6 +39,15 @@ class HostCompute : public Compute {
   void LayerNormBackward(const Tensor& x, const Tensor& gamma, const Tensor& mean,
                          const Tensor& rstd, const Tensor& dy, Tensor* dx, Tensor* dgamma,
                          Tensor* dbeta) override;
+  void LayerNormStats(const Tensor& x, Tensor* stats) override;
+  void LayerNormApply(const Tensor& x, const Tensor& stats, int64_t h_total, double eps,
+                      const Tensor& gamma, const Tensor& beta, Tensor* y, Tensor* mean,
+                      Tensor* rstd) override;
+  void LayerNormBackwardStats(const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                              const Tensor& rstd, const Tensor& dy, Tensor* stats) override;
+  void LayerNormBackwardApply(const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                              const Tensor& rstd, const Tensor& dy, const Tensor& stats,
+                              int64_t h_total, Tensor* dx, Tensor* dgamma, Tensor* dbeta) override;
   void Add(const Tensor& a, const Tensor& b, Tensor* out) override;
   void Axpy(double alpha, const Tensor& x, Tensor* y) override;
   void ScaledCopy(double alpha, const Tensor& x, Tensor* y) override;

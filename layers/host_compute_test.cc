@@ -172,6 +172,42 @@ TEST(HostCompute, LayerNormForwardBackward) {
   EXPECT_LT(FdMaxRelError(loss, {{&x, &dx}, {&g, &dg}, {&b, &db}}), 1e-7);
 }
 
+// The split-hidden LayerNorm (statistics of column chunks summed between Stats and Apply, as
+// the 2D/2.5D/3D layers do with an all-reduce) equals the whole-row LayerNorm.
+TEST(HostCompute, SplitLayerNormEqualsWholeRow) {
+  HostCompute c;
+  const int64_t R = 5, C = 12, parts = 3;
+  Tensor x = Rand({R, C}, 3), dy = Rand({R, C}, 4), gamma = Rand({C}, 5), beta = Rand({C}, 6);
+  Tensor y({R, C}, DataType::kF64), mean({R}, DataType::kF64), rstd = mean.Clone();
+  Tensor dx = y.Clone(), dg = gamma.Clone(), db = gamma.Clone();
+  c.LayerNormForward(x, gamma, beta, 1e-5, &y, &mean, &rstd);
+  c.LayerNormBackward(x, gamma, mean, rstd, dy, &dx, &dg, &db);
+  Tensor stats({2, R}, DataType::kF64), part = stats.Clone();
+  for (int64_t p = 0; p < parts; ++p) {
+    c.LayerNormStats(x.ColChunk(parts, p), &part);
+    c.Axpy(1.0, part, &stats);
+  }
+  Tensor bstats({2, R}, DataType::kF64);
+  for (int64_t p = 0; p < parts; ++p) {
+    Tensor yp({R, C / parts}, DataType::kF64), m({R}, DataType::kF64), rs = m.Clone();
+    c.LayerNormApply(x.ColChunk(parts, p), stats, C, 1e-5, gamma.ColChunk(parts, p),
+                     beta.ColChunk(parts, p), &yp, &m, &rs);
+    EXPECT_LT(MaxRelError(yp, y.ColChunk(parts, p)), 1e-12);
+    EXPECT_LT(MaxRelError(rs, rstd), 1e-12);
+    c.LayerNormBackwardStats(x.ColChunk(parts, p), gamma.ColChunk(parts, p), m, rs,
+                             dy.ColChunk(parts, p), &part);
+    c.Axpy(1.0, part, &bstats);
+  }
+  for (int64_t p = 0; p < parts; ++p) {
+    Tensor dxp({R, C / parts}, DataType::kF64), dgp({C / parts}, DataType::kF64), dbp = dgp.Clone();
+    c.LayerNormBackwardApply(x.ColChunk(parts, p), gamma.ColChunk(parts, p), mean, rstd,
+                             dy.ColChunk(parts, p), bstats, C, &dxp, &dgp, &dbp);
+    EXPECT_LT(MaxRelError(dxp, dx.ColChunk(parts, p)), 1e-12);
+    EXPECT_LT(MaxRelError(dgp, dg.ColChunk(parts, p)), 1e-12);
+    EXPECT_LT(MaxRelError(dbp, db.ColChunk(parts, p)), 1e-12);
+  }
+}
+
 TEST(HostCompute, AddAxpyScaledCopy) {
   HostCompute c;
   Tensor a = Rand({3, 4}, 1), b = Rand({3, 4}, 2), out({3, 4}, DataType::kF64);

@@ -42,16 +42,33 @@ LinearParams ShardRow(const LinearParams& full, int64_t t, int64_t r) {
   return p;
 }
 
+Rect Tp1dRegion(const std::string& name, const Shape& full, int64_t t, int64_t r,
+                bool sequence_parallel) {
+  Rect all = AllOf(full);
+  auto starts = [&](const char* p) { return name.rfind(p, 0) == 0; };
+  if (starts("attn.qkv.") || starts("mlp.fc1.")) {
+    CheckDivisible("column-parallel output features", all.c1, t);
+    return {all.r0, all.r1, ChunkBegin(all.c1, t, r), ChunkBegin(all.c1, t, r + 1)};
+  }
+  if (name == "attn.proj.w" || name == "mlp.fc2.w" || (name == "x" && sequence_parallel)) {
+    CheckDivisible(name == "x" ? "tokens (batch*seq)" : "row-parallel input features", all.r1, t);
+    return {ChunkBegin(all.r1, t, r), ChunkBegin(all.r1, t, r + 1), all.c0, all.c1};
+  }
+  return all;
+}
+
 LayerParams ShardLayerParams(const LayerConfig& cfg, const LayerParams& full, int64_t t,
                              int64_t r) {
   ValidateTp1d(cfg, t);
+  LayerParams in = full;  // shares storage; Named() needs a non-const object
   LayerParams p;
-  p.ln1 = full.ln1;
-  p.ln2 = full.ln2;
-  p.attn.qkv = ShardColumn(full.attn.qkv, t, r);
-  p.attn.proj = ShardRow(full.attn.proj, t, r);
-  p.mlp.fc1 = ShardColumn(full.mlp.fc1, t, r);
-  p.mlp.fc2 = ShardRow(full.mlp.fc2, t, r);
+  auto src = in.Named();
+  auto dst = p.Named();
+  for (size_t i = 0; i < src.size(); ++i) {
+    if (!src[i].second->defined()) continue;
+    const Tensor& f = *src[i].second;
+    *dst[i].second = CopyRegion(f, Tp1dRegion(src[i].first, f.shape(), t, r, false));
+  }
   return p;
 }
 

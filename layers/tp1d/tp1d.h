@@ -31,6 +31,7 @@
 #include "comm/work.h"
 #include "layers/compute.h"
 #include "layers/reference.h"
+#include "layers/scheme.h"
 #include "layers/tensor.h"
 
 namespace tpbench {
@@ -66,8 +67,14 @@ void ValidateTp1d(const LayerConfig& cfg, int64_t t, bool sequence_parallel = fa
 // a row-parallel one (W[chunk_t(in)[r], :], b full). Copies/views of the full tensors.
 LinearParams ShardColumn(const LinearParams& full, int64_t t, int64_t r);
 LinearParams ShardRow(const LinearParams& full, int64_t t, int64_t r);
-// Rank r's block parameters (or the slice of full-size gradients): QKV and fc1 column, proj
-// and fc2 row, LayerNorms replicated. Validates the split (UsageError).
+// The rectangle of the full tensor `name` (LayerParams::Named() or "x", the activations
+// outside the TP region) that rank r of t holds: QKV and fc1 weights and biases columns
+// chunk_t[r], proj and fc2 weights rows chunk_t[r], the rest replicated; "x" replicated, or
+// rows chunk_t[r] with sequence parallelism. The 1D schemes' Region (layers/scheme.h).
+Rect Tp1dRegion(const std::string& name, const Shape& full, int64_t t, int64_t r,
+                bool sequence_parallel);
+// Rank r's block parameters (or the slice of full-size gradients), by Tp1dRegion: QKV and fc1
+// column, proj and fc2 row, LayerNorms replicated (copies). Validates the split (UsageError).
 LayerParams ShardLayerParams(const LayerConfig& cfg, const LayerParams& full, int64_t t, int64_t r);
 
 class Tp1d {

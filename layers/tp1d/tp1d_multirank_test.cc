@@ -23,6 +23,7 @@
 #include "comm/world.h"
 #include "layers/host_compute.h"
 #include "layers/reference.h"
+#include "layers/scheme.h"
 #include "layers/tensor.h"
 #include "layers/tp1d/tp1d.h"
 #include "patterns/volume.h"
@@ -92,6 +93,18 @@ class Checker {
     }
     double e = MaxRelError(got, want);
     if (!(e < tol_)) Fail(what + ": max rel error " + std::to_string(e));
+  }
+  // The scheme's plan (layers/scheme.h) of `kind` must send the formula's bytes too.
+  void Plan(const std::string& scheme, const std::string& kind, const LayerConfig& cfg, DataType dt,
+            const Bytes& want) {
+    ++checks_;
+    const MeshShape axes{{"tp", comm_->size()}};
+    const uint64_t plan =
+        PlanBytesPerRank(FindScheme(scheme).Plan(cfg, kind, axes, SchemeOptions()), axes, dt);
+    if (plan != want.total()) {
+      Fail(scheme + " plan of " + kind + ": " + std::to_string(plan) + " B, formula " +
+           std::to_string(want.total()) + " B");
+    }
   }
   // Bytes this rank sent since the last ResetCounters, per op kind, vs the formula (want)
   // and patterns/volume.h's model; nothing else may have been sent.
@@ -295,6 +308,8 @@ uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool o
     ck.Close("mlp fc2 dW", g.fc2.w, g_ref.fc2.w.RowChunk(t, r));
     ck.Close("mlp fc2 db", g.fc2.b, g_ref.fc2.b);
     ck.Volume("mlp fwd+bwd", pair_formula(1), pair_model(1));
+    ck.Plan(sp ? "1d-sp" : "1d", "mlp", cfg, dt, pair_formula(1));
+    ck.Plan(sp ? "1d-sp" : "1d", "linear", cfg, dt, pair_formula(1));
   }
   {  // Attention.
     const AttentionShape shape{cfg.batch, cfg.seq, cfg.heads, cfg.causal};
@@ -314,6 +329,7 @@ uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool o
     ck.Close("attention proj dW", g.proj.w, g_ref.proj.w.RowChunk(t, r));
     ck.Close("attention proj db", g.proj.b, g_ref.proj.b);
     ck.Volume("attention fwd+bwd", pair_formula(1), pair_model(1));
+    ck.Plan(sp ? "1d-sp" : "1d", "attention", cfg, dt, pair_formula(1));
   }
   {  // The block: 1D 8(t-1)/t*B*h; SP 10(t-1)/t*B*h + 12(t-1)/t*h (2 row biases, 4 LN vectors).
     ReferenceLayer ref(&c, cfg);
@@ -343,8 +359,10 @@ uint64_t RunCase(Communicator& comm, const LayerConfig& cfg, DataType dt, bool o
     if (sp) {
       ck.Volume("block fwd+bwd", pair_formula(2) + FormulaAr(4, h, t, dt),
                 pair_model(2) + ModelAr(4, h, comm, dt));
+      ck.Plan("1d-sp", "block", cfg, dt, pair_formula(2) + FormulaAr(4, h, t, dt));
     } else {
       ck.Volume("block fwd+bwd", pair_formula(2), pair_model(2));
+      ck.Plan("1d", "block", cfg, dt, pair_formula(2));
     }
   }
   *checks += ck.checks();

@@ -1,0 +1,137 @@
+// layers/tp1d/tp1d_scheme.cc: the 1D and 1D-SP schemes (TP_SCHEMES.md section 1) in the scheme
+// registry (layers/scheme.h): mesh {tp: P}, slices (Tp1dRegion), the communication plan and
+// the layer cases over Tp1d / Tp1dLayer.
+#include <memory>
+#include <string>
+
+#include "comm/error.h"
+#include "layers/scheme.h"
+#include "layers/tp1d/tp1d.h"
+
+namespace tpbench {
+namespace {
+
+// One case of the 1D layers: linear (fc1 column, fc2 row), mlp, attention or block.
+class Tp1dCase : public TpCase {
+ public:
+  Tp1dCase(Compute* c, Communicator* comm, const LayerConfig& cfg, std::string kind,
+           const Tp1dOptions& opt)
+      : tp_(c, comm, opt), block_(&tp_, cfg), cfg_(cfg), kind_(std::move(kind)) {}
+
+  Tensor Forward(const LayerParams& p, const Tensor& x) override {
+    if (kind_ == "linear") {
+      lin_x_ = x;
+      h1_ = tp_.ColumnForward(p.mlp.fc1, x);
+      return tp_.RowForward(p.mlp.fc2, h1_);
+    }
+    if (kind_ == "mlp") return tp_.MlpForward(p.mlp, x, &mlp_);
+    if (kind_ == "attention") return tp_.AttentionForward(Shape(), p.attn, x, &attn_);
+    return block_.Forward(p, x, &block_cache_);
+  }
+  Tensor Backward(const LayerParams& p, const Tensor& dy, LayerGrads* g) override {
+    if (kind_ == "linear") {
+      Tensor dh1, dx;
+      tp_.RowBackward(p.mlp.fc2, h1_, dy, &dh1, &g->mlp.fc2);
+      tp_.ColumnBackward(p.mlp.fc1, lin_x_, dh1, &dx, &g->mlp.fc1);
+      return dx;
+    }
+    if (kind_ == "mlp") return tp_.MlpBackward(p.mlp, mlp_, dy, &g->mlp);
+    if (kind_ == "attention") return tp_.AttentionBackward(Shape(), p.attn, attn_, dy, &g->attn);
+    return block_.Backward(p, block_cache_, dy, g);
+  }
+  double exposed_comm_s() const override { return tp_.exposed_comm_s(); }
+  void ResetCommClock() override { tp_.ResetCommClock(); }
+
+ private:
+  AttentionShape Shape() const { return {cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal}; }
+  Tp1d tp_;
+  Tp1dLayer block_;
+  LayerConfig cfg_;
+  std::string kind_;
+  Tensor lin_x_, h1_;
+  MlpCache mlp_;
+  AttentionCache attn_;
+  LayerCache block_cache_;
+};
+
+class Tp1dScheme : public TpScheme {
+ public:
+  explicit Tp1dScheme(bool sp = false) : sp_(sp) {}
+  std::string name() const override { return sp_ ? "1d-sp" : "1d"; }
+  std::string prefix() const override { return sp_ ? "tp1d-sp" : "tp1d"; }
+  int order() const override { return sp_ ? 1 : 0; }
+  MeshShape MeshFor(int64_t P, const SchemeOptions&) const override {
+    MeshShape axes{{"tp", P}};
+    CheckMeshShape(axes, P);
+    return axes;
+  }
+  void Validate(const LayerConfig& cfg, const MeshShape& axes) const override {
+    ValidateTp1d(cfg, AxisSize(axes, "tp"), sp_);
+  }
+  Rect Region(const std::string& name, const Shape& full, const LayerConfig&, const MeshShape& axes,
+              const std::vector<int64_t>& coords) const override {
+    return Tp1dRegion(name, full, AxisSize(axes, "tp"), AxisCoord(axes, coords, "tp"), sp_);
+  }
+  CommPlan Plan(const LayerConfig& cfg, const std::string& kind, const MeshShape&,
+                const SchemeOptions&) const override;
+  std::unique_ptr<TpCase> MakeCase(Compute* c, Mesh* mesh, const LayerConfig& cfg,
+                                   const std::string& kind,
+                                   const SchemeOptions& opt) const override {
+    Communicator& tp = mesh->Group({"tp"});
+    Tp1dOptions o;
+    o.algo = Tp1dAlgorithm(tp);
+    o.overlap = opt.overlap;
+    o.sequence_parallel = sp_;
+    return std::make_unique<Tp1dCase>(c, &tp, cfg, kind, o);
+  }
+
+ private:
+  bool sp_;
+};
+
+// Forward: per column+row pair, 1D: the row all-reduce of Y; SP: all-gather of the column
+// input, reduce-scatter of the row output. Backward (row first): SP all-gathers dY and
+// all-reduces the row bias gradient, re-gathers the column input and reduce-scatters dX; 1D
+// all-reduces dX. The SP block adds the four LayerNorm vectors' all-reduces.
+CommPlan Tp1dScheme::Plan(const LayerConfig& cfg, const std::string& kind, const MeshShape&,
+                          const SchemeOptions&) const {
+  const int64_t Bh = cfg.tokens() * cfg.hidden, h = cfg.hidden;
+  const int pairs = kind == "block" ? 2 : 1;
+  CommPlan p;
+  p.groups["TP"] = {"tp"};
+  for (int i = 0; i < pairs; ++i) {
+    if (sp_) {
+      p.ops.push_back({"TP", OpKind::kAllGather, Bh, 1, false, "column: X rows"});
+      p.ops.push_back({"TP", OpKind::kReduceScatter, Bh, 1, false, "row: Y rows"});
+    } else {
+      p.ops.push_back({"TP", OpKind::kAllReduce, Bh, 1, false, "row: Y"});
+    }
+  }
+  for (int i = 0; i < pairs; ++i) {
+    if (sp_) {
+      p.ops.push_back({"TP", OpKind::kAllGather, Bh, 1, true, "row: dY rows"});
+      p.ops.push_back({"TP", OpKind::kAllReduce, h, 1, true, "row: db"});
+      p.ops.push_back({"TP", OpKind::kAllGather, Bh, 1, true, "column: X rows again"});
+      p.ops.push_back({"TP", OpKind::kReduceScatter, Bh, 1, true, "column: dX rows"});
+    } else {
+      p.ops.push_back({"TP", OpKind::kAllReduce, Bh, 1, true, "column: dX"});
+    }
+  }
+  if (sp_ && kind == "block") {
+    for (const char* w : {"ln2: dgamma", "ln2: dbeta", "ln1: dgamma", "ln1: dbeta"}) {
+      p.ops.push_back({"TP", OpKind::kAllReduce, h, 1, true, w});
+    }
+  }
+  return p;
+}
+
+class Tp1dSpScheme : public Tp1dScheme {
+ public:
+  Tp1dSpScheme() : Tp1dScheme(true) {}
+};
+
+TPBENCH_REGISTER_SCHEME(Tp1dScheme);
+TPBENCH_REGISTER_SCHEME(Tp1dSpScheme);
+
+}  // namespace
+}  // namespace tpbench
