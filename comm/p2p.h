@@ -58,6 +58,12 @@ class P2P {
   // A buffer of at least `bytes` that lives as long as the transport; slot selects one of
   // kScratchSlots independent buffers. Contents are undefined on entry.
   virtual char* Scratch(size_t bytes, int slot = 0) = 0;
+  // The node (host) of group rank r: ranks of one node share memory, the others talk over
+  // the network. Hierarchical algorithms split the group by it. Default: one node.
+  virtual int node(int r) const {
+    (void)r;
+    return 0;
+  }
 
   // Conveniences built on the above.
   void Wait(Request& r) { WaitAll(&r, 1); }

@@ -46,12 +46,19 @@ constexpr size_t kReduceScatterOddHalvingMax = 8u << 10;
 // ranks: the binomial tree won at every size measured.
 constexpr size_t kBroadcast2RanksBinomialMax = 16u << 10;
 
+// A group spanning nodes: the hierarchical all-reduce above this size, so that the network
+// carries 1/(ranks per node) of a flat ring's node-crossing bytes. NOT measured yet (the
+// emulated cluster's ucx runs were too slow to compare, docs/multinode.md): set at the size
+// where every rank's block of a 4-rank node still fills a 16 KiB message.
+constexpr size_t kAllReduceHierarchicalMin = 64u << 10;
+
 bool IsPowerOfTwo(int n) { return n > 0 && (n & (n - 1)) == 0; }
 
-const char* Choose(OpKind kind, size_t bytes, int size) {
+const char* Choose(OpKind kind, size_t bytes, int size, int nodes) {
   const bool two = size <= 2, pow2 = IsPowerOfTwo(size);
   switch (kind) {
     case OpKind::kAllReduce:
+      if (nodes > 1 && size > nodes && bytes >= kAllReduceHierarchicalMin) return "hierarchical";
       if (two) return bytes <= kAllReduce2RanksDoublingMax ? "recursive_doubling" : "ring";
       if (pow2) return bytes <= kAllReducePow2DoublingMax ? "recursive_doubling" : "rabenseifner";
       if (bytes <= kAllReduceOddDoublingMax) return "recursive_doubling";
@@ -78,8 +85,8 @@ const char* Choose(OpKind kind, size_t bytes, int size) {
 
 }  // namespace
 
-const Algorithm& SelectAuto(OpKind kind, size_t bytes, int size) {
-  if (const Algorithm* a = FindAlgorithm(kind, Choose(kind, bytes, size))) return *a;
+const Algorithm& SelectAuto(OpKind kind, size_t bytes, int size, int nodes) {
+  if (const Algorithm* a = FindAlgorithm(kind, Choose(kind, bytes, size, nodes))) return *a;
   // The preferred algorithm is not linked in: fall back to any registered one.
   for (const Algorithm& a : AllAlgorithms()) {
     if (a.kind == kind) return a;

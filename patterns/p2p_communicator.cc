@@ -33,7 +33,12 @@ P2PCommunicator::P2PCommunicator(std::string backend, std::shared_ptr<Transport>
     : CommBase(transport->rank(), transport->size(), std::move(name), transport->world_ranks(),
                std::move(executor)),
       backend_(std::move(backend)),
-      transport_(std::move(transport)) {}
+      transport_(std::move(transport)) {
+  std::vector<int> nodes;
+  for (int r = 0; r < size(); ++r) nodes.push_back(transport_->node(r));
+  std::sort(nodes.begin(), nodes.end());
+  nodes_ = static_cast<int>(std::unique(nodes.begin(), nodes.end()) - nodes.begin());
+}
 
 P2PCommunicator::~P2PCommunicator() {
   if (progress_hook_ >= 0) Bootstrap::RemoveProgressHook(progress_hook_);
@@ -73,7 +78,7 @@ void P2PCommunicator::Execute(const CollArgs& a, const std::string& algo) {
       SendRecvOp(a);
       return;
     default: {
-      const Algorithm& alg = ResolveAlgorithm(a.kind, algo, AlgorithmBytes(a), size());
+      const Algorithm& alg = ResolveAlgorithm(a.kind, algo, AlgorithmBytes(a), size(), nodes_);
       Begin(a.kind, /*point_to_point=*/false, deadline());
       alg.run(*transport_, a);
       return;

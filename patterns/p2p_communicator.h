@@ -52,6 +52,7 @@ class P2PCommunicator final : public CommBase {
 
   std::string backend_;
   std::shared_ptr<Transport> transport_;
+  int nodes_ = 1;           // nodes this group spans ("auto" goes hierarchical across nodes)
   int progress_hook_ = -1;  // world only: Bootstrap progress hook id
 };
 

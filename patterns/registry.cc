@@ -53,8 +53,9 @@ std::vector<std::string> AlgorithmNames(OpKind kind) {
   return names;
 }
 
-const Algorithm& ResolveAlgorithm(OpKind kind, const std::string& name, size_t bytes, int size) {
-  if (name.empty() || name == "auto") return SelectAuto(kind, bytes, size);
+const Algorithm& ResolveAlgorithm(OpKind kind, const std::string& name, size_t bytes, int size,
+                                  int nodes) {
+  if (name.empty() || name == "auto") return SelectAuto(kind, bytes, size, nodes);
   if (const Algorithm* a = FindAlgorithm(kind, name)) return *a;
   std::string valid = "auto";
   for (const std::string& n : AlgorithmNames(kind)) valid += ", " + n;

@@ -35,9 +35,11 @@ const std::vector<Algorithm>& AllAlgorithms();
 const Algorithm* FindAlgorithm(OpKind kind, const std::string& name);
 std::vector<std::string> AlgorithmNames(OpKind kind);  // without "auto"
 // Resolves "auto" (or returns the named one); throws UsageError listing valid names.
-const Algorithm& ResolveAlgorithm(OpKind kind, const std::string& name, size_t bytes, int size);
-// The choice of "auto" for an op of `bytes` (AlgorithmBytes) on `size` ranks.
-const Algorithm& SelectAuto(OpKind kind, size_t bytes, int size);
+const Algorithm& ResolveAlgorithm(OpKind kind, const std::string& name, size_t bytes, int size,
+                                  int nodes = 1);
+// The choice of "auto" for an op of `bytes` (AlgorithmBytes) on `size` ranks spread over
+// `nodes` nodes.
+const Algorithm& SelectAuto(OpKind kind, size_t bytes, int size, int nodes = 1);
 
 bool RegisterAlgorithm(const Algorithm& a);
 

@@ -27,7 +27,8 @@ TEST(Registry, NamesAreUniquePerKindAndSorted) {
 
 TEST(Registry, EveryCollectiveHasItsAlgorithms) {
   const std::map<OpKind, std::set<std::string>> want = {
-      {OpKind::kAllReduce, {"ring", "recursive_doubling", "rabenseifner", "reduce_bcast"}},
+      {OpKind::kAllReduce,
+       {"ring", "recursive_doubling", "rabenseifner", "reduce_bcast", "hierarchical"}},
       {OpKind::kAllGather, {"ring", "recursive_doubling", "bruck"}},
       {OpKind::kReduceScatter, {"ring", "recursive_halving"}},
       {OpKind::kBroadcast, {"binomial", "chain", "scatter_allgather"}},

@@ -48,7 +48,7 @@ VolumeModel AllReduce(const std::string& a, size_t count, size_t es, int n, int 
   Tally t;
   const uint64_t S = count * es;
   if (n == 1 || count == 0) return t.v;
-  if (a == "ring") {
+  if (a == "ring" || a == "hierarchical") {  // hierarchical on one node is the ring
     // Reduce-scatter sends every block but r (in segments), all-gather every block but r+1.
     const BlockPartition part{count, n};
     const size_t seg = SegmentElems(kRingSegmentBytes, es);
@@ -197,6 +197,30 @@ VolumeModel ModelSentMax(OpKind kind, const std::string& algo, size_t count, siz
     m.msgs = std::max(m.msgs, v.msgs);
   }
   return m;
+}
+
+NodeSplit ModelSentByNode(OpKind kind, const std::string& algo, size_t count, size_t es,
+                          int per_node, int nodes, int rank) {
+  const int n = per_node * nodes, l = rank % per_node, k = rank / per_node;
+  if (kind != OpKind::kAllReduce || (algo != "ring" && algo != "hierarchical")) {
+    throw UsageError("volume model by node: only all_reduce ring and hierarchical, not " +
+                     std::string(OpKindName(kind)) + "/" + algo);
+  }
+  NodeSplit s;
+  if (algo == "ring" || nodes == 1 || per_node == 1) {
+    // Every message of the flat ring goes to the right neighbour.
+    const uint64_t b = ModelSent(kind, "ring", count, es, n, rank).bytes;
+    ((rank + 1) % n / per_node == k ? s.intra : s.inter) = b;
+    return s;
+  }
+  // Ring reduce-scatter and all-gather on the node (every block but l, but l+1), and the
+  // same on the node's block l across nodes (every sub-block but k, but k+1).
+  const BlockPartition local{count, per_node};
+  const size_t bc = local.Size(l);
+  const BlockPartition cross{bc, nodes};
+  s.intra = (2 * count - local.Size(l) - local.Size((l + 1) % per_node)) * es;
+  if (bc > 0) s.inter = (2 * bc - cross.Size(k) - cross.Size((k + 1) % nodes)) * es;
+  return s;
 }
 
 }  // namespace tpbench

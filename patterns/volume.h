@@ -28,6 +28,15 @@ struct VolumeModel {
 
 VolumeModel ModelSent(OpKind kind, const std::string& algo, size_t count, size_t elem_size, int n,
                       int rank, int root = 0);
+// Bytes a rank sends to ranks on its own node and to other nodes, for a group of `nodes`
+// nodes of `per_node` ranks each, ranks node-major (rank = node * per_node + position).
+// all_reduce "ring" and "hierarchical" (UsageError otherwise).
+struct NodeSplit {
+  uint64_t intra = 0, inter = 0;
+};
+NodeSplit ModelSentByNode(OpKind kind, const std::string& algo, size_t count, size_t elem_size,
+                          int per_node, int nodes, int rank);
+
 // The largest per-rank figures over all ranks (what bytes_sent_per_rank reports).
 VolumeModel ModelSentMax(OpKind kind, const std::string& algo, size_t count, size_t elem_size,
                          int n, int root = 0);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "comm/bootstrap.h"
 #include "comm/error.h"
 #include "comm/ucx/ucx_context.h"
 
@@ -234,5 +235,7 @@ void UcxTransport::CancelAll(Request* reqs, int n) {
     reqs[i].handle = nullptr;
   }
 }
+
+int UcxTransport::node(int r) const { return Bootstrap::node_of(world_ranks_.at(r)); }
 
 }  // namespace tpbench

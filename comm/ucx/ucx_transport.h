@@ -86,6 +86,7 @@ class UcxTransport final : public Transport {
 
   void BeginOp(const TransportOp& op) override;
   const std::vector<int>& world_ranks() const override { return world_ranks_; }
+  int node(int r) const override;  // by hostname (Bootstrap::node_of)
   uint32_t next_free_context_id() const override;
   uint32_t max_context_ids() const override { return ucx_tag::kMaxContexts; }
   std::unique_ptr<Transport> Split(uint32_t context_id, const std::vector<int>& members) override;

@@ -114,6 +114,7 @@ class ThreadP2P : public Transport {
     std::lock_guard<std::mutex> l(w_->mu);
     RankStats& s = w_->stats()[me()];
     s.bytes += bytes, s.msgs += 1;
+    if (node(peer) != node(rank_)) s.inter_node_bytes += bytes;
     Channel& c = w_->Chan(ctx_, me(), world_ranks_[peer], Key(tag));
     c.sends.push_back(q);
     w_->Match(c);
@@ -136,6 +137,10 @@ class ThreadP2P : public Transport {
 
   void BeginOp(const TransportOp& op) override { op_ = op; }
   const std::vector<int>& world_ranks() const override { return world_ranks_; }
+  int node(int r) const override {
+    const std::vector<int>& nodes = w_->opts().nodes;
+    return nodes.empty() ? 0 : nodes.at(static_cast<size_t>(world_ranks_.at(r)));
+  }
   uint32_t next_free_context_id() const override {
     std::lock_guard<std::mutex> l(w_->mu);
     return w_->next_ctx(me());

@@ -33,13 +33,16 @@
 namespace tpbench {
 
 struct RankStats {
-  uint64_t bytes = 0;  // bytes sent (zero-byte messages are not sent)
-  uint64_t msgs = 0;   // messages sent
+  uint64_t bytes = 0;             // bytes sent (zero-byte messages are not sent)
+  uint64_t msgs = 0;              // messages sent
+  uint64_t inter_node_bytes = 0;  // of them, to a rank on another node (options.nodes)
 };
 
 struct ThreadTransportOptions {
   std::chrono::milliseconds timeout{20000};
   bool rendezvous = false;
+  // The node of each rank (P2P::node), to emulate several hosts; empty: all on node 0.
+  std::vector<int> nodes;
 };
 
 // Runs fn(p2p) on n threads, one per rank; returns what each rank sent.
