@@ -138,11 +138,15 @@ SpecCheck ParseCheck(const std::vector<std::string>& w, const std::string& where
 
 void ParseMesh(const std::string& v, AcceptSpec* s, const std::string& where) {
   const size_t x = v.find('x');
+  if (x == std::string::npos) throw UsageError(where + ": mesh '" + v + "' is not RxC");
+  const std::string rows = v.substr(0, x), cols = v.substr(x + 1);
   char* e1 = nullptr;
   char* e2 = nullptr;
-  const long r = x == std::string::npos ? 0 : std::strtol(v.substr(0, x).c_str(), &e1, 10);
-  const long c = x == std::string::npos ? 0 : std::strtol(v.substr(x + 1).c_str(), &e2, 10);
-  if (r < 1 || c < 1 || *e1 || *e2) throw UsageError(where + ": mesh '" + v + "' is not RxC");
+  const long r = std::strtol(rows.c_str(), &e1, 10);
+  const long c = std::strtol(cols.c_str(), &e2, 10);
+  if (rows.empty() || cols.empty() || r < 1 || c < 1 || *e1 || *e2) {
+    throw UsageError(where + ": mesh '" + v + "' is not RxC");
+  }
   s->mesh_rows = static_cast<int>(r);
   s->mesh_cols = static_cast<int>(c);
 }
