@@ -21,9 +21,8 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import results  # noqa: E402
-from results import UsageError  # noqa: E402
+from tpbench import results
+from tpbench.results import UsageError
 
 
 # What the gate reads, plus enough of Google Benchmark's schema to stay a valid results file.
