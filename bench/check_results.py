@@ -3,7 +3,8 @@
     check_results.py RESULTS.json [--expect-wrong] [--iterations N]
 
 Verifies Google Benchmark's schema (context, benchmarks[] with name, run_type, iterations,
-real_time, time_unit), the tpbench context keys, the collective counters and their
+real_time, time_unit), the tpbench context keys, every benchmark's `fields` (with a kind) when
+the context names its tpbench_schema, the collective counters and their
 arithmetic: algbw = size / time, busbw = algbw x the nccl-tests factor of the collective on
 that many ranks, real_time = time_us. Layer results (//bench:layers, kind layer; //bench:patterns,
 kind pattern) need the layer counters, real_time = step_ms, comm_frac = comm_exposed_ms / step_ms
@@ -134,11 +135,17 @@ def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4):
     if not benches:
         problems.append("benchmarks: empty")
     wrong_total, checked, unchecked = 0, 0, 0
+    # Files that name their schema version carry every benchmark's fields (tpbench.schema).
+    versioned = ctx.get("tpbench_schema") is not None
     for i, b in enumerate(benches):
         where = "benchmarks[%d] (%s)" % (i, b.get("name", "?"))
         for k in BENCH_KEYS:
             if k not in b:
                 problems.append("%s: missing '%s'" % (where, k))
+        f = b.get("fields")
+        if versioned and (not isinstance(f, dict) or f.get("kind") not in schema.KINDS):
+            problems.append("%s: 'fields' missing or without a kind (context.tpbench_schema "
+                            "is %r)" % (where, ctx.get("tpbench_schema")))
         if b.get("run_type") != "iteration":
             continue
         if b.get("time_unit") != "us":

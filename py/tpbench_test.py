@@ -25,14 +25,14 @@ class FieldsTest(unittest.TestCase):
                                    "ranks:2/groups:2c/iterations:5/manual_time_mean"})
         self.assertEqual(f, {"kind": "collective", "coll": "reduce", "backend": "ucx",
                              "algo": "auto", "dtype": "f32", "redop": "sum", "root": "1",
-                             "inplace": "1", "groups": "2c"})
+                             "inplace": "1", "groups": "2c", "bytes": "1024"})
 
     def test_layer_and_pattern_name_fallback(self):
         f = schema.fields({"name": "tp2p5d/mlp/f32/b:2,s:64,h:128,nh:4/depth:2,summa:bcast/"
                                    "overlap:off/backend:mpi/ranks:8/iterations:3/manual_time"})
         self.assertEqual(f, {"kind": "layer", "scheme": "tp2p5d", "case": "mlp",
                              "dtype": "f32", "batch": "2", "seq": "64", "hidden": "128",
-                             "heads": "4", "overlap": "off", "backend": "mpi",
+                             "heads": "4", "overlap": "off", "backend": "mpi", "ranks": "8",
                              "summa": "bcast", "depth": "2"})
         p = schema.fields({"name": "comm/tp1d/block/f32/b:2,s:64,h:128,nh:4/ranks:2"})
         self.assertEqual((p["kind"], p["scheme"], p["case"], p["hidden"]),

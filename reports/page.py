@@ -16,7 +16,7 @@ import time
 from reports.model import (LAYER_COUNTERS, LIMIT_KEY, SMALL_MAX, ReportError, fmt, fmt_size,
                            gate_verdict, load_results, load_verdict)
 from reports.plots import (BACKEND_STYLE, Plotter, _color_for, _legend, _size_axes, series_key,
-                           series_label)
+                           series_label, series_marker)
 from tpbench import mannwhitney
 from tpbench.collectives import COLLECTIVES
 
@@ -217,13 +217,12 @@ def section_collective(pl, res, coll, limit):
     out = ['<section id="coll-%s"><h2>%s</h2>' % (coll, coll)]
     worlds = sorted({e.key[1] for e in entries})
     for w in worlds:
-        ser = {k[1]: v for k, v in _by_series(entries).items() if k[0] == w}
+        ser = {k: v for (world, k), v in _by_series(entries).items() if world == w}
         keys = sorted(ser)
-        algos = sorted({k[1] for k in keys})
+        algos = sorted({k.algo for k in keys})
         colors = _color_for(algos)
         sizes = sorted({s for v in ser.values() for s in v})
-        label_of = lambda k: series_label(dict(zip(("backend", "algo", "dtype", "redop",
-                                                     "inplace", "root", "groups"), k)))
+        label_of = lambda k: series_label(k._asdict())
         # bus bandwidth vs size
         fig, ax = pl.plt.subplots(figsize=(8, 4.2))
         for k in keys:
@@ -231,8 +230,8 @@ def section_collective(pl, res, coll, limit):
             if not pts:
                 continue
             ax.plot([p[0] for p in pts], [p[1] for p in pts],
-                    linestyle=BACKEND_STYLE.get(k[0], "-."), color=colors[k[1]],
-                    marker="s" if k[6] else ("^" if k[4] not in ("", "0") else "o"), markersize=3, label=label_of(k))
+                    linestyle=BACKEND_STYLE.get(k.backend, "-."), color=colors[k.algo],
+                    marker=series_marker(k), markersize=3, label=label_of(k))
         if limit[0]:
             ax.axhline(limit[0], color="black", linewidth=1, linestyle="-")
             ax.text(0.01, limit[0], " limit: %s" % limit[1], transform=ax.get_yaxis_transform(),
@@ -254,8 +253,8 @@ def section_collective(pl, res, coll, limit):
                              if 0 < s <= SMALL_MAX)
                 if pts:
                     ax.plot([p[0] for p in pts], [p[1] for p in pts],
-                            linestyle=BACKEND_STYLE.get(k[0], "-."), color=colors[k[1]],
-                            marker="s" if k[6] else ("^" if k[4] not in ("", "0") else "o"), markersize=3, label=label_of(k))
+                            linestyle=BACKEND_STYLE.get(k.backend, "-."), color=colors[k.algo],
+                            marker=series_marker(k), markersize=3, label=label_of(k))
             _size_axes(ax, small, "message size (bytes, log2)", "time per op (us)",
                        "%s, %d ranks: time vs size (<= 64 KiB)" % (coll, w))
             out.append('<h3>%d ranks: time per op (us), messages up to 64 KiB</h3>' % w)
@@ -286,7 +285,7 @@ def section_scaling(pl, res):
             if e.parts["coll"] == coll:
                 by.setdefault(series_key(e), {}).setdefault(e.key[1], {})[
                     int(e.value("size_bytes"))] = e
-        colors = _color_for(sorted({k[1] for k in by}))
+        colors = _color_for(sorted({k.algo for k in by}))
         for k in sorted(by):
             if len(by[k]) < 2:
                 continue
@@ -295,9 +294,9 @@ def section_scaling(pl, res):
                 continue
             ws = sorted(by[k])
             ys = [by[k][w][size].value("busbw_GBps") for w in ws]
-            ax.plot(ws, ys, linestyle=BACKEND_STYLE.get(k[0], "-."), color=colors[k[1]],
-                    marker="o", markersize=3, label="%s %s" % (k[0], k[1]))
-            rows.append([coll, k[0], k[1], fmt_size(size)] +
+            ax.plot(ws, ys, linestyle=BACKEND_STYLE.get(k.backend, "-."), color=colors[k.algo],
+                    marker="o", markersize=3, label="%s %s" % (k.backend, k.algo))
+            rows.append([coll, k.backend, k.algo, fmt_size(size)] +
                         ["%d: %s" % (w, fmt(y)) for w, y in zip(ws, ys)])
         ax.set_title(coll, fontsize=9)
         ax.set_xticks(worlds)
@@ -317,6 +316,12 @@ def section_scaling(pl, res):
     return "".join(out)
 
 
+def _group_label(world, series):
+    if series.groups:
+        return "%s %s groups:%s on %d ranks" % (series.backend, series.algo, series.groups, world)
+    return "%s %s alone on %d ranks" % (series.backend, series.algo, world)
+
+
 def section_groups(pl, res):
     out = ['<section id="groups"><h2>Concurrent groups</h2>']
     grp = [e for e in res.coll() if e.parts["groups"]]
@@ -332,27 +337,26 @@ def section_groups(pl, res):
                and e.key[1] in ranks and e.parts["algo"] in {x.parts["algo"] for x in g}]
         ser = {}
         for e in g + ref:
-            k = (e.key[1],) + series_key(e)
+            k = (e.key[1], series_key(e))  # (world size, series)
             ser.setdefault(k, {})[int(e.value("size_bytes"))] = e
         sizes = sorted({int(e.value("size_bytes")) for e in g})
         fig, ax = pl.plt.subplots(figsize=(8, 4))
         keys = sorted(ser)
-        colors = _color_for(sorted({k[7] or "alone" for k in keys}))
-        for k in keys:
-            pts = sorted((s, e.value("busbw_GBps")) for s, e in ser[k].items()
+        colors = _color_for(sorted({s.groups or "alone" for _, s in keys}))
+        lab = lambda k: _group_label(*k)
+        for world, series in keys:
+            pts = sorted((s, e.value("busbw_GBps")) for s, e in ser[(world, series)].items()
                          if s > 0 and (s in sizes))
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts],
-                        linestyle=BACKEND_STYLE.get(k[1], "-."), color=colors[k[7] or "alone"],
-                        marker="s" if k[7] else "o", markersize=3,
-                        label=("%s %s groups:%s on %d ranks" % (k[1], k[2], k[7], k[0])) if k[7]
-                        else "%s %s alone on %d ranks" % (k[1], k[2], k[0]))
+                        linestyle=BACKEND_STYLE.get(series.backend, "-."),
+                        color=colors[series.groups or "alone"],
+                        marker="s" if series.groups else "o", markersize=3,
+                        label=_group_label(world, series))
         _size_axes(ax, sizes, "message size per group (bytes, log2)",
                    "bus bandwidth per group (GB/s)", "%s: concurrent groups" % coll, ncol=1)
         out.append("<h3>%s</h3>" % coll)
         out.append(pl.save(fig, "groups-%s.png" % coll))
-        lab = lambda k: ("%s %s groups:%s on %d ranks" % (k[1], k[2], k[7], k[0])) if k[7] \
-            else "%s %s alone on %d ranks" % (k[1], k[2], k[0])
         out.append(_size_table({k: ser[k] for k in keys}, "busbw_GBps", sizes, lab))
         out.append(_size_table({k: ser[k] for k in keys}, "time_us", sizes,
                                lambda k: lab(k) + " (us)"))

@@ -1,6 +1,7 @@
 """The report's plots: matplotlib (Agg) figures saved as PNG beside index.html, the axes and
 legends they share, and the style of a series (backend: line style; algorithm: colour)."""
 
+import collections
 import html
 import math
 import os
@@ -49,10 +50,17 @@ def series_label(p, world=None):
     return s
 
 
+# One line of a collective's plots: the fields that tell its cases apart, except the size.
+Series = collections.namedtuple("Series", "backend algo dtype redop inplace root groups")
+
+
 def series_key(e):
-    p = e.parts
-    return (p["backend"], p["algo"], p["dtype"], p["redop"], p["inplace"], p["root"],
-            p["groups"])
+    return Series(*(e.parts[f] for f in Series._fields))
+
+
+def series_marker(k):
+    """Squares for concurrent groups, triangles in place, else circles."""
+    return "s" if k.groups else ("^" if k.inplace not in ("", "0") else "o")
 
 
 def _legend(ax, **kw):

@@ -82,8 +82,8 @@ def _top_level(path, data):
 
 def _new_case(path, where, b, key):
     size = _number(path, where, b, "size_bytes", False)
-    if size is None:
-        size = schema.size_from_name(b["name"]) or 0.0
+    if size is None:  # old files: the size in the name (schema's fallback), else 0
+        size = float(schema.fields(b).get("bytes") or 0)
     return {"name": key[0], "world_size": key[1], "size_bytes": size,
             "fields": schema.fields(b), "samples": {}, "exact": {}, "unchecked": 0}
 

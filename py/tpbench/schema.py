@@ -6,8 +6,8 @@ carries its fields as strings in b["fields"] (context.tpbench_schema = SCHEMA_VE
 - all: kind ("collective", "layer" or "pattern")
 - collectives: coll, backend, algo, dtype, redop, root, inplace, groups
 - layers and patterns: scheme (the name prefix: tp1d, tp1d-sp, tp2d, tp2p5d, tp3d, serial),
-  case, dtype, batch, seq, hidden, heads, overlap, backend, and summa / depth where the
-  scheme has them
+  case, dtype, batch, seq, hidden, heads, overlap ("on", "off"; "" for patterns), backend
+  ("" for serial), ranks, and summa / depth where the scheme has them
 
 Names are for display. fields(b) is the one reader; for files written before the fields
 existed (the stored baselines, checked-in fixtures) it falls back to parse_name, the only
@@ -25,7 +25,6 @@ EXACT_METRICS = ("wrong", "bytes_sent_per_rank", "msgs_per_rank", "comm_bytes_pe
                  "comm_bytes_model", "peak_mem_bytes_per_rank")
 # Google Benchmark appends these to the names of fixed-iteration, manual-time cases.
 _SUFFIX = re.compile(r"(/iterations:\d+)?(/manual_time|/real_time)?(_[a-z]+)?$")
-_BYTES = re.compile(r"(?:^|/)bytes:(\d+)(?:/|$)")
 _SHAPE_KEYS = {"b": "batch", "s": "seq", "h": "hidden", "nh": "heads"}
 
 
@@ -33,12 +32,6 @@ def stem(name):
     """Benchmark name without Google Benchmark's /iterations:N/manual_time suffix (and an
     aggregate's _mean, _cv, ...)."""
     return _SUFFIX.sub("", name)
-
-
-def size_from_name(name):
-    """The message size of an old collective name (bytes:N), or None."""
-    m = _BYTES.search(name)
-    return float(m.group(1)) if m else None
 
 
 def fields(b):
@@ -68,7 +61,8 @@ def _key_values(parts):
 def parse_name(name):
     """Fields from a benchmark name, for files without b["fields"]: the only name parser.
 
-    coll/backend/algo/dtype/redop[/root:R]/bytes:N/inplace:I/ranks:N[/groups:G] (collectives);
+    coll/backend/algo/dtype/redop[/root:R]/bytes:N/inplace:I/ranks:N[/groups:G] (collectives;
+    "bytes" only here: the binaries write the size as the size_bytes counter);
     comm/<scheme>/<case>/<dtype>/<shape>[/<tag>]/... (patterns);
     <scheme>/<case>/<dtype>/<shape>[/<tag>]/overlap:on|off[/backend:B]/ranks:N (layers)."""
     p = name.split("/")
@@ -78,13 +72,15 @@ def parse_name(name):
                 "backend": p[1] if len(p) > 1 else "?", "algo": p[2] if len(p) > 2 else "?",
                 "dtype": p[3] if len(p) > 3 else "", "redop": p[4] if len(p) > 4 else "",
                 "root": kv.get("root", ""), "inplace": kv.get("inplace", "0"),
-                "groups": kv.get("groups", "")}
+                "groups": kv.get("groups", ""), "bytes": kv.get("bytes", "")}
     kind = "pattern" if p[0] == "comm" else "layer"
     q = p[1:] if kind == "pattern" else p
     kv = _key_values(q[3:])
     f = {"kind": kind, "scheme": q[0] if q else "", "case": q[1] if len(q) > 1 else "",
          "dtype": q[2] if len(q) > 2 else "", "overlap": kv.get("overlap", ""),
-         "backend": kv.get("backend", "")}
+         # Patterns run over the ucx world; serial layers have no backend.
+         "backend": kv.get("backend", "ucx" if kind == "pattern" else ""),
+         "ranks": kv.get("ranks", "")}
     for short, long_name in _SHAPE_KEYS.items():
         f[long_name] = kv.get(short, "")
     for k in ("summa", "depth"):
