@@ -52,7 +52,7 @@ class ArgParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def main(argv):
+def _parser():
     ap = ArgParser(prog="gate", description=__doc__.split("\n\n")[0])
     ap.add_argument("--results", required=True, help="results JSON to judge")
     ap.add_argument("--baseline", help="baseline JSON (default: the stored one for the "
@@ -77,62 +77,84 @@ def main(argv):
                          "the earlier ones and only those comparisons are re-tested")
     ap.add_argument("--remeasure-rounds", type=int, default=1, metavar="N",
                     help="at most N re-measure rounds (default 1)")
+    return ap
+
+
+def _no_baseline(args, msg, profile, out_dir):
+    """--allow-missing-baseline without a stored baseline: a 'no_baseline' verdict, exit 0."""
+    print("gate: %s" % msg, file=sys.stderr)
+    v = {"verdict": "no_baseline", "profile": profile, "baseline": None,
+         "forced": False, "timing_mode": args.timing, "regressions": [],
+         "improvements": [], "inconclusive": [], "exact_failures": [],
+         "unchecked": [], "unchanged": 0, "notes": [msg]}
+    os.makedirs(out_dir, exist_ok=True)
+    results.write_atomically(os.path.join(out_dir, "verdict.json"),
+                             json.dumps(v, indent=1) + "\n")
+    results.write_atomically(os.path.join(out_dir, "summary.md"),
+                             "# tpbench performance gate: NO BASELINE\n\n%s\n" % msg)
+
+
+def _baseline_path(args, res, rpath):
+    """(baseline path, message when the stored one does not exist, profile)."""
+    if args.baseline:
+        return results.user_path(args.baseline), None, None
+    bdir = (results.user_path(args.baselines_dir) if args.baselines_dir
+            else os.path.join(results.workspace_dir(), "ci", "baselines"))
+    bpath, profile, sweep = gate_evaluate.find_baseline(res, rpath, bdir)
+    if os.path.exists(bpath):
+        return bpath, None, profile
+    return bpath, ("no stored baseline for machine profile '%s' and sweep '%s' (looked for %s); "
+                   "create one on such a machine with: bazel run //ci:baseline -- --results %s"
+                   % (profile, sweep, bpath, rpath)), profile
+
+
+def _load_baseline(args, res, rpath, bpath, notes):
+    """The loaded baseline and whether it was compared across profiles (--force)."""
+    base = results.load(bpath)
+    results.check_baseline_metadata(bpath, base)
+    rprof = res["context"]["machine_profile"]
+    bprof = base["context"]["machine_profile"]
+    if rprof == bprof:
+        return base, False
+    if not args.force:
+        raise UsageError("%s: context.machine_profile is '%s' but the results (%s) are "
+                         "from '%s'; timings are not comparable across machines (pass "
+                         "--force to compare anyway)" % (bpath, bprof, rpath, rprof))
+    notes.append("baseline profile '%s' differs from the results' '%s': compared anyway "
+                 "because of --force" % (bprof, rprof))
+    return base, True
+
+
+def _judge(args, res, base, forced, bpath, notes, out_dir):
+    """The verdict, re-measured when asked and inconclusive."""
+    v = gate_evaluate.evaluate(res, base, args.timing, forced, bpath, notes)
+    if args.remeasure_rounds < 0:
+        raise UsageError("--remeasure-rounds must be >= 0, got %d" % args.remeasure_rounds)
+    if args.remeasure and v["inconclusive"] and args.remeasure_rounds > 0:
+        os.makedirs(out_dir, exist_ok=True)
+        v = gate_remeasure.remeasure(res, base, v, args.remeasure, args.remeasure_rounds,
+                                     out_dir, (args.timing, forced, bpath, notes))
+    elif args.remeasure:
+        v["remeasure"] = {"command": args.remeasure, "max_rounds": args.remeasure_rounds,
+                          "rounds": []}
+    return v
+
+
+def main(argv):
     try:
-        args = ap.parse_args(argv)
+        args = _parser().parse_args(argv)
         rpath = results.user_path(args.results)
         res = results.load(rpath)
         out_dir = results.user_path(args.out) if args.out else os.path.dirname(rpath)
         notes = []
-        if args.baseline:
-            bpath = results.user_path(args.baseline)
-        else:
-            bdir = (results.user_path(args.baselines_dir) if args.baselines_dir
-                    else os.path.join(results.workspace_dir(), "ci", "baselines"))
-            bpath, profile, sweep = gate_evaluate.find_baseline(res, rpath, bdir)
-            if not os.path.exists(bpath):
-                msg = ("no stored baseline for machine profile '%s' and sweep '%s' (looked for "
-                       "%s); create one on such a machine with: bazel run //ci:baseline -- "
-                       "--results %s" % (profile, sweep, bpath, rpath))
-                if not args.allow_missing_baseline:
-                    raise UsageError(msg)
-                print("gate: %s" % msg, file=sys.stderr)
-                v = {"verdict": "no_baseline", "profile": profile, "baseline": None,
-                     "forced": False, "timing_mode": args.timing, "regressions": [],
-                     "improvements": [], "inconclusive": [], "exact_failures": [],
-                     "unchecked": [], "unchanged": 0, "notes": [msg]}
-                os.makedirs(out_dir, exist_ok=True)
-                results.write_atomically(os.path.join(out_dir, "verdict.json"),
-                                         json.dumps(v, indent=1) + "\n")
-                results.write_atomically(os.path.join(out_dir, "summary.md"),
-                                         "# tpbench performance gate: NO BASELINE\n\n%s\n" % msg)
-                return 0
-        base = results.load(bpath)
-        results.check_baseline_metadata(bpath, base)
-        rprof = res["context"]["machine_profile"]
-        bprof = base["context"]["machine_profile"]
-        forced = False
-        if rprof != bprof:
-            if not args.force:
-                raise UsageError("%s: context.machine_profile is '%s' but the results (%s) are "
-                                 "from '%s'; timings are not comparable across machines (pass "
-                                 "--force to compare anyway)" % (bpath, bprof, rpath, rprof))
-            forced = True
-            notes.append("baseline profile '%s' differs from the results' '%s': compared anyway "
-                         "because of --force" % (bprof, rprof))
-    except UsageError as e:
-        print("gate: error: %s" % e, file=sys.stderr)
-        return 2
-    v = gate_evaluate.evaluate(res, base, args.timing, forced, bpath, notes)
-    try:
-        if args.remeasure_rounds < 0:
-            raise UsageError("--remeasure-rounds must be >= 0, got %d" % args.remeasure_rounds)
-        if args.remeasure and v["inconclusive"] and args.remeasure_rounds > 0:
-            os.makedirs(out_dir, exist_ok=True)
-            v = gate_remeasure.remeasure(res, base, v, args.remeasure, args.remeasure_rounds, out_dir,
-                          (args.timing, forced, bpath, notes))
-        elif args.remeasure:
-            v["remeasure"] = {"command": args.remeasure, "max_rounds": args.remeasure_rounds,
-                              "rounds": []}
+        bpath, missing, profile = _baseline_path(args, res, rpath)
+        if missing and not args.allow_missing_baseline:
+            raise UsageError(missing)
+        if missing:
+            _no_baseline(args, missing, profile, out_dir)
+            return 0
+        base, forced = _load_baseline(args, res, rpath, bpath, notes)
+        v = _judge(args, res, base, forced, bpath, notes, out_dir)
     except UsageError as e:
         print("gate: error: %s" % e, file=sys.stderr)
         return 2

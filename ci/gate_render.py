@@ -9,7 +9,8 @@ from ci.gate_evaluate import THRESHOLD_CVS, fmt_num
 from tpbench import results
 
 
-def summary_md(v):
+def _header(v):
+    """The summary's first lines: profiles, mode, noise classes, counts, notes, rounds."""
     out = ["# tpbench performance gate: %s" % v["verdict"].upper(), ""]
     out.append("- results profile: `%s`; baseline: `%s` (profile `%s`, commit `%s`)%s" % (
         v["profile"], v["baseline"], v["baseline_profile"], v["baseline_commit"],
@@ -38,6 +39,11 @@ def summary_md(v):
             "; not in its results: %s" % ", ".join(r["not_in_results"])
             if r["not_in_results"] else ""))
     out.append("")
+    return out
+
+
+def summary_md(v):
+    out = _header(v)
 
     def table(title, rows):
         out.append("## %s (%d)" % (title, len(rows)))

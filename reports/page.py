@@ -132,35 +132,52 @@ def section_summary(res, verdict, limit):
                      % (len(res.replaced), "; ".join("%s over %s" % (b, a) for a, b in pairs))))
     out = ['<section id="summary"><h2>Summary</h2>']
     if verdict is not None:
-        v = verdict["verdict"].upper().replace("_", " ")
-        cls = {"PASS": "pass", "FAIL": "fail"}.get(v, "other")
-        out.append('<p class="verdict %s" id="verdict">verdict: %s</p>' % (cls, esc(v)))
-        extra = [(k, verdict[k]) for k in sorted(verdict)
-                 if k not in ("verdict", "regressions") and not isinstance(verdict[k], (dict, list))]
-        extra += [(k, "%d entries" % len(verdict[k])) for k in sorted(verdict)
-                  if k not in ("regressions", "notes") and isinstance(verdict[k], list)]
-        notes = verdict.get("notes")
-        if isinstance(notes, list) and notes:
-            extra.append(("notes", "; ".join(str(n) for n in notes)))
-        elif isinstance(notes, str) and notes:
-            extra.append(("notes", notes))
-        if extra:
-            out.append(table(["verdict key", "value"], extra, cls="kv"))
-        regs = verdict.get("regressions", [])
-        if regs:
-            out.append("<p>%d regression%s in the verdict:</p>" % (len(regs), "s" * (len(regs) != 1)))
-            out.append(table(["name", "metric", "change %"],
-                             [(r.get("name", "?"), r.get("metric", "?"),
-                               fmt(r["change_pct"]) if isinstance(r.get("change_pct"), (int, float))
-                               else r.get("change_pct", "?")) for r in regs[:50]],
-                             cls="regressions", row_classes=["regress"] * min(len(regs), 50)))
-            if len(regs) > 50:
-                out.append("<p>(%d more not shown)</p>" % (len(regs) - 50))
-        else:
-            out.append("<p>no regressions listed in the verdict</p>")
+        out.extend(_verdict_summary(verdict))
     out.append(table(["", ""], rows, cls="kv"))
+    out.append("<h3>Headline figures</h3>")
+    head = _headline(res)
+    if head:
+        out.append(table(["figure", "value"], head, cls="headline"))
+    else:
+        out.append("<p>no all_reduce results in these files</p>")
+    out.append("</section>")
+    return "".join(out)
 
-    # Headline figures: all_reduce, whole world (no groups).
+
+def _verdict_summary(verdict):
+    """The verdict line, its keys and its regressions (the summary's top)."""
+    out = []
+    v = verdict["verdict"].upper().replace("_", " ")
+    cls = {"PASS": "pass", "FAIL": "fail"}.get(v, "other")
+    out.append('<p class="verdict %s" id="verdict">verdict: %s</p>' % (cls, esc(v)))
+    extra = [(k, verdict[k]) for k in sorted(verdict)
+             if k not in ("verdict", "regressions") and not isinstance(verdict[k], (dict, list))]
+    extra += [(k, "%d entries" % len(verdict[k])) for k in sorted(verdict)
+              if k not in ("regressions", "notes") and isinstance(verdict[k], list)]
+    notes = verdict.get("notes")
+    if isinstance(notes, list) and notes:
+        extra.append(("notes", "; ".join(str(n) for n in notes)))
+    elif isinstance(notes, str) and notes:
+        extra.append(("notes", notes))
+    if extra:
+        out.append(table(["verdict key", "value"], extra, cls="kv"))
+    regs = verdict.get("regressions", [])
+    if regs:
+        out.append("<p>%d regression%s in the verdict:</p>" % (len(regs), "s" * (len(regs) != 1)))
+        out.append(table(["name", "metric", "change %"],
+                         [(r.get("name", "?"), r.get("metric", "?"),
+                           fmt(r["change_pct"]) if isinstance(r.get("change_pct"), (int, float))
+                           else r.get("change_pct", "?")) for r in regs[:50]],
+                         cls="regressions", row_classes=["regress"] * min(len(regs), 50)))
+        if len(regs) > 50:
+            out.append("<p>(%d more not shown)</p>" % (len(regs) - 50))
+    else:
+        out.append("<p>no regressions listed in the verdict</p>")
+    return out
+
+
+def _headline(res):
+    """Headline figures: all_reduce, whole world (no groups)."""
     ar = [e for e in res.coll() if e.parts["coll"] == "all_reduce" and not e.parts["groups"]]
     head = []
     for w in sorted({e.key[1] for e in ar}):
@@ -183,13 +200,7 @@ def section_summary(res, verdict, limit):
             if u and m:
                 head.append(("ucx/mpi all_reduce bus bandwidth ratio, %d ranks, %s"
                              % (w, fmt_size(size)), fmt(u / m)))
-    out.append("<h3>Headline figures</h3>")
-    if head:
-        out.append(table(["figure", "value"], head, cls="headline"))
-    else:
-        out.append("<p>no all_reduce results in these files</p>")
-    out.append("</section>")
-    return "".join(out)
+    return head
 
 
 def _by_series(entries):
@@ -406,7 +417,16 @@ def section_layers(pl, res):
         out.append(table(["case", "ranks"] + present,
                          [[e.label, e.key[1]] + [fmt(e.value(c)) for c in present]
                           for e in es], cls="numbers"))
-    # Side by side: step time of every scheme per case.
+    out.extend(_schemes_side_by_side(pl, res, lay, schemes, cases))
+    out.append(_overlap_table(res))
+    out.append(_backend_table(res))
+    out.append("</section>")
+    return "".join(out)
+
+
+def _schemes_side_by_side(pl, res, lay, schemes, cases):
+    """Step time of every scheme per case: the plot and its table."""
+    out = []
     fig, ax = pl.plt.subplots(figsize=(10, 0.45 * len(cases) * max(1, len(schemes)) / 2 + 2.5))
     h = 0.8 / max(1, len(schemes))
     rows = []
@@ -435,22 +455,25 @@ def section_layers(pl, res):
     out.append(pl.save(fig, "layers-schemes.png"))
     out.append(table(["case", "ranks"] + ["%s step_ms" % s for s in schemes], rows,
                      cls="numbers"))
-    out.append(_overlap_table(res))
-    out.append(_backend_table(res))
-    out.append("</section>")
-    return "".join(out)
+    return out
 
 
-def _pair_rows(res, a_tag, b_tag):
-    """Layer cases present as both a (name with a_tag) and b (a_tag replaced by b_tag), as rows:
-    scheme, case without a_tag, ranks, step_ms a, step_ms b, b / a - 1 in %, the larger step cv
+def _others(e, field):
+    """An entry's fields other than `field`, with its world size: what a pair shares."""
+    return tuple(sorted((k, v) for k, v in e.parts.items() if k != field)) + (e.key[1],)
+
+
+def _pair_rows(res, field, a_val, b_val, a_tag):
+    """Layer cases present as both a (field = a_val) and b (field = b_val, every other field and
+    the world size equal), as rows: scheme, case (the name without a_tag), ranks, step_ms a, step_ms b, b / a - 1 in %, the larger step cv
     %, the one-sided Mann-Whitney p that b is slower (with the sample counts), exposed comm a,
     exposed comm b, comm alone (a)."""
     rows = []
+    bs = {_others(e, field): e for e in res.layers() if e.parts.get(field) == b_val}
     for (base, w), a in sorted(res.entries.items()):
-        if a.kind != "layer" or a_tag not in base:
+        if a.kind != "layer" or a.parts.get(field) != a_val:
             continue
-        b = res.entries.get((base.replace(a_tag, b_tag), w))
+        b = bs.get(_others(a, field))
         if b is None:
             continue
         s_a, s_b = a.value("step_ms"), b.value("step_ms")
@@ -478,7 +501,7 @@ _NOISE_NOTE = ("compare it with the step time's run-to-run noise (cv, from repet
 
 def _overlap_table(res):
     """What overlap buys: every layer case measured with overlap on and off, side by side."""
-    rows = _pair_rows(res, "/overlap:on", "/overlap:off")
+    rows = _pair_rows(res, "overlap", "on", "off", "/overlap:on")
     if not rows:
         return ""
     return ("<h3>What overlap buys</h3><p>Cases measured with overlap on and off in these files. "
@@ -491,7 +514,7 @@ def _overlap_table(res):
 
 def _backend_table(res):
     """The same TP layer over tpbench's ucx collectives and over the MPI library's."""
-    rows = _pair_rows(res, "/backend:ucx", "/backend:mpi")
+    rows = _pair_rows(res, "backend", "ucx", "mpi", "/backend:ucx")
     if not rows:
         return ""
     return ("<h3>ucx vs mpi (the peer)</h3><p>TP cases run on both backends in these files: "
@@ -518,7 +541,7 @@ def section_baseline(pl, verdict, how):
                "the baseline's repetitions, Mann-Whitney U with a drift allowance, "
                "Benjamini-Hochberg over the run); unchanged comparisons are not listed.</p>"
                % (esc(how), esc(str(verdict.get("verdict", "?")).upper())))
-    rows, classes = [], []
+    rows = []
     for key, status in VERDICT_LISTS:
         for e in verdict.get(key) or []:
             if not isinstance(e, dict):
@@ -533,37 +556,54 @@ def section_baseline(pl, verdict, how):
                   sum(1 for r in rows if r[1] == "inconclusive"), verdict.get("unchanged", "?")))
     plotted = [r for r in rows if r[2] is not None]
     if plotted:
-        fig, ax = pl.plt.subplots(figsize=(10, 3.2))
-        for status, col in (("improve", "tab:green"), ("inconclusive", "tab:gray"),
-                            ("regression", "red")):
-            pts = [(i, r[2]) for i, r in enumerate(plotted) if r[1] == status]
-            if pts:
-                ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=12, color=col,
-                           label=status)
-        ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_ylabel("median change (%)")
-        ax.set_xlabel("comparison (table order)")
-        ax.grid(True, alpha=0.3)
-        _legend(ax, fontsize=7)
-        fig.tight_layout()
-        out.append(pl.save(fig, "baseline.png"))
+        out.append(_baseline_plot(pl, plotted))
     if rows:
-        for e, status, _ in rows:
-            classes.append(status)
-        out.append(table(["benchmark", "metric", "class", "baseline median", "median",
-                          "change %", "threshold %", "p-value", "n", "status", "why"],
-                         [(e.get("name", "?"), e.get("metric", "?"),
-                           e.get("noise_class", e.get("size_class", "-")),
-                           fmt(e.get("baseline_median")), fmt(e.get("median")),
-                           "%+.2f" % ch if ch is not None else "-",
-                           fmt(e.get("threshold_pct")),
-                           "%.3g" % e["p_value"] if isinstance(e.get("p_value"), (int, float))
-                           else "-",
-                           "%s vs %s" % (e.get("n_baseline", "?"), e.get("n", "?")), status,
-                           e.get("reason") or ("large effect" if e.get("rule") == "large_effect"
-                                               else ""))
-                          for e, status, ch in rows],
-                         cls="numbers baseline", row_classes=classes))
+        out.append(_comparisons_table(rows))
+    out.extend(_verdict_lists(verdict))
+    out.append("</section>")
+    return "".join(out)
+
+
+def _baseline_plot(pl, plotted):
+    """Median change of every listed comparison, coloured by the gate's status."""
+    fig, ax = pl.plt.subplots(figsize=(10, 3.2))
+    for status, col in (("improve", "tab:green"), ("inconclusive", "tab:gray"),
+                        ("regression", "red")):
+        pts = [(i, r[2]) for i, r in enumerate(plotted) if r[1] == status]
+        if pts:
+            ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=12, color=col,
+                       label=status)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_ylabel("median change (%)")
+    ax.set_xlabel("comparison (table order)")
+    ax.grid(True, alpha=0.3)
+    _legend(ax, fontsize=7)
+    fig.tight_layout()
+    return pl.save(fig, "baseline.png")
+
+
+def _comparisons_table(rows):
+    """The gate's comparisons (entry, status, change) with their statistics."""
+    classes = [status for _, status, _ in rows]
+    return table(["benchmark", "metric", "class", "baseline median", "median",
+                  "change %", "threshold %", "p-value", "n", "status", "why"],
+                 [(e.get("name", "?"), e.get("metric", "?"),
+                   e.get("noise_class", e.get("size_class", "-")),
+                   fmt(e.get("baseline_median")), fmt(e.get("median")),
+                   "%+.2f" % ch if ch is not None else "-",
+                   fmt(e.get("threshold_pct")),
+                   "%.3g" % e["p_value"] if isinstance(e.get("p_value"), (int, float))
+                   else "-",
+                   "%s vs %s" % (e.get("n_baseline", "?"), e.get("n", "?")), status,
+                   e.get("reason") or ("large effect" if e.get("rule") == "large_effect"
+                                       else ""))
+                  for e, status, ch in rows],
+                 cls="numbers baseline", row_classes=classes)
+
+
+def _verdict_lists(verdict):
+    """Exact-metric failures, missing, unchecked and new benchmarks of the verdict."""
+    out = []
     for key, title in (("exact_failures", "Exact-metric failures"),
                        ("missing", "In the baseline, missing from the results"),
                        ("unchecked", "Unchecked (no `wrong`: run with -c 0)"),
@@ -578,8 +618,7 @@ def section_baseline(pl, verdict, how):
                           if isinstance(i, dict) else (i, "") for i in items],
                          cls="kv", row_classes=["regress" if key == "exact_failures" else ""] *
                          len(items)))
-    out.append("</section>")
-    return "".join(out)
+    return out
 
 
 CSS = """
