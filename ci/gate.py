@@ -110,7 +110,7 @@ def _baseline_path(args, res, rpath):
 
 def _load_baseline(args, res, rpath, bpath, notes):
     """The loaded baseline and whether it was compared across profiles (--force)."""
-    base = results.load(bpath)
+    base = results.load(bpath, "baseline")
     results.check_baseline_metadata(bpath, base)
     rprof = res["context"]["machine_profile"]
     bprof = base["context"]["machine_profile"]

@@ -5,7 +5,6 @@ Errors in the inputs (missing file, malformed JSON, a required field missing) ra
 ReportError with a message naming the file and the field.
 """
 
-import json
 import math
 import statistics
 
@@ -30,16 +29,9 @@ class ReportError(Exception):
 
 def _read_json(path, what):
     try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise ReportError("%s: %s file does not exist" % (path, what))
-    except OSError as e:
-        raise ReportError("%s: cannot read %s file: %s" % (path, what, e.strerror or e))
-    try:
-        return json.loads(text)
-    except ValueError as e:
-        raise ReportError("%s: malformed JSON: %s" % (path, e))
+        return results.read_json(path, what)
+    except results.UsageError as e:
+        raise ReportError(str(e))
 
 
 def _num(b, key, path, where):

@@ -50,17 +50,21 @@ def _number(path, where, b, key, required):
     return float(v)
 
 
-def read_json(path):
-    """The parsed JSON of a results file; UsageError naming the file otherwise."""
+def read_json(path, what="results"):
+    """The parsed JSON of a results (baseline, verdict: what) file; UsageError naming the file
+    otherwise."""
     try:
         with open(path) as f:
-            return json.load(f)
+            text = f.read()
     except FileNotFoundError:
-        raise UsageError("%s: no such file" % path)
+        raise UsageError("%s: %s file does not exist" % (path, what))
     except (OSError, UnicodeDecodeError) as e:
-        raise UsageError("%s: cannot read: %s" % (path, e))
+        raise UsageError("%s: cannot read %s file: %s" % (path, what,
+                                                        getattr(e, "strerror", None) or e))
+    try:
+        return json.loads(text)
     except ValueError as e:
-        raise UsageError("%s: not valid JSON: %s" % (path, e))
+        raise UsageError("%s: malformed JSON: %s" % (path, e))
 
 
 def _top_level(path, data):
@@ -129,7 +133,7 @@ def _entry_key(path, i, b):
     return where, (stem(base), world)
 
 
-def load(path):
+def load(path, what="results"):
     """Reads a results (or baseline) file. Returns {"context": {...}, "cases": {key: case}}.
 
     key = (benchmark name stem, world_size or None); case = {"name", "world_size",
@@ -138,7 +142,7 @@ def load(path):
     counter (run with -c 0)}. Only run_type "iteration" entries are samples; aggregates (mean,
     median, ...) are ignored.
     """
-    data = read_json(path)
+    data = read_json(path, what)
     ctx, benches = _top_level(path, data)
     cases = {}
     for i, b in enumerate(benches):
