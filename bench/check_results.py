@@ -19,11 +19,10 @@ listed otherwise.
 """
 
 import argparse
-import json
 import math
 import sys
 
-from tpbench import schema
+from tpbench import results, schema
 from tpbench.collectives import bus_factor
 
 CONTEXT_KEYS = ("tpbench_version", "backend", "world_size", "mesh", "ucx_version", "mpi_version",
@@ -184,10 +183,9 @@ def main(argv):
     ap.add_argument("--max-rel-err", type=float, default=1e-4)
     args = ap.parse_args(argv)
     try:
-        with open(args.results) as f:
-            data = json.load(f)
-    except (OSError, ValueError) as e:
-        print("check_results: %s: %s" % (args.results, e), file=sys.stderr)
+        data = results.read_json(args.results)
+    except results.UsageError as e:
+        print("check_results: %s" % e, file=sys.stderr)
         return 1
     problems = check(data, args.expect_wrong, args.iterations, args.max_rel_err)
     for p in problems:
