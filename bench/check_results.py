@@ -3,46 +3,38 @@
     check_results.py RESULTS.json [--expect-wrong] [--iterations N]
 
 Verifies Google Benchmark's schema (context, benchmarks[] with name, run_type, iterations,
-real_time, time_unit), the tpbench context keys, the collective counters and their
+real_time, time_unit), the tpbench context keys, every benchmark's `fields` (with a kind) when
+the context names its tpbench_schema, the collective counters and their
 arithmetic: algbw = size / time, busbw = algbw x the nccl-tests factor of the collective on
-that many ranks, real_time = time_us. Layer results (//bench:layers: names not starting with a
-collective) need the layer counters, real_time = step_ms, comm_frac = comm_exposed_ms / step_ms
+that many ranks, real_time = time_us. Layer results (//bench:layers, kind layer; //bench:patterns,
+kind pattern) need the layer counters, real_time = step_ms, comm_frac = comm_exposed_ms / step_ms
 in [0, 1], a positive peak_mem_bytes_per_rank (layers, not skeletons), max_rel_err present
 (layers, not comm/... skeletons, which compute nothing) and below --max-rel-err, and
 comm_bytes_per_rank == comm_bytes_model for tp1d and tp1d-sp cases (ring collectives; also
-//bench:patterns' comm/tp1d/... skeletons), except on the mpi backend (/backend:mpi/), which
-cannot count bytes and must not report them. A collective result without `wrong` was not
-checked (`-c 0`): it is accepted and counted as "unchecked", never as 0 wrong elements
+//bench:patterns' comm/tp1d/... skeletons), except on the mpi backend (field backend = mpi),
+which cannot count bytes and must not report them. The fields (kind, coll, backend, scheme)
+come from tpbench.schema. A collective result without `wrong` was not checked (`-c 0`): it is accepted and counted as "unchecked", never as 0 wrong elements
 (--expect-wrong needs a checked result). Exits 0 when everything holds, 1 with every problem
 listed otherwise.
 """
 
 import argparse
-import json
 import math
 import sys
+
+from tpbench import results, schema
+from tpbench.collectives import bus_factor
 
 CONTEXT_KEYS = ("tpbench_version", "backend", "world_size", "mesh", "ucx_version", "mpi_version",
                 "nccl_version", "cuda_version", "driver_version", "cpu_model", "gpu_model",
                 "machine_profile")
 BENCH_KEYS = ("name", "run_type", "iterations", "real_time", "time_unit")
-COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce", "all_to_all",
-               "sendrecv")
 LAYER_COUNTERS = ("fwd_ms", "bwd_ms", "step_ms", "comm_bytes_per_rank", "comm_bytes_model",
                   "flops_per_rank", "tflops", "comm_exposed_ms", "comm_frac",
                   "peak_mem_bytes_per_rank")
 # `wrong` is absent when the run did not check its results (-c 0): "unchecked", not 0.
 COLL_COUNTERS = ("time_us", "algbw_GBps", "busbw_GBps", "size_bytes", "count", "ranks",
                  "in_place")
-
-
-def bus_factor(coll, n):
-    """nccl-tests' bus bandwidth factor."""
-    if coll == "all_reduce":
-        return 2.0 * (n - 1) / n
-    if coll in ("all_gather", "reduce_scatter", "all_to_all"):
-        return float(n - 1) / n
-    return 1.0
 
 
 def close(a, b, rel=1e-6):
@@ -53,7 +45,8 @@ def check_layer(b, where, max_rel_err):
     """Problems of one //bench:layers result."""
     problems = []
     # The mpi backend cannot count its library's bytes: no comm_bytes_per_rank there.
-    unmeasured = "/backend:mpi/" in b.get("name", "")
+    f = schema.fields(b)
+    unmeasured = f.get("backend") == "mpi"
     for k in LAYER_COUNTERS:
         if unmeasured and k == "comm_bytes_per_rank":
             if k in b:
@@ -74,9 +67,8 @@ def check_layer(b, where, max_rel_err):
                                       rel=1e-3):
         problems.append("%s: comm_frac %g != comm_exposed_ms / step_ms = %g"
                         % (where, b["comm_frac"], b["comm_exposed_ms"] / b["step_ms"]))
-    parts = b["name"].split("/")
-    scheme = parts[1] if parts[0] == "comm" and len(parts) > 1 else parts[0]
-    if parts[0] != "comm" and not b["peak_mem_bytes_per_rank"] > 0:
+    scheme, skeleton = f.get("scheme"), f["kind"] == "pattern"
+    if not skeleton and not b["peak_mem_bytes_per_rank"] > 0:
         problems.append("%s: peak_mem_bytes_per_rank %g is not positive"
                         % (where, b["peak_mem_bytes_per_rank"]))
     if scheme in ("tp1d", "tp1d-sp") and not unmeasured and \
@@ -84,7 +76,7 @@ def check_layer(b, where, max_rel_err):
         problems.append("%s: comm_bytes_per_rank %g != comm_bytes_model %g"
                         % (where, b["comm_bytes_per_rank"], b["comm_bytes_model"]))
     err = b.get("max_rel_err")
-    if parts[0] != "comm" and not isinstance(err, (int, float)):
+    if not skeleton and not isinstance(err, (int, float)):
         # A layer result without max_rel_err was never compared with the serial reference.
         problems.append("%s: counter 'max_rel_err' missing or not a number (layer results "
                         "must be checked against the serial reference; -c 0 is not a result)"
@@ -92,6 +84,42 @@ def check_layer(b, where, max_rel_err):
     elif err is not None and not err <= max_rel_err:
         problems.append("%s: max_rel_err %g above %g" % (where, err, max_rel_err))
     return problems
+
+
+def check_collective(b, where, iterations, problems):
+    """Appends the problems of one collective result; returns its `wrong` count, None when it
+    has none (unchecked, -c 0), False when its counters are unusable."""
+    for k in COLL_COUNTERS:
+        if not isinstance(b.get(k), (int, float)):
+            problems.append("%s: counter '%s' missing or not a number" % (where, k))
+    if any(not isinstance(b.get(k), (int, float)) for k in COLL_COUNTERS):
+        return False
+    coll = schema.fields(b)["coll"]
+    t, size, n = b["time_us"], b["size_bytes"], int(b["ranks"])
+    if t <= 0:
+        problems.append("%s: time_us %g is not positive" % (where, t))
+        return False
+    algbw = size / (t * 1e-6) / 1e9
+    if not close(b["algbw_GBps"], algbw):
+        problems.append("%s: algbw_GBps %g != size/time %g" % (where, b["algbw_GBps"], algbw))
+    want_bus = b["algbw_GBps"] * bus_factor(coll, n)
+    if not close(b["busbw_GBps"], want_bus):
+        problems.append("%s: busbw_GBps %g != algbw x %s factor on %d ranks = %g"
+                        % (where, b["busbw_GBps"], coll, n, want_bus))
+    if not close(b["real_time"], t, rel=1e-3):
+        problems.append("%s: real_time %g != time_us %g" % (where, b["real_time"], t))
+    if iterations is not None and b["iterations"] != iterations:
+        problems.append("%s: %d iterations, expected %d" % (where, b["iterations"], iterations))
+    for k in ("bytes_sent_per_rank", "msgs_per_rank"):
+        if k in b and (b[k] < 0 or b[k] != int(b[k])):
+            problems.append("%s: %s %g is not a count" % (where, k, b[k]))
+    if "wrong" not in b:
+        return None
+    if not isinstance(b["wrong"], (int, float)) or isinstance(b["wrong"], bool) or \
+            not b["wrong"] >= 0:
+        problems.append("%s: counter 'wrong' is %r, not a count" % (where, b["wrong"]))
+        return False
+    return b["wrong"]
 
 
 def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4):
@@ -106,51 +134,30 @@ def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4):
     if not benches:
         problems.append("benchmarks: empty")
     wrong_total, checked, unchecked = 0, 0, 0
+    # Files that name their schema version carry every benchmark's fields (tpbench.schema).
+    versioned = ctx.get("tpbench_schema") is not None
     for i, b in enumerate(benches):
         where = "benchmarks[%d] (%s)" % (i, b.get("name", "?"))
         for k in BENCH_KEYS:
             if k not in b:
                 problems.append("%s: missing '%s'" % (where, k))
+        f = b.get("fields")
+        if versioned and (not isinstance(f, dict) or f.get("kind") not in schema.KINDS):
+            problems.append("%s: 'fields' missing or without a kind (context.tpbench_schema "
+                            "is %r)" % (where, ctx.get("tpbench_schema")))
         if b.get("run_type") != "iteration":
             continue
         if b.get("time_unit") != "us":
             problems.append("%s: time_unit %r, expected 'us'" % (where, b.get("time_unit")))
-        if str(b.get("name", "")).split("/")[0] not in COLLECTIVES:
+        if not schema.is_collective(b):
             problems += check_layer(b, where, max_rel_err)
             continue
-        for k in COLL_COUNTERS:
-            if not isinstance(b.get(k), (int, float)):
-                problems.append("%s: counter '%s' missing or not a number" % (where, k))
-        if any(not isinstance(b.get(k), (int, float)) for k in COLL_COUNTERS):
-            continue
-        coll = b["name"].split("/")[0]
-        t, size, n = b["time_us"], b["size_bytes"], int(b["ranks"])
-        if t <= 0:
-            problems.append("%s: time_us %g is not positive" % (where, t))
-            continue
-        algbw = size / (t * 1e-6) / 1e9
-        if not close(b["algbw_GBps"], algbw):
-            problems.append("%s: algbw_GBps %g != size/time %g" % (where, b["algbw_GBps"], algbw))
-        want_bus = b["algbw_GBps"] * bus_factor(coll, n)
-        if not close(b["busbw_GBps"], want_bus):
-            problems.append("%s: busbw_GBps %g != algbw x %s factor on %d ranks = %g"
-                            % (where, b["busbw_GBps"], coll, n, want_bus))
-        if not close(b["real_time"], t, rel=1e-3):
-            problems.append("%s: real_time %g != time_us %g" % (where, b["real_time"], t))
-        if iterations is not None and b["iterations"] != iterations:
-            problems.append("%s: %d iterations, expected %d" % (where, b["iterations"], iterations))
-        for k in ("bytes_sent_per_rank", "msgs_per_rank"):
-            if k in b and (b[k] < 0 or b[k] != int(b[k])):
-                problems.append("%s: %s %g is not a count" % (where, k, b[k]))
-        if "wrong" not in b:
+        wrong = check_collective(b, where, iterations, problems)
+        if wrong is None:
             unchecked += 1  # -c 0: not checked, which is not "0 wrong"
-            continue
-        if not isinstance(b["wrong"], (int, float)) or isinstance(b["wrong"], bool) or \
-                not b["wrong"] >= 0:
-            problems.append("%s: counter 'wrong' is %r, not a count" % (where, b["wrong"]))
-            continue
-        checked += 1
-        wrong_total += b["wrong"]
+        elif wrong is not False:
+            checked += 1
+            wrong_total += wrong
     if expect_wrong and checked == 0:
         problems.append("expected some wrong elements, but no result was checked (no 'wrong' "
                         "counter: %d unchecked)" % unchecked)
@@ -165,7 +172,7 @@ def unchecked_count(data):
     """Collective iteration results without a `wrong` counter (run with -c 0)."""
     return sum(1 for b in data.get("benchmarks", [])
                if b.get("run_type") == "iteration" and "wrong" not in b
-               and str(b.get("name", "")).split("/")[0] in COLLECTIVES)
+               and schema.is_collective(b))
 
 
 def main(argv):
@@ -176,10 +183,9 @@ def main(argv):
     ap.add_argument("--max-rel-err", type=float, default=1e-4)
     args = ap.parse_args(argv)
     try:
-        with open(args.results) as f:
-            data = json.load(f)
-    except (OSError, ValueError) as e:
-        print("check_results: %s: %s" % (args.results, e), file=sys.stderr)
+        data = results.read_json(args.results)
+    except results.UsageError as e:
+        print("check_results: %s" % e, file=sys.stderr)
         return 1
     problems = check(data, args.expect_wrong, args.iterations, args.max_rel_err)
     for p in problems:

@@ -36,6 +36,24 @@ class CollectivesTest(unittest.TestCase):
         self.assertEqual(rc, 0, out)
         self.assertNotIn("unchecked", out)
 
+    def test_versioned_file_needs_fields(self):
+        # A file naming its schema version carries every benchmark's fields; one without them
+        # fails, and the fields, when present, decide (the busbw factor is the field's coll).
+        doc = load("good_results.json")
+        doc["context"]["tpbench_schema"] = "2"
+        rc, out = run(doc)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("'fields' missing or without a kind", out)
+        for b in doc["benchmarks"]:
+            b["fields"] = {"kind": "collective", "coll": b["name"].split("/")[0],
+                           "backend": b["name"].split("/")[1]}
+        rc, out = run(doc)
+        self.assertEqual(rc, 0, out)
+        doc["benchmarks"][0]["fields"]["coll"] = "all_gather"  # (n-1)/n, not 2(n-1)/n
+        rc, out = run(doc)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("all_gather factor", out)
+
     def test_wrong_elements_fail(self):
         doc = load("good_results.json")
         doc["benchmarks"][2]["wrong"] = 3.0

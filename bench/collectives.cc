@@ -89,6 +89,7 @@ struct Case {
   int checks = 1;
   std::vector<Corruption> corruptions;  // test hook (--debug-corrupt)
   std::string section;  // table section: backend, collective, algorithm, group layout
+  std::string groups;   // "" or the group layout, e.g. "2c" (2 groups, contiguous ranks)
   std::string name;
 };
 
@@ -528,6 +529,20 @@ std::string CaseName(const Case& c, const Config& cfg) {
                          : "");
 }
 
+// The case's results fields (py/tpbench/schema.py): what its name says, as fields.
+BenchFields FieldsOf(const Case& c) {
+  const CollectiveInfo& info = Collective(c.kind);
+  return {{"kind", "collective"},
+          {"coll", info.name},
+          {"backend", c.backend},
+          {"algo", c.algo},
+          {"dtype", DataTypeName(c.dtype)},
+          {"redop", info.reduces ? ReduceOpName(c.op) : "none"},
+          {"root", info.has_root ? std::to_string(c.root) : ""},
+          {"inplace", std::to_string(c.in_place)},
+          {"groups", c.groups}};
+}
+
 // Registers the cases of one (backend, collective, algorithm) section of an entry.
 void AddSection(const Config& cfg, Communicator* comm, OpKind kind, const std::string& algo,
                 int world) {
@@ -557,6 +572,7 @@ void AddSection(const Config& cfg, Communicator* comm, OpKind kind, const std::s
           c.in_place = ip;
           c.iters = cfg.iters > 0 ? cfg.iters : DefaultIters(bytes);
           c.name = CaseName(c, cfg);
+          c.groups = cfg.groups > 1 ? std::to_string(cfg.groups) + (cfg.strided ? "s" : "c") : "";
           if (g_case_by_name.count(c.name)) continue;  // the same case from two entries
           g_case_by_name[c.name] = g_cases.size();
           g_cases.push_back(c);
@@ -651,6 +667,7 @@ int Main(int argc, char** argv) {
   b.backends = [] { return g_backends; };
   b.mesh = [] { return g_mesh; };
   b.reporter = &table;
+  b.fields = [](size_t i) { return FieldsOf(g_cases[i]); };
   b.verdict = Verdict;
   return RunBench(argc, argv, b);
 }

@@ -49,9 +49,17 @@ std::unique_ptr<Communicator> CreateWorldWithTimeout(double timeout_s) {
   return w;
 }
 
+std::map<std::string, BenchFields> FieldsByName(const std::vector<std::string>& names,
+                                                const std::function<BenchFields(size_t)>& fields) {
+  std::map<std::string, BenchFields> out;
+  for (size_t i = 0; i < names.size(); ++i) out[names[i]] = fields(i);
+  return out;
+}
+
 void RunAndCommit(const RunInfo& info, std::vector<std::string>* passthrough, ResultsOutput* out) {
   RunContext ctx = CollectContext();
   AddContextToBenchmark(ctx, info.backends, info.world_size, info.mesh);
+  benchmark::AddCustomContext("tpbench_schema", kResultsSchema);
   if (Bootstrap::rank() == 0) {
     std::printf("# tpbench %s: %d ranks, backends %s, %s, %zu cases\n", info.binary.c_str(),
                 info.world_size, info.backends.c_str(), info.mesh.c_str(), info.cases);

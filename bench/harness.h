@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -132,6 +133,14 @@ std::vector<SweepEntry<Config>> EntriesFromFlags(FlagParser& p, const std::strin
 // The ucx world with every op's deadline (seconds; 0: none).
 std::unique_ptr<Communicator> CreateWorldWithTimeout(double timeout_s);
 
+// The version of the results schema this build writes (context.tpbench_schema;
+// py/tpbench/schema.py SCHEMA_VERSION).
+inline constexpr const char* kResultsSchema = "2";
+
+// {names[i]: fields(i)} for ResultsOutput::SetFields.
+std::map<std::string, BenchFields> FieldsByName(const std::vector<std::string>& names,
+                                                const std::function<BenchFields(size_t)>& fields);
+
 // What RunAndCommit prints and records: the banner's binary name, the backends and mesh of the
 // results' context, and rank 0's reporter (nullptr: Google Benchmark's console reporter).
 struct RunInfo {
@@ -163,6 +172,9 @@ struct BenchSpec {
   std::function<std::string()> backends;               // after add; nullptr: "ucx"
   std::function<std::string()> mesh;                   // after add; nullptr: "world"
   benchmark::BenchmarkReporter* reporter = nullptr;    // rank 0's; nullptr: the console
+  // After add: case i's results fields (kind, ...; py/tpbench/schema.py), written into its
+  // entries in the JSON. nullptr: none.
+  std::function<BenchFields(size_t)> fields;
   // After the run, before MPI is finalized: release communicators, return the exit code.
   std::function<int()> verdict;
 };
@@ -190,6 +202,7 @@ int RunBench(int argc, char** argv, const BenchSpec<Config>& b) {
   b.add(&entries, info.world_size, &names, &iters);
   RegisterCases(names, &iters, b.run);
   info.cases = names.size();
+  if (b.fields) out.SetFields(FieldsByName(names, b.fields));
   if (b.backends) info.backends = b.backends();
   if (b.mesh) info.mesh = b.mesh();
   info.reporter = b.reporter;
@@ -206,7 +219,8 @@ int BenchMain(int argc, char** argv, const char* usage, const std::string& binar
               const std::vector<std::string>& bool_flags, Add add,
               const std::function<void(benchmark::State&, size_t)>& run,
               std::unique_ptr<Communicator>* world, const std::function<int()>& verdict,
-              const std::function<std::string()>& backends = nullptr) {
+              const std::function<std::string()>& backends,
+              const std::function<BenchFields(size_t)>& fields) {
   BenchSpec<Config> b;
   b.usage = usage;
   b.binary = binary;
@@ -219,6 +233,7 @@ int BenchMain(int argc, char** argv, const char* usage, const std::string& binar
   };
   b.run = run;
   b.backends = backends;
+  b.fields = fields;
   b.verdict = [&] {
     const int rc = verdict();
     world->reset();

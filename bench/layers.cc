@@ -501,6 +501,27 @@ std::string CaseName(const Case& c, int world) {
          (serial ? "" : "/backend:" + c.backend) + "/ranks:" + std::to_string(serial ? 1 : world);
 }
 
+// The case's results fields (py/tpbench/schema.py): what its name says, as fields.
+BenchFields FieldsOf(const Case& c) {
+  const bool serial = c.scheme == "serial";
+  const LayerConfig& s = c.cfg->shape;
+  BenchFields f = {{"kind", "layer"},
+                   {"scheme", serial ? "serial" : FindScheme(c.scheme).prefix()},
+                   {"case", c.kind},
+                   {"dtype", DataTypeName(c.dtype)},
+                   {"batch", std::to_string(s.batch)},
+                   {"seq", std::to_string(s.seq)},
+                   {"hidden", std::to_string(s.hidden)},
+                   {"heads", std::to_string(s.heads)},
+                   {"overlap", c.overlap ? "on" : "off"},
+                   {"backend", c.backend},
+                   {"ranks", std::to_string(serial ? 1 : Bootstrap::size())}};
+  if (!serial) {
+    for (const auto& [k, v] : FindScheme(c.scheme).VariantFields(c.opt)) f[k] = v;
+  }
+  return f;
+}
+
 void AddCases(const Config& cfg, int world, std::vector<std::string>* names,
               std::vector<long>* iters) {
   std::vector<Case> mine;
@@ -589,7 +610,8 @@ int Main(int argc, char** argv) {
   };
   return BenchMain<Config>(
       argc, argv, kUsage, "layers", ParseConfig, {"--causal"}, add,
-      [](benchmark::State& st, size_t i) { RunCase(st, i); }, &g_world, verdict, backends);
+      [](benchmark::State& st, size_t i) { RunCase(st, i); }, &g_world, verdict, backends,
+      [](size_t i) { return FieldsOf(g_cases[i]); });
 }
 
 }  // namespace

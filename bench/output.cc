@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
+#include <utility>
 
 #include "comm/error.h"
 
@@ -71,8 +73,73 @@ ResultsOutput::~ResultsOutput() {
   if (writer_ && !tmp_.empty() && !committed_) std::remove(tmp_.c_str());
 }
 
+namespace {
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+// The fields of the entry named `name`: its own, or those of the registered name it extends.
+const BenchFields* FieldsOf(const std::string& name,
+                            const std::map<std::string, BenchFields>& by_name) {
+  auto it = by_name.find(name);
+  if (it != by_name.end()) return &it->second;
+  for (const char* cut : {"/iterations:", "/manual_time", "/real_time"}) {
+    const size_t p = name.find(cut);
+    if (p != std::string::npos && (it = by_name.find(name.substr(0, p))) != by_name.end()) {
+      return &it->second;
+    }
+  }
+  const size_t u = name.rfind('_');
+  if (u != std::string::npos && name.find('/', u) == std::string::npos &&
+      (it = by_name.find(name.substr(0, u))) != by_name.end()) {
+    return &it->second;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string AddFieldsToJson(const std::string& json,
+                            const std::map<std::string, BenchFields>& by_name) {
+  static const std::string kName = "\"name\": \"";
+  std::istringstream in(json);
+  std::string out, line;
+  while (std::getline(in, line)) {
+    out += line + "\n";
+    const size_t at = line.find(kName);
+    if (at == std::string::npos || line.find_first_not_of(' ') != at) continue;
+    const size_t end = line.rfind('"');
+    if (end <= at + kName.size()) continue;
+    const BenchFields* f =
+        FieldsOf(line.substr(at + kName.size(), end - at - kName.size()), by_name);
+    if (f == nullptr) continue;
+    std::string obj;
+    for (const auto& [k, v] : *f)
+      obj += (obj.empty() ? "" : ", ") + JsonString(k) + ": " + JsonString(v);
+    out += line.substr(0, at) + "\"fields\": {" + obj + "},\n";
+  }
+  return out;
+}
+
 void ResultsOutput::Commit() {
   if (!writer_ || tmp_.empty()) return;
+  if (!fields_.empty()) {
+    std::ifstream f(tmp_, std::ios::binary);
+    if (!f) throw UsageError("cannot read '" + tmp_ + "': " + std::strerror(errno));
+    std::ostringstream text;
+    text << f.rdbuf();
+    f.close();
+    WriteFileAtomically(path_, AddFieldsToJson(text.str(), fields_));
+    std::remove(tmp_.c_str());
+    committed_ = true;
+    return;
+  }
   if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
     throw UsageError("cannot rename '" + tmp_ + "' to '" + path_ + "': " + std::strerror(errno));
   }

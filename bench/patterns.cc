@@ -100,6 +100,25 @@ std::vector<Case> g_cases;
 std::unique_ptr<Communicator> g_world;
 std::map<std::string, std::unique_ptr<Mesh>> g_meshes;  // per mesh shape, groups split once
 
+// The case's results fields (py/tpbench/schema.py). A skeleton runs over the ucx world and has
+// no compute to overlap with: backend "ucx", overlap "".
+BenchFields FieldsOf(const Case& c) {
+  const TpScheme& scheme = FindScheme(c.scheme);
+  BenchFields f = {{"kind", "pattern"},
+                   {"scheme", scheme.prefix()},
+                   {"case", c.kind},
+                   {"dtype", DataTypeName(c.dtype)},
+                   {"batch", std::to_string(c.shape.batch)},
+                   {"seq", std::to_string(c.shape.seq)},
+                   {"hidden", std::to_string(c.shape.hidden)},
+                   {"heads", std::to_string(c.shape.heads)},
+                   {"overlap", ""},
+                   {"backend", "ucx"},
+                   {"ranks", std::to_string(Bootstrap::size())}};
+  for (const auto& [k, v] : scheme.VariantFields(c.opt)) f[k] = v;
+  return f;
+}
+
 uint64_t MeshBytes(Mesh& mesh) {
   uint64_t b = mesh.comm().counters().Total().bytes;
   for (Communicator* g : mesh.groups()) b += g->counters().Total().bytes;
@@ -178,7 +197,8 @@ int Main(int argc, char** argv) {
       [] {
         g_meshes.clear();  // their groups before the world
         return 0;
-      });
+      },
+      nullptr, [](size_t i) { return FieldsOf(g_cases[i]); });
 }
 
 }  // namespace

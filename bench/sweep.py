@@ -20,6 +20,9 @@ import shlex
 import subprocess
 import sys
 
+from reports import page
+from tpbench import results
+
 BINARIES = ("collectives", "layers", "patterns")
 
 
@@ -77,13 +80,6 @@ def read_entries(path):
     return entries
 
 
-def write_atomically(path, text):
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def command_line(argv):
     """The command that ran this sweep, as the user typed it: `bazel run //bench:sweep -- ARGS`
     under bazel run (BUILD_WORKING_DIRECTORY set), else the script and its arguments."""
@@ -94,30 +90,7 @@ def command_line(argv):
 
 
 def merge(parts, sweep_path, command=None):
-    merged = {"context": {}, "benchmarks": []}
-    world_sizes, backends, meshes = [], [], []
-    for world, part in parts:
-        with open(part) as f:
-            data = json.load(f)
-        ctx = data.get("context", {})
-        if not merged["context"]:
-            merged["context"] = dict(ctx)
-        world_sizes.append(str(world))
-        for b in ctx.get("backend", "").split(","):
-            if b and b not in backends:
-                backends.append(b)
-        m = "%s ranks: %s" % (world, ctx.get("mesh", "world"))
-        meshes.append(m)
-        for bench in data.get("benchmarks", []):
-            bench["world_size"] = world
-            merged["benchmarks"].append(bench)
-    merged["context"]["world_size"] = ",".join(world_sizes)
-    merged["context"]["backend"] = ",".join(backends)
-    merged["context"]["mesh"] = "; ".join(meshes)
-    merged["context"]["sweep"] = os.path.basename(sweep_path)
-    if command:
-        merged["context"]["command"] = command  # //ci:baseline records it
-    return merged
+    return results.merge_parts(parts, sweep_path, command)
 
 
 def main(argv):
@@ -189,7 +162,7 @@ def main(argv):
         return worst or 3
     merged = merge(parts, sweep, command_line(argv))
     path = os.path.join(out, "results.json")
-    write_atomically(path, json.dumps(merged, indent=1))
+    results.write_atomically(path, json.dumps(merged, indent=1))
     print("# sweep results: %s" % path, flush=True)
     if not args.no_report:
         write_report(path, os.path.join(out, "report"))
@@ -199,18 +172,10 @@ def main(argv):
 def write_report(results, out):
     """<out>/index.html from //reports:html's library; a failure here is reported but does not
     change the sweep's exit code (results.json is the product)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if root not in sys.path:
-        sys.path.append(root)
-    try:
-        from reports import report
-    except ImportError as e:
-        print("sweep: report not written: %s" % e, file=sys.stderr)
-        return
     try:
         # Same machine, right after the run: the memcpy limit line is measured here.
-        index = report.build([results], out, measure_limit=True)
-    except report.ReportError as e:
+        index = page.build([results], out, measure_limit=True)
+    except page.ReportError as e:
         print("sweep: report not written: %s" % e, file=sys.stderr)
         return
     print("# report: %s" % index, flush=True)

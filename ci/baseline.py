@@ -21,21 +21,55 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import results  # noqa: E402
-from results import UsageError  # noqa: E402
+from tpbench import results
+from tpbench.results import UsageError
 
 
 # What the gate reads, plus enough of Google Benchmark's schema to stay a valid results file.
 KEEP = {"name", "run_name", "run_type", "repetitions", "repetition_index", "iterations",
         "real_time", "time_unit", "world_size", "time_us", "algbw_GBps", "busbw_GBps",
-        "size_bytes", "count", "ranks", "in_place", "step_ms", "fwd_ms", "bwd_ms"} | set(
+        "size_bytes", "count", "ranks", "in_place", "step_ms", "fwd_ms", "bwd_ms",
+        "fields"} | set(
             results.EXACT_METRICS)
 
 
 class ArgParser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(message)
+
+
+def _provenance(rpath, ctx):
+    """(commit, command) the results were measured at and with; UsageError without them."""
+    sha = ctx.get("tpbench_version")
+    if not isinstance(sha, str) or not sha or sha == "unknown" or sha.endswith("-dirty"):
+        raise UsageError("%s: context.tpbench_version is %r: a baseline is measured at a "
+                         "committed tree (commit, then run the sweep again)" % (rpath, sha))
+    command = ctx.get("command")
+    if not isinstance(command, str) or not command:
+        raise UsageError("%s: context.command: missing: the results do not say how they "
+                         "were produced; run them with //bench:sweep (bazel run "
+                         "//bench:sweep -- --quick --benchmark_repetitions=10 --out DIR)"
+                         % rpath)
+    return sha, command
+
+
+def _destination(args, ctx):
+    """(baseline path, what it replaces or None); UsageError when it exists without --update."""
+    sweep = ctx.get("sweep") if isinstance(ctx.get("sweep"), str) else ""
+    sweep = sweep[:-len(".sweep")] if sweep.endswith(".sweep") else (sweep or "default")
+    if args.out:
+        out = results.user_path(args.out)
+    else:
+        bdir = (results.user_path(args.baselines_dir) if args.baselines_dir
+                else os.path.join(results.workspace_dir(), "ci", "baselines"))
+        out = os.path.join(bdir, ctx["machine_profile"], sweep + ".json")
+    if not os.path.exists(out):
+        return out, None
+    if not args.update:
+        raise UsageError("%s exists; pass --update to replace it (the gate compares "
+                         "against it, so replacing it is a deliberate act)" % out)
+    old = results.load(out)["context"].get("tpbench_baseline", {})
+    return out, {"tpbench_version": old.get("tpbench_version"), "created": old.get("created")}
 
 
 def main(argv):
@@ -50,32 +84,8 @@ def main(argv):
         rpath = results.user_path(args.results)
         res = results.load(rpath)  # validates what the gate needs
         ctx = dict(res["context"])
-        sha = ctx.get("tpbench_version")
-        if not isinstance(sha, str) or not sha or sha == "unknown" or sha.endswith("-dirty"):
-            raise UsageError("%s: context.tpbench_version is %r: a baseline is measured at a "
-                             "committed tree (commit, then run the sweep again)" % (rpath, sha))
-        command = ctx.get("command")
-        if not isinstance(command, str) or not command:
-            raise UsageError("%s: context.command: missing: the results do not say how they "
-                             "were produced; run them with //bench:sweep (bazel run "
-                             "//bench:sweep -- --quick --benchmark_repetitions=10 --out DIR)"
-                             % rpath)
-        sweep = ctx.get("sweep") if isinstance(ctx.get("sweep"), str) else ""
-        sweep = sweep[:-len(".sweep")] if sweep.endswith(".sweep") else (sweep or "default")
-        if args.out:
-            out = results.user_path(args.out)
-        else:
-            bdir = (results.user_path(args.baselines_dir) if args.baselines_dir
-                    else os.path.join(results.workspace_dir(), "ci", "baselines"))
-            out = os.path.join(bdir, ctx["machine_profile"], sweep + ".json")
-        replaces = None
-        if os.path.exists(out):
-            if not args.update:
-                raise UsageError("%s exists; pass --update to replace it (the gate compares "
-                                 "against it, so replacing it is a deliberate act)" % out)
-            old = results.load(out)["context"].get("tpbench_baseline", {})
-            replaces = {"tpbench_version": old.get("tpbench_version"),
-                        "created": old.get("created")}
+        sha, command = _provenance(rpath, ctx)
+        out, replaces = _destination(args, ctx)
     except UsageError as e:
         print("baseline: error: %s" % e, file=sys.stderr)
         return 2

@@ -14,11 +14,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTDATA = os.path.join(HERE, "testdata")
-sys.path.insert(0, HERE)
-import gate  # noqa: E402
-import mannwhitney  # noqa: E402
-import noise_sim  # noqa: E402
-import results  # noqa: E402
+
+from ci import gate, gate_evaluate, noise_sim  # noqa: E402
+from tpbench import mannwhitney, results, stats  # noqa: E402
 
 
 # The noise the simulations use: the quick sweep's 214 benchmarks x 10 repetitions measured on
@@ -73,41 +71,41 @@ class MannWhitneyTest(unittest.TestCase):
         for n1, n2 in ((1, 1), (3, 4), (10, 10)):
             self.assertAlmostEqual(mannwhitney.exact_sf(0, n1, n2), 1.0)
         self.assertAlmostEqual(mannwhitney.min_p_value(5, 5), 1.0 / 252)
-        self.assertGreater(mannwhitney.min_p_value(1, 10), gate.ALPHA)
+        self.assertGreater(mannwhitney.min_p_value(1, 10), stats.ALPHA)
 
 
 class StatisticsTest(unittest.TestCase):
     def test_benjamini_hochberg(self):
         # m = 4, q = 0.05: levels 0.0125, 0.025, 0.0375, 0.05; the largest k with p_(k) under
         # its level is 3, so the cut-off is p_(3), although p_(2) = 0.03 is above its level.
-        self.assertEqual(gate.bh_cutoff([0.01, 0.03, 0.035, 0.5], 0.05), 0.035)
-        self.assertEqual(gate.bh_cutoff([0.02, 0.3], 0.05), 0.02)  # 0.02 <= 1 x 0.05 / 2
-        self.assertEqual(gate.bh_cutoff([0.03, 0.3], 0.05), 0.0)
-        self.assertEqual(gate.bh_cutoff([0.0004] + [0.9] * 99, 0.05), 0.0004)
-        self.assertEqual(gate.bh_cutoff([0.001] + [0.9] * 99, 0.05), 0.0)  # above 0.05 / 100
-        self.assertEqual(gate.bh_cutoff([0.001] * 2 + [0.9] * 98, 0.05), 0.001)
+        self.assertEqual(stats.bh_cutoff([0.01, 0.03, 0.035, 0.5], 0.05), 0.035)
+        self.assertEqual(stats.bh_cutoff([0.02, 0.3], 0.05), 0.02)  # 0.02 <= 1 x 0.05 / 2
+        self.assertEqual(stats.bh_cutoff([0.03, 0.3], 0.05), 0.0)
+        self.assertEqual(stats.bh_cutoff([0.0004] + [0.9] * 99, 0.05), 0.0004)
+        self.assertEqual(stats.bh_cutoff([0.001] + [0.9] * 99, 0.05), 0.0)  # above 0.05 / 100
+        self.assertEqual(stats.bh_cutoff([0.001] * 2 + [0.9] * 98, 0.05), 0.001)
         # Duplicating every p-value (busbw_GBps next to time_us) leaves the cut-off alone.
         ps = [0.0004, 0.002, 0.01, 0.2, 0.7]
-        self.assertEqual(gate.bh_cutoff(ps), gate.bh_cutoff(ps + ps))
+        self.assertEqual(stats.bh_cutoff(ps), stats.bh_cutoff(ps + ps))
 
     def test_noise_classes(self):
-        self.assertEqual(gate.noise_class("time_us", 2, 8), "small-2r")
-        self.assertEqual(gate.noise_class("busbw_GBps", 4, 65536), "small-4r")
-        self.assertEqual(gate.noise_class("time_us", 4, 65537), "large-4r")
+        self.assertEqual(gate_evaluate.noise_class("time_us", 2, 8), "small-2r")
+        self.assertEqual(gate_evaluate.noise_class("busbw_GBps", 4, 65536), "small-4r")
+        self.assertEqual(gate_evaluate.noise_class("time_us", 4, 65537), "large-4r")
         for m in ("step_ms", "fwd_ms", "bwd_ms"):  # layer timings: their own class, any size
-            self.assertEqual(gate.noise_class(m, 2, 0), "layer-2r")
+            self.assertEqual(gate_evaluate.noise_class(m, 2, 0), "layer-2r")
 
     def test_class_noise_is_measured_from_the_baseline(self):
         base = results.load(STORED)
-        noise = gate.estimate_noise(base)
+        noise = gate_evaluate.estimate_noise(base)
         for cls in ("small-2r", "large-2r", "small-4r", "large-4r", "layer-2r"):
             self.assertGreater(noise[cls]["benchmarks"], 5, cls)
-            cvs = sorted(100 * gate.robust_cv(c["samples"][m]) for k, c in base["cases"].items()
-                         for m in gate.NOISE_METRICS if m in c["samples"]
-                         and gate.noise_class(m, k[1], c["size_bytes"]) == cls)
+            cvs = sorted(100 * stats.robust_cv(c["samples"][m]) for k, c in base["cases"].items()
+                         for m in gate_evaluate.NOISE_METRICS if m in c["samples"]
+                         and gate_evaluate.noise_class(m, k[1], c["size_bytes"]) == cls)
             self.assertAlmostEqual(noise[cls]["cv_pct"], statistics.median(cvs))
             self.assertAlmostEqual(noise[cls]["threshold_pct"],
-                                   gate.DRIFT_PCT + gate.THRESHOLD_CVS * noise[cls]["cv_pct"])
+                                   stats.DRIFT_PCT + gate_evaluate.THRESHOLD_CVS * noise[cls]["cv_pct"])
         # Layer step times are far quieter than small messages: no longer one class.
         self.assertLess(noise["layer-2r"]["threshold_pct"], noise["small-2r"]["threshold_pct"])
 
@@ -119,12 +117,12 @@ class StatisticsTest(unittest.TestCase):
         for _ in range(TRIALS):
             b = [rng.lognormvariate(0, 0.005) for _ in range(10)]
             r = [1.02 * rng.lognormvariate(0, 0.005) for _ in range(10)]
-            flagged += gate.compare_metric(b, r, True, 1.0)[0] == "regression"
+            flagged += stats.compare_metric(b, r, True, 1.0)[0] == "regression"
         self.assertLessEqual(flagged, 0.05 * TRIALS)
         # A 6% slowdown at the same noise is beyond it.
         b = [rng.lognormvariate(0, 0.005) for _ in range(10)]
         r = [1.06 * rng.lognormvariate(0, 0.005) for _ in range(10)]
-        self.assertEqual(gate.compare_metric(b, r, True, 1.0)[0], "regression")
+        self.assertEqual(stats.compare_metric(b, r, True, 1.0)[0], "regression")
 
 
 class SimulatedNoiseTest(unittest.TestCase):
@@ -134,14 +132,14 @@ class SimulatedNoiseTest(unittest.TestCase):
     def setUpClass(cls):
         cls.base = results.load(STORED)
         cls.model = noise_sim.measured_model(cls.base)
-        cls.noise = gate.estimate_noise(cls.base)
+        cls.noise = gate_evaluate.estimate_noise(cls.base)
 
     def test_model_is_the_baselines(self):
         self.assertEqual(len(self.model["cases"]), len(self.base["cases"]))
         self.assertGreater(self.model["spike_rate"], 0.0)
         key, size, metrics = self.model["cases"][0]
         med, cv = metrics["time_us"]
-        self.assertAlmostEqual(cv, gate.robust_cv(self.base["cases"][key]["samples"]["time_us"]))
+        self.assertAlmostEqual(cv, stats.robust_cv(self.base["cases"][key]["samples"]["time_us"]))
 
     def test_whole_run_aa_false_alarm_at_most_5pct(self):
         # Every benchmark with its own measured CV and the measured spikes, drift within the
@@ -169,16 +167,16 @@ class SimulatedNoiseTest(unittest.TestCase):
         bad = 0
         for _ in range(20):
             res, base = noise_sim.simulated_run(rng, self.model)
-            noise = gate.estimate_noise(base)
+            noise = gate_evaluate.estimate_noise(base)
             hit = False
             for key, case in res["cases"].items():
-                for metric, spec in gate.METRICS.items():
+                for metric, spec in gate_evaluate.METRICS.items():
                     if metric in case["samples"]:
-                        cls = gate.noise_class(metric, key[1], case["size_bytes"])
-                        st, _ = gate.compare_metric(base["cases"][key]["samples"][metric],
+                        cls = gate_evaluate.noise_class(metric, key[1], case["size_bytes"])
+                        st, _ = stats.compare_metric(base["cases"][key]["samples"][metric],
                                                     case["samples"][metric],
                                                     spec["lower_is_better"],
-                                                    gate.class_threshold(noise, cls))
+                                                    gate_evaluate.class_threshold(noise, cls))
                         hit = hit or st == "regression"
             bad += hit
         self.assertGreater(bad, 10)
@@ -190,7 +188,7 @@ class SimulatedNoiseTest(unittest.TestCase):
         flagged = 0
         for _ in range(40):
             res, base = noise_sim.bootstrap_run(rng, self.base)
-            flagged += bool(gate.evaluate(res, base)["regressions"])
+            flagged += bool(gate_evaluate.evaluate(res, base)["regressions"])
         self.assertLessEqual(flagged, 2)
 
     def test_detectable_slowdown_per_class(self):
@@ -201,7 +199,7 @@ class SimulatedNoiseTest(unittest.TestCase):
                                                  typical=True)
             self.assertIsNotNone(s, (cls, p))
             self.assertGreaterEqual(p, 0.95)
-            self.assertGreater(s, gate.class_threshold(self.noise, cls) - 1, cls)
+            self.assertGreater(s, gate_evaluate.class_threshold(self.noise, cls) - 1, cls)
 
     def test_2x_slowdown_caught_in_quiet_classes(self):
         # One benchmark 2x slower in an otherwise A/A run, whole-run decision: caught, for
@@ -214,8 +212,8 @@ class SimulatedNoiseTest(unittest.TestCase):
         for i in range(60):
             key = keys[(i * 37) % len(keys)]
             res, base = noise_sim.simulated_run(rng, self.model, slow={key: 2.0})
-            v = gate.evaluate(res, base)
-            if not any(e["name"] == gate.display_name(key) for e in v["regressions"]):
+            v = gate_evaluate.evaluate(res, base)
+            if not any(e["name"] == gate_evaluate.display_name(key) for e in v["regressions"]):
                 missed.append(key)
         self.assertEqual(missed, [])
 
@@ -232,16 +230,16 @@ class SimulatedNoiseTest(unittest.TestCase):
                     r = [2.0 * rng.lognormvariate(0, sigma) for _ in range(10)]
                     r[0] *= 2.5
                     what = (sigma, k, lo, hi)
-                    thr = gate.DRIFT_PCT + gate.THRESHOLD_CVS * 100 * sigma
-                    self.assertEqual(gate.compare_metric(b, r, True, thr)[0], "regression",
+                    thr = stats.DRIFT_PCT + gate_evaluate.THRESHOLD_CVS * 100 * sigma
+                    self.assertEqual(stats.compare_metric(b, r, True, thr)[0], "regression",
                                      what)
-                    self.assertEqual(gate.compare_metric([1 / v for v in b],
+                    self.assertEqual(stats.compare_metric([1 / v for v in b],
                                                          [1 / v for v in r], False, thr)[0],
                                      "regression", what)
         # The whole-sample test alone leaves this one inconclusive; the rule names itself.
         b = [1.0, 1.01, 0.99, 1.02, 0.98, 2.9, 2.95, 3.0, 2.92, 2.97]
         r = [2.0, 2.02, 1.98, 2.04, 1.96, 2.01, 1.99, 2.03, 1.97, 5.0]
-        status, info = gate.compare_metric(b, r, True, 5.0)
+        status, info = stats.compare_metric(b, r, True, 5.0)
         self.assertEqual(status, "regression")
         self.assertEqual(info["rule"], "large_effect")
         self.assertGreater(info["best_half_factor"], 1.9)
@@ -253,9 +251,9 @@ class SimulatedNoiseTest(unittest.TestCase):
                 for _ in range(TRIALS):
                     b = spiky(rng, 10, sigma)
                     r = spiky(rng, 10, sigma, scale)
-                    self.assertIsNone(gate.large_effect(b, r, True), (sigma, scale, b, r))
+                    self.assertIsNone(stats.large_effect(b, r, True), (sigma, scale, b, r))
         # Too few repetitions for the best halves: the rule stays out (inconclusive stays).
-        self.assertIsNone(gate.large_effect([1.0] * 10, [2.0], True))
+        self.assertIsNone(stats.large_effect([1.0] * 10, [2.0], True))
 
     def test_large_effect_rule_guards(self):
         # Each guard fed the A/A pair it exists to stop (shapes seen on the loaded machine).
@@ -263,37 +261,37 @@ class SimulatedNoiseTest(unittest.TestCase):
         # rank-test p <= 0.05, but one new repetition is still fast.
         base = [1.0, 1.01, 0.99, 1.02, 0.98, 3.0, 3.05, 2.95, 3.1, 2.9]
         mix = [1.015, 3.0, 3.02, 2.98, 3.04, 2.96, 3.1, 2.9, 3.05, 3.01]
-        bb, nb = gate.best_half(base, True), gate.best_half(mix, True)
-        self.assertLessEqual(mannwhitney.mannwhitneyu(nb, bb, "greater")[1], gate.ALPHA)
-        self.assertIsNone(gate.large_effect(base, mix, True))
+        bb, nb = stats.best_half(base, True), stats.best_half(mix, True)
+        self.assertLessEqual(mannwhitney.mannwhitneyu(nb, bb, "greater")[1], stats.ALPHA)
+        self.assertIsNone(stats.large_effect(base, mix, True))
         # ... while a real 2x slowdown of every repetition is caught on the same baseline.
-        self.assertIsNotNone(gate.large_effect(base, [2 * v for v in base[:5]] * 2, True))
+        self.assertIsNotNone(stats.large_effect(base, [2 * v for v in base[:5]] * 2, True))
         # A baseline with no clean core (log-normal sigma ~1.4): not applied at all.
         wide = [0.03, 0.06, 0.06, 0.08, 0.25, 0.73, 0.92, 1.04, 3.94, 4.77]
         new = [0.26, 0.61, 1.6, 2.77, 3.73, 4.28, 4.81, 6.55, 6.62, 41.55]
-        self.assertGreater(gate.core_cv(wide), gate.LARGE_EFFECT_MAX_CORE_CV)
-        self.assertIsNone(gate.large_effect(wide, new, True))
+        self.assertGreater(stats.core_cv(wide), stats.LARGE_EFFECT_MAX_CORE_CV)
+        self.assertIsNone(stats.large_effect(wide, new, True))
         # A baseline whose densest half is narrow by chance, against a wide new sample.
         lucky = [0.9, 0.91, 0.92, 0.93, 0.94, 2.0, 3.0, 5.0, 8.0, 13.0]
-        self.assertLess(gate.core_cv(lucky), 0.05)
+        self.assertLess(stats.core_cv(lucky), 0.05)
         wide_new = [2.0, 2.5, 3.1, 4.4, 5.5, 7.0, 9.0, 12.0, 20.0, 31.0]
-        self.assertGreater(gate.core_cv(wide_new), gate.LARGE_EFFECT_MAX_CORE_CV)
-        self.assertIsNone(gate.large_effect(lucky, wide_new, True))
-        self.assertLess(gate.core_cv(base), 0.05)  # the bimodal baseline's core is tight
+        self.assertGreater(stats.core_cv(wide_new), stats.LARGE_EFFECT_MAX_CORE_CV)
+        self.assertIsNone(stats.large_effect(lucky, wide_new, True))
+        self.assertLess(stats.core_cv(base), 0.05)  # the bimodal baseline's core is tight
         # A noisy baseline raises the factor the rule needs.
-        self.assertEqual(gate.large_effect_factor([1.0] * 10), gate.LARGE_EFFECT_FACTOR)
+        self.assertEqual(stats.large_effect_factor([1.0] * 10), stats.LARGE_EFFECT_FACTOR)
         noisy = [1.0, 1.3, 0.8, 1.2, 0.9, 1.25, 0.75, 1.1, 0.95, 1.05]
-        self.assertGreater(gate.large_effect_factor(noisy), 1.5)
-        self.assertGreater(gate.large_effect_factor([1.0] * 10, noisy), 1.5)  # either sample
+        self.assertGreater(stats.large_effect_factor(noisy), 1.5)
+        self.assertGreater(stats.large_effect_factor([1.0] * 10, noisy), 1.5)  # either sample
 
     def test_too_few_repetitions_is_inconclusive(self):
-        status, info = gate.compare_metric([1.0] * 10, [2.0], True, 5.0)
+        status, info = stats.compare_metric([1.0] * 10, [2.0], True, 5.0)
         self.assertEqual(status, "inconclusive")
         self.assertIn("repetitions", info["reason"])
 
     def test_improvement(self):
         rng = random.Random(3)
-        status, _ = gate.compare_metric(spiky(rng, 10, 0.03), spiky(rng, 10, 0.03, 0.5),
+        status, _ = stats.compare_metric(spiky(rng, 10, 0.03), spiky(rng, 10, 0.03, 0.5),
                                         True, 5.0)
         self.assertEqual(status, "improvement")
 
@@ -303,9 +301,9 @@ class OutlierRuleTest(unittest.TestCase):
 
     def test_single_spikes_are_dropped(self):
         s = [1.0, 1.01, 0.99, 1.02, 0.98, 1.0, 1.01, 0.99, 3.0, 1.0]
-        self.assertEqual(len(gate.drop_outliers(s)), 9)
+        self.assertEqual(len(stats.drop_outliers(s)), 9)
         s[4] = 2.5
-        self.assertEqual(len(gate.drop_outliers(s)), 8)
+        self.assertEqual(len(stats.drop_outliers(s)), 8)
 
     def test_a_third_of_the_repetitions_is_not_dropped(self):
         # The old rule (no cap) dropped these as outliers and said "unchanged".
@@ -317,7 +315,7 @@ class OutlierRuleTest(unittest.TestCase):
                 new = [rng.lognormvariate(0, 0.02) for _ in range(n)]
                 for i in range(hit):
                     new[i] *= factor
-                status, info = gate.compare_metric(base, new, True, 6.0)
+                status, info = stats.compare_metric(base, new, True, 6.0)
                 self.assertEqual(info["n"], n, (n, factor))  # every new repetition counts
                 if n < 10:
                     # 3 of 9 above all 9 baseline values happens by chance with p = 0.10:
@@ -330,7 +328,7 @@ class OutlierRuleTest(unittest.TestCase):
                 if status == "inconclusive":
                     self.assertIn("second, worse mode", info["reason"])
                 # Bandwidths: the same repetitions, lower is worse.
-                st2, _ = gate.compare_metric([1 / v for v in base], [1 / v for v in new], False,
+                st2, _ = stats.compare_metric([1 / v for v in base], [1 / v for v in new], False,
                                              6.0)
                 self.assertIn(st2, ("regression", "inconclusive"), (n, factor))
 
@@ -348,7 +346,7 @@ class OutlierRuleTest(unittest.TestCase):
                 d[key] = {"name": key[0], "world_size": 2, "size_bytes": 1 << 20,
                           "samples": {"time_us": vals}, "exact": {}, "unchecked": 0}
         ctx = {"machine_profile": "p"}
-        v = gate.evaluate({"context": ctx, "cases": rcases}, {"context": ctx, "cases": bcases})
+        v = gate_evaluate.evaluate({"context": ctx, "cases": rcases}, {"context": ctx, "cases": bcases})
         flagged = [e["name"] for e in v["regressions"] + v["inconclusive"]]
         self.assertEqual(flagged, ["bench7 [world_size=2]"])
 

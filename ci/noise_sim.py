@@ -5,14 +5,15 @@ chosen): a log-normal core whose sigma is that benchmark's robust CV (1.4826 MAD
 its repetitions, per timing metric), plus, in the share of repetitions that lie beyond the
 gate's outlier cut in the whole baseline, a factor drawn from those repetitions' ratios to
 their median (the measured spikes, both sides). Between the baseline run and the new run each
-benchmark drifts by a factor drawn uniformly within +-gate.DRIFT_PCT. busbw_GBps is size / time
+benchmark drifts by a factor drawn uniformly within +-stats.DRIFT_PCT. busbw_GBps is size / time
 of the same draw.
 """
 
 import random
 import statistics
 
-import gate
+from ci import gate_evaluate
+from tpbench import stats
 
 
 def measured_model(base):
@@ -22,14 +23,14 @@ def measured_model(base):
     for key in sorted(base["cases"], key=lambda k: (k[0], k[1] or 0)):
         case = base["cases"][key]
         metrics = {}
-        for metric in gate.NOISE_METRICS:
+        for metric in gate_evaluate.NOISE_METRICS:
             s = case["samples"].get(metric)
             if not s or len(s) < 3:
                 continue
-            cv = gate.robust_cv(s)
+            cv = stats.robust_cv(s)
             if cv is None:
                 continue
-            med, cut = gate._outlier_cut(s)
+            med, cut = stats._outlier_cut(s)
             total += len(s)
             ratios += [v / med for v in s if abs(v - med) > cut]
             metrics[metric] = (med, max(cv, 1e-3))
@@ -63,12 +64,12 @@ def _samples(rng, model, size, metrics, n, scale):
     return out
 
 
-def simulated_run(rng, model, n=gate.DEFAULT_REPETITIONS, slow=None, drift=True):
+def simulated_run(rng, model, n=gate_evaluate.DEFAULT_REPETITIONS, slow=None, drift=True):
     """(results, baseline) as results.load returns them: a baseline run and a new run of every
     benchmark of the model. slow: {key: factor} applied to those benchmarks' new timings."""
     ctx = {"machine_profile": "simulated"}
     bcases, rcases = {}, {}
-    d = gate.DRIFT_PCT / 100.0 if drift else 0.0
+    d = stats.DRIFT_PCT / 100.0 if drift else 0.0
     for key, size, metrics in model["cases"]:
         bcases[key] = _case(key, size, _samples(rng, model, size, metrics, n, 1.0))
         scale = rng.uniform(1.0 - d, 1.0 + d) * (slow or {}).get(key, 1.0)
@@ -91,14 +92,14 @@ def bootstrap_run(rng, base):
     return {"context": base["context"], "cases": rcases}, base
 
 
-def whole_run_false_alarm(model, runs, seed, n=gate.DEFAULT_REPETITIONS):
+def whole_run_false_alarm(model, runs, seed, n=gate_evaluate.DEFAULT_REPETITIONS):
     """Share of simulated A/A runs in which the gate reports at least one timing regression,
     and the total number of regressions over all runs."""
     rng = random.Random(seed)
     bad = total = 0
     for _ in range(runs):
         res, base = simulated_run(rng, model, n)
-        v = gate.evaluate(res, base)
+        v = gate_evaluate.evaluate(res, base)
         bad += bool(v["regressions"])
         total += len(v["regressions"])
     return bad / float(runs), total
@@ -112,7 +113,7 @@ def comparisons(model):
     return sum(len(m) for _, _, m in model["cases"])
 
 
-def power(model, cls, slowdown_pct, trials, seed, noise, n=gate.DEFAULT_REPETITIONS,
+def power(model, cls, slowdown_pct, trials, seed, noise, n=gate_evaluate.DEFAULT_REPETITIONS,
           typical=False):
     """Share of trials in which a slowdown of one benchmark of class cls (the class's
     benchmarks and metrics in turn, each with its own measured noise and a drift within
@@ -122,22 +123,22 @@ def power(model, cls, slowdown_pct, trials, seed, noise, n=gate.DEFAULT_REPETITI
     rng = random.Random(seed)
     items = [(size, metric, med, cv, key) for key, size, ms in model["cases"]
              for metric, (med, cv) in sorted(ms.items())
-             if gate.noise_class(metric, key[1], size) == cls]
+             if gate_evaluate.noise_class(metric, key[1], size) == cls]
     if not items:
         return None
     if typical:
         mcv = statistics.median([it[3] for it in items])
         items = [it[:3] + (mcv,) + it[4:] for it in items]
-    level = gate.FDR_Q / comparisons(model)
-    thr = gate.class_threshold(noise, cls)
-    d = gate.DRIFT_PCT / 100.0
+    level = stats.FDR_Q / comparisons(model)
+    thr = gate_evaluate.class_threshold(noise, cls)
+    d = stats.DRIFT_PCT / 100.0
     hits = 0
     for t in range(trials):
         size, metric, med, cv, _ = items[t % len(items)]
         b = draw(rng, model, med, cv, n)
         r = draw(rng, model, med, cv, n, rng.uniform(1 - d, 1 + d) * (1 + slowdown_pct / 100.0))
-        info = gate.measure(b, r, True)
-        status, _ = gate.classify(info, True, thr, level, level, gate.FDR_Q)
+        info = stats.measure(b, r, True)
+        status, _ = stats.classify(info, True, thr, level, level, stats.FDR_Q)
         hits += status == "regression"
     return hits / float(trials)
 
@@ -161,11 +162,11 @@ def detectable_slowdown(model, cls, noise, trials, seed, target=0.95, typical=Fa
 
 
 def classes(model):
-    return sorted({gate.noise_class(metric, key[1], size)
+    return sorted({gate_evaluate.noise_class(metric, key[1], size)
                    for key, size, ms in model["cases"] for metric in ms})
 
 
 def median_cv(model, cls):
     return 100.0 * statistics.median(
         [cv for key, size, ms in model["cases"] for metric, (_, cv) in ms.items()
-         if gate.noise_class(metric, key[1], size) == cls])
+         if gate_evaluate.noise_class(metric, key[1], size) == cls])

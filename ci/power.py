@@ -18,9 +18,8 @@ import os
 import random
 import sys
 
-import gate
-import noise_sim
-import results
+from ci import gate_evaluate, noise_sim
+from tpbench import results, stats
 
 
 def main(argv):
@@ -39,7 +38,7 @@ def main(argv):
         print("power: error: %s" % e, file=sys.stderr)
         return 2
     model = noise_sim.measured_model(base)
-    noise = gate.estimate_noise(base)
+    noise = gate_evaluate.estimate_noise(base)
     meta = base["context"].get("tpbench_baseline") or {}
     m = noise_sim.comparisons(model)
     print("Baseline `%s` (commit %s, recorded %s); %d benchmarks, %d distinct timing "
@@ -48,8 +47,8 @@ def main(argv):
           "%g, smallest cut-off q / m = %.2g. %d trials per class and slowdown, seed %d."
           % (os.path.relpath(path, results.workspace_dir()) if path.startswith(
               results.workspace_dir()) else path, meta.get("tpbench_version", "?"),
-             meta.get("created", "?"), len(model["cases"]), m, gate.DEFAULT_REPETITIONS,
-             100 * model["spike_rate"], gate.DRIFT_PCT, gate.FDR_Q, gate.FDR_Q / m,
+             meta.get("created", "?"), len(model["cases"]), m, gate_evaluate.DEFAULT_REPETITIONS,
+             100 * model["spike_rate"], stats.DRIFT_PCT, stats.FDR_Q, stats.FDR_Q / m,
              args.trials, args.seed))
     print("")
     print("| class | benchmark metrics | robust CV median (90th pct) | threshold | detectable "
@@ -75,7 +74,7 @@ def main(argv):
     runs = max(1, args.runs // 10)
     for _ in range(runs):
         res, b = noise_sim.bootstrap_run(rng, base)
-        v = gate.evaluate(res, b)
+        v = gate_evaluate.evaluate(res, b)
         boot += bool(v["regressions"])
         boot_total += len(v["regressions"])
     print("Bootstrap A/A (the baseline against its own repetitions redrawn with replacement): "

@@ -124,6 +124,10 @@ class TpScheme {
                         const SchemeOptions& opt) const = 0;
   // The part of benchmark names that tells this scheme's variants apart ("summa:bcast"), or "".
   virtual std::string NameTag(const SchemeOptions&) const { return ""; }
+  // The same variant as results fields ({"summa": "bcast"}; {} when the scheme has none).
+  virtual std::map<std::string, std::string> VariantFields(const SchemeOptions&) const {
+    return {};
+  }
   // Whether SchemeOptions::summa selects a variant (2d, 2.5d).
   virtual bool has_summa() const { return false; }
   // The case's layer on this rank (c and mesh must outlive it).

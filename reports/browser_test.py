@@ -9,27 +9,22 @@ own log (--enable-logging=stderr) must show no console message either. A second 
 broken image and a console error must be caught (the check itself is checked).
 """
 
+import html
+import json
 import os
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-_shadow = {HERE, os.path.dirname(os.path.realpath(__file__))}
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.getcwd()) not in _shadow]
-if os.path.dirname(HERE) not in sys.path:
-    sys.path.append(os.path.dirname(HERE))
-
-import html  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import unittest  # noqa: E402
 
 TMP = os.environ.get("TEST_TMPDIR") or tempfile.mkdtemp()
 os.environ["MPLCONFIGDIR"] = os.path.join(TMP, "mpl")
 
-from reports import report  # noqa: E402
+from reports import page as report  # noqa: E402  (the report's page: build, fmt)
 
 CHROMIUM = "/usr/bin/chromium"
 OUTPUTS = os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR") or TMP

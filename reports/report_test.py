@@ -1,27 +1,21 @@
 """Unit tests of the report generator on the fixtures in reports/testdata/."""
 
+import json
 import os
+import re
+import subprocess
 import sys
+import tempfile
+import unittest
 
-# reports/ (this file's folder, first on sys.path) holds html.py, which would shadow the
-# standard library's `html` module; import everything from the workspace root instead.
 HERE = os.path.dirname(os.path.abspath(__file__))
-_shadow = {HERE, os.path.dirname(os.path.realpath(__file__))}
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.getcwd()) not in _shadow]
-if os.path.dirname(HERE) not in sys.path:
-    sys.path.append(os.path.dirname(HERE))
-
-import json  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import unittest  # noqa: E402
 
 TMP = os.environ.get("TEST_TMPDIR") or tempfile.mkdtemp()
 os.environ["MPLCONFIGDIR"] = os.path.join(TMP, "mpl")
 
-from reports import report  # noqa: E402
-from reports.report import cigate, ciresults  # noqa: E402  (the gate, as the report imports it)
+from ci import gate_evaluate as cigate  # noqa: E402  (the gate's evaluation, as the report's)
+from reports import page as report  # noqa: E402  (the report's page: build, fmt)
+from tpbench import results as ciresults  # noqa: E402
 
 DATA = os.path.join(HERE, "testdata")
 CI_DATA = os.path.join(os.path.dirname(HERE), "ci", "testdata")
@@ -241,7 +235,7 @@ class ReportTest(unittest.TestCase):
         self.assertNotIn('id="verdict"', page)
 
     def run_cli(self, *args):
-        p = subprocess.run([sys.executable, os.path.join(HERE, "html.py")] + list(args),
+        p = subprocess.run([sys.executable, os.path.join(HERE, "cli.py")] + list(args),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            universal_newlines=True)
         return p.returncode, p.stdout, p.stderr

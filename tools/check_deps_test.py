@@ -6,14 +6,12 @@ import contextlib
 import io
 import os
 import shutil
-import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path.insert(0, HERE)
+import check_deps  # beside this file (the script's folder is first on the path)
 
-import check_deps  # noqa: E402
+HERE = os.path.dirname(os.path.realpath(__file__))
 
 FIXTURES = os.path.join(HERE, "testdata", "deps")
 

@@ -1,4 +1,5 @@
-"""Regenerates the gate's fixtures (deterministic): python3 ci/testdata/make_fixtures.py.
+"""Regenerates the gate's fixtures (deterministic): PYTHONPATH=py python3 ci/testdata/make_fixtures.py
+(ci/baseline.py imports the tpbench package, py/tpbench).
 
 baseline.json: profile "test-profile", sweep "fixture.sweep", 4 benchmarks x 10 repetitions,
 written by ci/baseline.py (//ci:baseline) from such a results file, as every baseline is.

@@ -19,6 +19,9 @@ class Tp2dScheme : public TpScheme {
   int order() const override { return 2; }
   bool has_summa() const override { return true; }
   std::string NameTag(const SchemeOptions& o) const override { return "summa:" + o.summa; }
+  std::map<std::string, std::string> VariantFields(const SchemeOptions& o) const override {
+    return {{"summa", o.summa}};
+  }
   MeshShape MeshFor(int64_t P, const SchemeOptions&) const override {
     const int64_t q = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(P))));
     if (q < 1 || q * q != P) {

@@ -26,6 +26,9 @@ class Tp2p5dScheme : public TpScheme {
   std::string NameTag(const SchemeOptions& o) const override {
     return "depth:" + std::to_string(o.depth) + ",summa:" + o.summa;
   }
+  std::map<std::string, std::string> VariantFields(const SchemeOptions& o) const override {
+    return {{"depth", std::to_string(o.depth)}, {"summa", o.summa}};
+  }
   MeshShape MeshFor(int64_t P, const SchemeOptions& opt) const override {
     const int64_t d = opt.depth;
     const int64_t q =

@@ -20,6 +20,8 @@ import json
 import math
 import sys
 
+from tpbench import schema
+
 QUOTED = {  # the commonly quoted complexities (the seed document's), as exponents of P
     "1d": ("O(N)", 0.0),
     "1d-sp": ("O(N)", 0.0),
@@ -67,34 +69,32 @@ def block_elems(scheme, P, B, h, depth=2):
             + 16 * c * B + 8 * (q * q - 1) * h / q ** 3)
 
 
-def parse_name(name):
-    """(scheme, P, depth, summa, shape dict) of a layers block result name, or None."""
-    parts = name.split("/iterations:")[0].split("/")
-    prefix = {"tp1d": "1d", "tp1d-sp": "1d-sp", "tp2d": "2d", "tp2p5d": "2.5d", "tp3d": "3d"}
-    if parts[0] not in prefix or parts[1] != "block":
+PREFIX = {"tp1d": "1d", "tp1d-sp": "1d-sp", "tp2d": "2d", "tp2p5d": "2.5d", "tp3d": "3d"}
+
+
+def block_case(b):
+    """(scheme, P, depth, summa, shape dict) of a layers block result, or None (its fields:
+    tpbench.schema)."""
+    f = schema.fields(b)
+    if f["kind"] != "layer" or f.get("scheme") not in PREFIX or f.get("case") != "block":
         return None
-    shape = dict(kv.split(":") for kv in parts[3].split(",") if ":" in kv)
-    tags = {}
-    for p in parts[4:]:
-        for kv in p.split(","):
-            if ":" in kv:
-                k, v = kv.split(":", 1)
-                tags[k] = v
-    return (prefix[parts[0]], int(tags["ranks"]), int(tags.get("depth", 2)),
-            tags.get("summa", ""), {k: int(v) for k, v in shape.items()})
+    shape = {"b": int(f["batch"]), "s": int(f["seq"]), "h": int(f["hidden"]),
+             "nh": int(f["heads"])}
+    return (PREFIX[f["scheme"]], int(f["ranks"]), int(f.get("depth") or 2), f.get("summa", ""),
+            shape)
 
 
 def rows(results):
     """One row per layers block result (first of each name), in the file's order."""
     out, seen = [], set()
     for b in results["benchmarks"]:
-        p = parse_name(b["name"])
+        p = block_case(b)
         if p is None or b["name"] in seen:
             continue
         seen.add(b["name"])
         scheme, P, depth, summa, shape = p
         B, h = shape["b"] * shape["s"], shape["h"]
-        es = 8 if "/f64/" in b["name"] else 4
+        es = 8 if schema.fields(b)["dtype"] == "f64" else 4
         out.append({
             "scheme": scheme, "P": P, "depth": depth, "summa": summa, "B": B, "h": h,
             "measured": b.get("comm_bytes_per_rank"), "model": b["comm_bytes_model"],

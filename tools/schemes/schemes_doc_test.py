@@ -4,12 +4,10 @@ closed forms equal the measured bytes of every scheme, hand-computed values, the
 plot; a wrong measured value exits 7, a missing file 2."""
 import json
 import os
-import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import schemes_doc  # noqa: E402
+import schemes_doc  # beside this file (the script's folder is first on the path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "testdata", "schemes_results.json")

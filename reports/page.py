@@ -1,259 +1,24 @@
-"""tpbench results JSON -> a self-contained HTML report (index.html + PNG plots beside it).
+"""The report's page: index.html's sections (summary, one per collective, scaling, concurrent
+groups, TP schemes, baseline comparison with the gate's verdicts), each plot with a table of
+its exact numbers, and build(), which writes the whole report. See docs/reports.md.
 
 The page opens from disk with no server and no network: plots are PNG files referenced
-relatively, styles are inline, there is no script. Every plot has a table of the exact numbers
-under it. See docs/reports.md.
-
-Errors in the inputs (missing file, malformed JSON, a required field missing) raise
-ReportError with a message naming the file and the field; main() prints it and exits 2.
+relatively, styles are inline, there is no script.
 """
 
-import argparse
 import datetime
 import html
-import json
-import math
 import os
 import re
-import statistics
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ci"))
-import gate as cigate  # noqa: E402  (the gate's verdicts: the report has no rule of its own)
-import mannwhitney  # noqa: E402
-import results as ciresults  # noqa: E402
-
-COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce",
-               "all_to_all", "sendrecv")
-COLL_FIELDS = ("time_us", "busbw_GBps", "size_bytes")
-LAYER_FIELDS = ("step_ms",)
-LAYER_COUNTERS = ("fwd_ms", "bwd_ms", "step_ms", "comm_bytes_per_rank", "comm_bytes_model",
-                  "tflops", "comm_ms", "comm_exposed_ms", "comm_frac", "max_rel_err",
-                  "peak_mem_bytes_per_rank")
-BACKEND_STYLE = {"ucx": "-", "mpi": "--", "nccl": ":"}
-SMALL_MAX = 64 * 1024
-LIMIT_KEY = "host_memcpy_GBps"
-
-
-class ReportError(Exception):
-    pass
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading
-
-def _read_json(path, what):
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise ReportError("%s: %s file does not exist" % (path, what))
-    except OSError as e:
-        raise ReportError("%s: cannot read %s file: %s" % (path, what, e.strerror or e))
-    try:
-        return json.loads(text)
-    except ValueError as e:
-        raise ReportError("%s: malformed JSON: %s" % (path, e))
-
-
-def base_name(name):
-    """The benchmark's name without Google Benchmark's suffixes (iterations, time kind,
-    aggregate name)."""
-    name = re.sub(r"/iterations:\d+.*$", "", name)
-    name = re.sub(r"/(manual_time|real_time|process_time).*$", "", name)
-    name = re.sub(r"_(mean|median|stddev|cv)$", "", name)
-    return name
-
-
-def _num(b, key, path, where):
-    v = b.get(key)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(float(v)):
-        raise ReportError("%s: %s: required field '%s' missing or not a number"
-                          % (path, where, key))
-    return float(v)
-
-
-class Entry(object):
-    """One benchmark case: the mean over its iteration runs (or its 'mean' aggregate), and the
-    stddev/cv aggregates when the run had repetitions."""
-
-    def __init__(self, key, kind, parts):
-        self.key = key          # (base name, world size)
-        self.kind = kind        # "coll" or "layer"
-        self.parts = parts      # parsed name fields
-        self.runs = []          # iteration runs (dicts)
-        self.aggs = {}          # aggregate name -> dict
-        self.source = None
-
-    def value(self, counter):
-        if "mean" in self.aggs and isinstance(self.aggs["mean"].get(counter), (int, float)):
-            return float(self.aggs["mean"][counter])
-        vals = [float(r[counter]) for r in self.runs if isinstance(r.get(counter), (int, float))]
-        if not vals:
-            return None
-        return sum(vals) / len(vals)
-
-    def cv_pct(self, counter):
-        """Coefficient of variation in percent, from the cv or stddev aggregate; None if the
-        run had no repetitions."""
-        cv = self.aggs.get("cv", {}).get(counter)
-        if isinstance(cv, (int, float)):
-            return 100.0 * float(cv)
-        sd = self.aggs.get("stddev", {}).get(counter)
-        mean = self.value(counter)
-        if isinstance(sd, (int, float)) and mean:
-            return 100.0 * float(sd) / abs(mean)
-        vals = self.samples(counter)
-        if not self.aggs and len(vals) >= 2 and mean:
-            # Interleaved rounds (//bench:layers --rounds): one run per round, no aggregates.
-            return 100.0 * statistics.stdev(vals) / abs(mean)
-        return None
-
-    def samples(self, counter):
-        """The counter's value in every iteration run (one per repetition or round)."""
-        return [float(r[counter]) for r in self.runs if isinstance(r.get(counter), (int, float))]
-
-
-def parse_coll(base):
-    p = base.split("/")
-    d = {"coll": p[0], "backend": p[1] if len(p) > 1 else "?",
-         "algo": p[2] if len(p) > 2 else "?", "dtype": p[3] if len(p) > 3 else "",
-         "redop": p[4] if len(p) > 4 else "", "groups": "", "inplace": "0", "root": ""}
-    for x in p[5:]:
-        k, _, v = x.partition(":")
-        if k == "groups":
-            d["groups"] = v
-        elif k == "inplace":
-            d["inplace"] = v
-        elif k == "root":
-            d["root"] = v
-    return d
-
-
-def parse_layer(base):
-    """Layer names are not fixed yet: the scheme is the first name part starting with 'tp'
-    (tp1d, tp2d, tp2p5d, tp3d), else the first part; the rest names the case."""
-    p = base.split("/")
-    idx = next((i for i, x in enumerate(p) if x.startswith("tp")), 0)
-    rest = p[:idx] + p[idx + 1:]
-    return {"scheme": p[idx], "case": "/".join(rest) or p[idx]}
-
-
-class Results(object):
-    def __init__(self):
-        self.files = []      # (path, context)
-        self.entries = {}    # key -> Entry
-        self.replaced = []   # (key, earlier file, later file)
-
-    def coll(self):
-        return [e for e in self.entries.values() if e.kind == "coll"]
-
-    def layers(self):
-        return [e for e in self.entries.values() if e.kind == "layer"]
-
-
-def load_results(paths, what="results"):
-    res = Results()
-    for path in paths:
-        data = _read_json(path, what)
-        if not isinstance(data, dict):
-            raise ReportError("%s: top level must be an object with 'context' and 'benchmarks'"
-                              % path)
-        for k, t in (("context", dict), ("benchmarks", list)):
-            if k not in data:
-                raise ReportError("%s: required field '%s' missing" % (path, k))
-            if not isinstance(data[k], t):
-                raise ReportError("%s: field '%s' must be a JSON %s"
-                                  % (path, k, "object" if t is dict else "list"))
-        ctx = data["context"]
-        res.files.append((path, ctx))
-        ctx_world = str(ctx.get("world_size", ""))
-        for i, b in enumerate(data["benchmarks"]):
-            if not isinstance(b, dict):
-                raise ReportError("%s: benchmarks[%d] is not an object" % (path, i))
-            name = b.get("name")
-            if not isinstance(name, str) or not name:
-                raise ReportError("%s: benchmarks[%d]: required field 'name' missing" % (path, i))
-            where = "benchmarks[%d] (%s)" % (i, name)
-            if b.get("error_occurred"):
-                continue
-            run_type = b.get("run_type", "iteration")
-            src = b.get("run_name") if run_type == "aggregate" and b.get("run_name") else name
-            base = base_name(src)
-            first = base.split("/")[0]
-            if first in COLLECTIVES:
-                kind, fields = "coll", COLL_FIELDS
-            else:
-                kind, fields = "layer", LAYER_FIELDS
-            if run_type == "aggregate" and b.get("aggregate_name") not in ("mean", "stddev", "cv"):
-                continue  # median etc.: not used
-            for k in fields:
-                _num(b, k, path, where)
-            ws = b.get("world_size")
-            if not isinstance(ws, (int, float)) or isinstance(ws, bool):
-                if ctx_world.isdigit():
-                    ws = int(ctx_world)
-                elif isinstance(b.get("ranks"), (int, float)):
-                    ws = int(b["ranks"])
-                else:
-                    raise ReportError("%s: %s: required field 'world_size' missing (and the "
-                                      "context's world_size is not a single number)" % (path, where))
-            key = (base, int(ws))
-            e = res.entries.get(key)
-            if e is not None and e.source != path:
-                # The same case in a later file replaces the earlier one (never mixed).
-                res.replaced.append((key, e.source, path))
-                e = None
-            if e is None:
-                parts = parse_coll(base) if kind == "coll" else parse_layer(base)
-                e = res.entries[key] = Entry(key, kind, parts)
-                e.source = path
-            if run_type == "aggregate":
-                e.aggs[b["aggregate_name"]] = b
-            else:
-                e.runs.append(b)
-    # An entry seen only through aggregates other than mean has no value; drop it.
-    res.entries = {k: e for k, e in res.entries.items() if e.runs or "mean" in e.aggs}
-    return res
-
-
-def load_verdict(path):
-    data = _read_json(path, "verdict")
-    if not isinstance(data, dict):
-        raise ReportError("%s: top level must be an object with 'verdict'" % path)
-    v = data.get("verdict")
-    if not isinstance(v, str) or not v:
-        raise ReportError("%s: required field 'verdict' missing or not a string (\"pass\", "
-                          "\"fail\", ...)" % path)
-    regs = data.get("regressions", [])
-    if not isinstance(regs, list):
-        raise ReportError("%s: field 'regressions' must be a list" % path)
-    for i, r in enumerate(regs):
-        if not isinstance(r, dict):
-            raise ReportError("%s: regressions[%d] is not an object" % (path, i))
-    return data
-
-
-# ---------------------------------------------------------------------------------------------
-# Formatting
-
-def fmt(v):
-    """Numbers in tables: 6 significant digits (the test compares against the same)."""
-    if v is None:
-        return "-"
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return "%d" % int(v)
-    return "%.6g" % v
-
-
-def fmt_size(n):
-    n = int(n)
-    for unit, s in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= s and n % s == 0:
-            return "%d %s" % (n // s, unit)
-    return "%d B" % n
+from reports.model import (LAYER_COUNTERS, LIMIT_KEY, SMALL_MAX, ReportError, fmt, fmt_size,
+                           gate_verdict, load_results, load_verdict)
+from reports.plots import (BACKEND_STYLE, Plotter, _color_for, _legend, _size_axes, series_key,
+                           series_label, series_marker)
+from tpbench import mannwhitney
+from tpbench.collectives import COLLECTIVES
 
 
 def esc(s):
@@ -287,78 +52,6 @@ def write_atomically(path, data, mode="w"):
             os.unlink(tmp)
         raise
 
-
-class Plotter(object):
-    def __init__(self, out):
-        os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "tpbench-mpl"))
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        self.plt = plt
-        self.out = out
-        self.files = []
-
-    def save(self, fig, name):
-        path = os.path.join(self.out, name)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=self.out)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, format="png", dpi=96, bbox_inches="tight")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        finally:
-            self.plt.close(fig)
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        self.files.append(name)
-        return '<img src="%s" alt="%s">' % (esc(name), esc(name))
-
-
-def series_label(p, world=None):
-    s = "%s %s" % (p["backend"], p["algo"])
-    if p["groups"]:
-        s += " groups:%s" % p["groups"]
-    if p["inplace"] not in ("", "0"):
-        s += " inplace"
-    if world is not None:
-        s += " (%d ranks)" % world
-    return s
-
-
-def series_key(e):
-    p = e.parts
-    return (p["backend"], p["algo"], p["dtype"], p["redop"], p["inplace"], p["root"],
-            p["groups"])
-
-
-def _legend(ax, **kw):
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(**kw)
-
-
-def _log2_axis(ax, sizes):
-    sizes = [s for s in sizes if s > 0] or [1]
-    lo, hi = int(math.floor(math.log2(min(sizes)))), int(math.ceil(math.log2(max(sizes))))
-    ax.set_xscale("log", base=2)
-    ax.set_xlim(2 ** lo / 1.5, 2 ** hi * 1.5)
-    step = 1 if hi - lo <= 12 else (2 if hi - lo <= 24 else 3)
-    ticks = [1 << k for k in range(lo, hi + 1, step)]
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([fmt_size(t).replace(" ", "") for t in ticks], rotation=45, fontsize=7)
-
-
-def _size_axes(ax, sizes, xlabel, ylabel, title, ncol=2):
-    """The common finish of a plot against message size: log2 axis, labels, grid, legend."""
-    _log2_axis(ax, sizes)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    _legend(ax, fontsize=7, ncol=ncol)
-
-
-# ---------------------------------------------------------------------------------------------
-# Sections
 
 def measure_memcpy_GBps(size=64 << 20, reps=5):
     """Single-thread memcpy bandwidth (bytes copied per second) of a 64 MiB buffer: slice
@@ -439,35 +132,52 @@ def section_summary(res, verdict, limit):
                      % (len(res.replaced), "; ".join("%s over %s" % (b, a) for a, b in pairs))))
     out = ['<section id="summary"><h2>Summary</h2>']
     if verdict is not None:
-        v = verdict["verdict"].upper().replace("_", " ")
-        cls = {"PASS": "pass", "FAIL": "fail"}.get(v, "other")
-        out.append('<p class="verdict %s" id="verdict">verdict: %s</p>' % (cls, esc(v)))
-        extra = [(k, verdict[k]) for k in sorted(verdict)
-                 if k not in ("verdict", "regressions") and not isinstance(verdict[k], (dict, list))]
-        extra += [(k, "%d entries" % len(verdict[k])) for k in sorted(verdict)
-                  if k not in ("regressions", "notes") and isinstance(verdict[k], list)]
-        notes = verdict.get("notes")
-        if isinstance(notes, list) and notes:
-            extra.append(("notes", "; ".join(str(n) for n in notes)))
-        elif isinstance(notes, str) and notes:
-            extra.append(("notes", notes))
-        if extra:
-            out.append(table(["verdict key", "value"], extra, cls="kv"))
-        regs = verdict.get("regressions", [])
-        if regs:
-            out.append("<p>%d regression%s in the verdict:</p>" % (len(regs), "s" * (len(regs) != 1)))
-            out.append(table(["name", "metric", "change %"],
-                             [(r.get("name", "?"), r.get("metric", "?"),
-                               fmt(r["change_pct"]) if isinstance(r.get("change_pct"), (int, float))
-                               else r.get("change_pct", "?")) for r in regs[:50]],
-                             cls="regressions", row_classes=["regress"] * min(len(regs), 50)))
-            if len(regs) > 50:
-                out.append("<p>(%d more not shown)</p>" % (len(regs) - 50))
-        else:
-            out.append("<p>no regressions listed in the verdict</p>")
+        out.extend(_verdict_summary(verdict))
     out.append(table(["", ""], rows, cls="kv"))
+    out.append("<h3>Headline figures</h3>")
+    head = _headline(res)
+    if head:
+        out.append(table(["figure", "value"], head, cls="headline"))
+    else:
+        out.append("<p>no all_reduce results in these files</p>")
+    out.append("</section>")
+    return "".join(out)
 
-    # Headline figures: all_reduce, whole world (no groups).
+
+def _verdict_summary(verdict):
+    """The verdict line, its keys and its regressions (the summary's top)."""
+    out = []
+    v = verdict["verdict"].upper().replace("_", " ")
+    cls = {"PASS": "pass", "FAIL": "fail"}.get(v, "other")
+    out.append('<p class="verdict %s" id="verdict">verdict: %s</p>' % (cls, esc(v)))
+    extra = [(k, verdict[k]) for k in sorted(verdict)
+             if k not in ("verdict", "regressions") and not isinstance(verdict[k], (dict, list))]
+    extra += [(k, "%d entries" % len(verdict[k])) for k in sorted(verdict)
+              if k not in ("regressions", "notes") and isinstance(verdict[k], list)]
+    notes = verdict.get("notes")
+    if isinstance(notes, list) and notes:
+        extra.append(("notes", "; ".join(str(n) for n in notes)))
+    elif isinstance(notes, str) and notes:
+        extra.append(("notes", notes))
+    if extra:
+        out.append(table(["verdict key", "value"], extra, cls="kv"))
+    regs = verdict.get("regressions", [])
+    if regs:
+        out.append("<p>%d regression%s in the verdict:</p>" % (len(regs), "s" * (len(regs) != 1)))
+        out.append(table(["name", "metric", "change %"],
+                         [(r.get("name", "?"), r.get("metric", "?"),
+                           fmt(r["change_pct"]) if isinstance(r.get("change_pct"), (int, float))
+                           else r.get("change_pct", "?")) for r in regs[:50]],
+                         cls="regressions", row_classes=["regress"] * min(len(regs), 50)))
+        if len(regs) > 50:
+            out.append("<p>(%d more not shown)</p>" % (len(regs) - 50))
+    else:
+        out.append("<p>no regressions listed in the verdict</p>")
+    return out
+
+
+def _headline(res):
+    """Headline figures: all_reduce, whole world (no groups)."""
     ar = [e for e in res.coll() if e.parts["coll"] == "all_reduce" and not e.parts["groups"]]
     head = []
     for w in sorted({e.key[1] for e in ar}):
@@ -490,13 +200,7 @@ def section_summary(res, verdict, limit):
             if u and m:
                 head.append(("ucx/mpi all_reduce bus bandwidth ratio, %d ranks, %s"
                              % (w, fmt_size(size)), fmt(u / m)))
-    out.append("<h3>Headline figures</h3>")
-    if head:
-        out.append(table(["figure", "value"], head, cls="headline"))
-    else:
-        out.append("<p>no all_reduce results in these files</p>")
-    out.append("</section>")
-    return "".join(out)
+    return head
 
 
 def _by_series(entries):
@@ -505,13 +209,6 @@ def _by_series(entries):
     for e in entries:
         d.setdefault((e.key[1], series_key(e)), {})[int(e.value("size_bytes"))] = e
     return d
-
-
-def _color_for(algos):
-    import matplotlib
-    cmap = matplotlib.colormaps["tab10"] if hasattr(matplotlib, "colormaps") else \
-        matplotlib.cm.get_cmap("tab10")
-    return {a: cmap(i % 10) for i, a in enumerate(algos)}
 
 
 def _size_table(series, counter, sizes, label_of):
@@ -531,13 +228,12 @@ def section_collective(pl, res, coll, limit):
     out = ['<section id="coll-%s"><h2>%s</h2>' % (coll, coll)]
     worlds = sorted({e.key[1] for e in entries})
     for w in worlds:
-        ser = {k[1]: v for k, v in _by_series(entries).items() if k[0] == w}
+        ser = {k: v for (world, k), v in _by_series(entries).items() if world == w}
         keys = sorted(ser)
-        algos = sorted({k[1] for k in keys})
+        algos = sorted({k.algo for k in keys})
         colors = _color_for(algos)
         sizes = sorted({s for v in ser.values() for s in v})
-        label_of = lambda k: series_label(dict(zip(("backend", "algo", "dtype", "redop",
-                                                     "inplace", "root", "groups"), k)))
+        label_of = lambda k: series_label(k._asdict())
         # bus bandwidth vs size
         fig, ax = pl.plt.subplots(figsize=(8, 4.2))
         for k in keys:
@@ -545,8 +241,8 @@ def section_collective(pl, res, coll, limit):
             if not pts:
                 continue
             ax.plot([p[0] for p in pts], [p[1] for p in pts],
-                    linestyle=BACKEND_STYLE.get(k[0], "-."), color=colors[k[1]],
-                    marker="s" if k[6] else ("^" if k[4] not in ("", "0") else "o"), markersize=3, label=label_of(k))
+                    linestyle=BACKEND_STYLE.get(k.backend, "-."), color=colors[k.algo],
+                    marker=series_marker(k), markersize=3, label=label_of(k))
         if limit[0]:
             ax.axhline(limit[0], color="black", linewidth=1, linestyle="-")
             ax.text(0.01, limit[0], " limit: %s" % limit[1], transform=ax.get_yaxis_transform(),
@@ -568,8 +264,8 @@ def section_collective(pl, res, coll, limit):
                              if 0 < s <= SMALL_MAX)
                 if pts:
                     ax.plot([p[0] for p in pts], [p[1] for p in pts],
-                            linestyle=BACKEND_STYLE.get(k[0], "-."), color=colors[k[1]],
-                            marker="s" if k[6] else ("^" if k[4] not in ("", "0") else "o"), markersize=3, label=label_of(k))
+                            linestyle=BACKEND_STYLE.get(k.backend, "-."), color=colors[k.algo],
+                            marker=series_marker(k), markersize=3, label=label_of(k))
             _size_axes(ax, small, "message size (bytes, log2)", "time per op (us)",
                        "%s, %d ranks: time vs size (<= 64 KiB)" % (coll, w))
             out.append('<h3>%d ranks: time per op (us), messages up to 64 KiB</h3>' % w)
@@ -600,7 +296,7 @@ def section_scaling(pl, res):
             if e.parts["coll"] == coll:
                 by.setdefault(series_key(e), {}).setdefault(e.key[1], {})[
                     int(e.value("size_bytes"))] = e
-        colors = _color_for(sorted({k[1] for k in by}))
+        colors = _color_for(sorted({k.algo for k in by}))
         for k in sorted(by):
             if len(by[k]) < 2:
                 continue
@@ -609,9 +305,9 @@ def section_scaling(pl, res):
                 continue
             ws = sorted(by[k])
             ys = [by[k][w][size].value("busbw_GBps") for w in ws]
-            ax.plot(ws, ys, linestyle=BACKEND_STYLE.get(k[0], "-."), color=colors[k[1]],
-                    marker="o", markersize=3, label="%s %s" % (k[0], k[1]))
-            rows.append([coll, k[0], k[1], fmt_size(size)] +
+            ax.plot(ws, ys, linestyle=BACKEND_STYLE.get(k.backend, "-."), color=colors[k.algo],
+                    marker="o", markersize=3, label="%s %s" % (k.backend, k.algo))
+            rows.append([coll, k.backend, k.algo, fmt_size(size)] +
                         ["%d: %s" % (w, fmt(y)) for w, y in zip(ws, ys)])
         ax.set_title(coll, fontsize=9)
         ax.set_xticks(worlds)
@@ -631,6 +327,12 @@ def section_scaling(pl, res):
     return "".join(out)
 
 
+def _group_label(world, series):
+    if series.groups:
+        return "%s %s groups:%s on %d ranks" % (series.backend, series.algo, series.groups, world)
+    return "%s %s alone on %d ranks" % (series.backend, series.algo, world)
+
+
 def section_groups(pl, res):
     out = ['<section id="groups"><h2>Concurrent groups</h2>']
     grp = [e for e in res.coll() if e.parts["groups"]]
@@ -646,27 +348,26 @@ def section_groups(pl, res):
                and e.key[1] in ranks and e.parts["algo"] in {x.parts["algo"] for x in g}]
         ser = {}
         for e in g + ref:
-            k = (e.key[1],) + series_key(e)
+            k = (e.key[1], series_key(e))  # (world size, series)
             ser.setdefault(k, {})[int(e.value("size_bytes"))] = e
         sizes = sorted({int(e.value("size_bytes")) for e in g})
         fig, ax = pl.plt.subplots(figsize=(8, 4))
         keys = sorted(ser)
-        colors = _color_for(sorted({k[7] or "alone" for k in keys}))
-        for k in keys:
-            pts = sorted((s, e.value("busbw_GBps")) for s, e in ser[k].items()
+        colors = _color_for(sorted({s.groups or "alone" for _, s in keys}))
+        lab = lambda k: _group_label(*k)
+        for world, series in keys:
+            pts = sorted((s, e.value("busbw_GBps")) for s, e in ser[(world, series)].items()
                          if s > 0 and (s in sizes))
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts],
-                        linestyle=BACKEND_STYLE.get(k[1], "-."), color=colors[k[7] or "alone"],
-                        marker="s" if k[7] else "o", markersize=3,
-                        label=("%s %s groups:%s on %d ranks" % (k[1], k[2], k[7], k[0])) if k[7]
-                        else "%s %s alone on %d ranks" % (k[1], k[2], k[0]))
+                        linestyle=BACKEND_STYLE.get(series.backend, "-."),
+                        color=colors[series.groups or "alone"],
+                        marker="s" if series.groups else "o", markersize=3,
+                        label=_group_label(world, series))
         _size_axes(ax, sizes, "message size per group (bytes, log2)",
                    "bus bandwidth per group (GB/s)", "%s: concurrent groups" % coll, ncol=1)
         out.append("<h3>%s</h3>" % coll)
         out.append(pl.save(fig, "groups-%s.png" % coll))
-        lab = lambda k: ("%s %s groups:%s on %d ranks" % (k[1], k[2], k[7], k[0])) if k[7] \
-            else "%s %s alone on %d ranks" % (k[1], k[2], k[0])
         out.append(_size_table({k: ser[k] for k in keys}, "busbw_GBps", sizes, lab))
         out.append(_size_table({k: ser[k] for k in keys}, "time_us", sizes,
                                lambda k: lab(k) + " (us)"))
@@ -681,12 +382,12 @@ def section_layers(pl, res):
         out.append('<p class="none">no layer results in these files</p></section>')
         return "".join(out)
     schemes = sorted({e.parts["scheme"] for e in lay})
-    cases = sorted({(e.parts["case"], e.key[1]) for e in lay})
+    cases = sorted({(e.label, e.key[1]) for e in lay})
     # Per scheme: step/fwd/bwd time and measured comm volume next to the model.
     for sch in schemes:
         es = sorted([e for e in lay if e.parts["scheme"] == sch],
-                    key=lambda e: (e.parts["case"], e.key[1]))
-        labels = ["%s (%d ranks)" % (e.parts["case"], e.key[1]) for e in es]
+                    key=lambda e: (e.label, e.key[1]))
+        labels = ["%s (%d ranks)" % (e.label, e.key[1]) for e in es]
         fig, (a1, a2) = pl.plt.subplots(1, 2, figsize=(11, 0.5 * len(es) + 2.5))
         y = list(range(len(es)))
         h = 0.27
@@ -714,9 +415,18 @@ def section_layers(pl, res):
         out.append(pl.save(fig, "layers-%s.png" % re.sub(r"[^A-Za-z0-9_.-]", "_", sch)))
         present = [c for c in LAYER_COUNTERS if any(e.value(c) is not None for e in es)]
         out.append(table(["case", "ranks"] + present,
-                         [[e.parts["case"], e.key[1]] + [fmt(e.value(c)) for c in present]
+                         [[e.label, e.key[1]] + [fmt(e.value(c)) for c in present]
                           for e in es], cls="numbers"))
-    # Side by side: step time of every scheme per case.
+    out.extend(_schemes_side_by_side(pl, res, lay, schemes, cases))
+    out.append(_overlap_table(res))
+    out.append(_backend_table(res))
+    out.append("</section>")
+    return "".join(out)
+
+
+def _schemes_side_by_side(pl, res, lay, schemes, cases):
+    """Step time of every scheme per case: the plot and its table."""
+    out = []
     fig, ax = pl.plt.subplots(figsize=(10, 0.45 * len(cases) * max(1, len(schemes)) / 2 + 2.5))
     h = 0.8 / max(1, len(schemes))
     rows = []
@@ -724,14 +434,14 @@ def section_layers(pl, res):
         vals = []
         for c, w in cases:
             e = res.entries.get(next((k for k, x in res.entries.items() if x.kind == "layer"
-                                      and x.parts["scheme"] == sch and x.parts["case"] == c
+                                      and x.parts["scheme"] == sch and x.label == c
                                       and k[1] == w), None))
             vals.append(e.value("step_ms") if e else 0)
         ax.barh([i + j * h for i in range(len(cases))], vals, height=h, label=sch)
     for c, w in cases:
         row = [c, w]
         for sch in schemes:
-            e = next((x for x in lay if x.parts["scheme"] == sch and x.parts["case"] == c
+            e = next((x for x in lay if x.parts["scheme"] == sch and x.label == c
                       and x.key[1] == w), None)
             row.append(fmt(e.value("step_ms")) if e else "-")
         rows.append(row)
@@ -745,22 +455,25 @@ def section_layers(pl, res):
     out.append(pl.save(fig, "layers-schemes.png"))
     out.append(table(["case", "ranks"] + ["%s step_ms" % s for s in schemes], rows,
                      cls="numbers"))
-    out.append(_overlap_table(res))
-    out.append(_backend_table(res))
-    out.append("</section>")
-    return "".join(out)
+    return out
 
 
-def _pair_rows(res, a_tag, b_tag):
-    """Layer cases present as both a (name with a_tag) and b (a_tag replaced by b_tag), as rows:
-    scheme, case without a_tag, ranks, step_ms a, step_ms b, b / a - 1 in %, the larger step cv
+def _others(e, field):
+    """An entry's fields other than `field`, with its world size: what a pair shares."""
+    return tuple(sorted((k, v) for k, v in e.parts.items() if k != field)) + (e.key[1],)
+
+
+def _pair_rows(res, field, a_val, b_val, a_tag):
+    """Layer cases present as both a (field = a_val) and b (field = b_val, every other field and
+    the world size equal), as rows: scheme, case (the name without a_tag), ranks, step_ms a, step_ms b, b / a - 1 in %, the larger step cv
     %, the one-sided Mann-Whitney p that b is slower (with the sample counts), exposed comm a,
     exposed comm b, comm alone (a)."""
     rows = []
+    bs = {_others(e, field): e for e in res.layers() if e.parts.get(field) == b_val}
     for (base, w), a in sorted(res.entries.items()):
-        if a.kind != "layer" or a_tag not in base:
+        if a.kind != "layer" or a.parts.get(field) != a_val:
             continue
-        b = res.entries.get((base.replace(a_tag, b_tag), w))
+        b = bs.get(_others(a, field))
         if b is None:
             continue
         s_a, s_b = a.value("step_ms"), b.value("step_ms")
@@ -770,7 +483,7 @@ def _pair_rows(res, a_tag, b_tag):
         p = None
         if len(x_a) >= 2 and len(x_b) >= 2:
             p = mannwhitney.mannwhitneyu(x_b, x_a, alternative="greater")[1]
-        rows.append([a.parts["scheme"], a.parts["case"].replace(a_tag, ""), w,
+        rows.append([a.parts["scheme"], a.label.replace(a_tag, ""), w,
                      fmt(s_a), fmt(s_b), fmt(change), fmt(max(cvs)) if cvs else "-",
                      "%.3g (%d/%d)" % (p, len(x_b), len(x_a)) if p is not None else "-",
                      fmt(a.value("comm_exposed_ms")), fmt(b.value("comm_exposed_ms")),
@@ -788,7 +501,7 @@ _NOISE_NOTE = ("compare it with the step time's run-to-run noise (cv, from repet
 
 def _overlap_table(res):
     """What overlap buys: every layer case measured with overlap on and off, side by side."""
-    rows = _pair_rows(res, "/overlap:on", "/overlap:off")
+    rows = _pair_rows(res, "overlap", "on", "off", "/overlap:on")
     if not rows:
         return ""
     return ("<h3>What overlap buys</h3><p>Cases measured with overlap on and off in these files. "
@@ -801,7 +514,7 @@ def _overlap_table(res):
 
 def _backend_table(res):
     """The same TP layer over tpbench's ucx collectives and over the MPI library's."""
-    rows = _pair_rows(res, "/backend:ucx", "/backend:mpi")
+    rows = _pair_rows(res, "backend", "ucx", "mpi", "/backend:ucx")
     if not rows:
         return ""
     return ("<h3>ucx vs mpi (the peer)</h3><p>TP cases run on both backends in these files: "
@@ -810,26 +523,6 @@ def _backend_table(res):
             table(["scheme", "case", "ranks", "step_ms ucx", "step_ms mpi", "mpi vs ucx %",
                    "step cv % (max)", "p mpi slower", "exposed comm ms ucx",
                    "exposed comm ms mpi", "comm alone ms ucx"], rows, cls="numbers"))
-
-
-def gate_verdict(results_paths, baseline_paths):
-    """The gate's verdict for one results file against one baseline, computed with //ci:gate's
-    own code (evaluate); (verdict, how it was obtained). Raises ReportError with the gate's
-    message when it refuses the inputs (e.g. a baseline without its recorded metadata)."""
-    if len(results_paths) != 1 or len(baseline_paths) != 1:
-        raise ReportError("--baseline: the gate compares one results file with one baseline "
-                          "(got %d and %d); run //ci:gate and pass its verdict.json with "
-                          "--verdict" % (len(results_paths), len(baseline_paths)))
-    try:
-        res = ciresults.load(results_paths[0])
-        base = ciresults.load(baseline_paths[0])
-        ciresults.check_baseline_metadata(baseline_paths[0], base)
-    except ciresults.UsageError as e:
-        raise ReportError("%s (the gate refuses it)" % e)
-    v = cigate.evaluate(res, base, baseline_path=baseline_paths[0])
-    v = {k: x for k, x in v.items() if not k.startswith("_")}
-    return v, ("computed with //ci:gate's evaluate (timing mode fail): %s against %s"
-               % (results_paths[0], baseline_paths[0]))
 
 
 VERDICT_LISTS = (("regressions", "regression"), ("improvements", "improve"),
@@ -848,7 +541,7 @@ def section_baseline(pl, verdict, how):
                "the baseline's repetitions, Mann-Whitney U with a drift allowance, "
                "Benjamini-Hochberg over the run); unchanged comparisons are not listed.</p>"
                % (esc(how), esc(str(verdict.get("verdict", "?")).upper())))
-    rows, classes = [], []
+    rows = []
     for key, status in VERDICT_LISTS:
         for e in verdict.get(key) or []:
             if not isinstance(e, dict):
@@ -863,37 +556,54 @@ def section_baseline(pl, verdict, how):
                   sum(1 for r in rows if r[1] == "inconclusive"), verdict.get("unchanged", "?")))
     plotted = [r for r in rows if r[2] is not None]
     if plotted:
-        fig, ax = pl.plt.subplots(figsize=(10, 3.2))
-        for status, col in (("improve", "tab:green"), ("inconclusive", "tab:gray"),
-                            ("regression", "red")):
-            pts = [(i, r[2]) for i, r in enumerate(plotted) if r[1] == status]
-            if pts:
-                ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=12, color=col,
-                           label=status)
-        ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_ylabel("median change (%)")
-        ax.set_xlabel("comparison (table order)")
-        ax.grid(True, alpha=0.3)
-        _legend(ax, fontsize=7)
-        fig.tight_layout()
-        out.append(pl.save(fig, "baseline.png"))
+        out.append(_baseline_plot(pl, plotted))
     if rows:
-        for e, status, _ in rows:
-            classes.append(status)
-        out.append(table(["benchmark", "metric", "class", "baseline median", "median",
-                          "change %", "threshold %", "p-value", "n", "status", "why"],
-                         [(e.get("name", "?"), e.get("metric", "?"),
-                           e.get("noise_class", e.get("size_class", "-")),
-                           fmt(e.get("baseline_median")), fmt(e.get("median")),
-                           "%+.2f" % ch if ch is not None else "-",
-                           fmt(e.get("threshold_pct")),
-                           "%.3g" % e["p_value"] if isinstance(e.get("p_value"), (int, float))
-                           else "-",
-                           "%s vs %s" % (e.get("n_baseline", "?"), e.get("n", "?")), status,
-                           e.get("reason") or ("large effect" if e.get("rule") == "large_effect"
-                                               else ""))
-                          for e, status, ch in rows],
-                         cls="numbers baseline", row_classes=classes))
+        out.append(_comparisons_table(rows))
+    out.extend(_verdict_lists(verdict))
+    out.append("</section>")
+    return "".join(out)
+
+
+def _baseline_plot(pl, plotted):
+    """Median change of every listed comparison, coloured by the gate's status."""
+    fig, ax = pl.plt.subplots(figsize=(10, 3.2))
+    for status, col in (("improve", "tab:green"), ("inconclusive", "tab:gray"),
+                        ("regression", "red")):
+        pts = [(i, r[2]) for i, r in enumerate(plotted) if r[1] == status]
+        if pts:
+            ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=12, color=col,
+                       label=status)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_ylabel("median change (%)")
+    ax.set_xlabel("comparison (table order)")
+    ax.grid(True, alpha=0.3)
+    _legend(ax, fontsize=7)
+    fig.tight_layout()
+    return pl.save(fig, "baseline.png")
+
+
+def _comparisons_table(rows):
+    """The gate's comparisons (entry, status, change) with their statistics."""
+    classes = [status for _, status, _ in rows]
+    return table(["benchmark", "metric", "class", "baseline median", "median",
+                  "change %", "threshold %", "p-value", "n", "status", "why"],
+                 [(e.get("name", "?"), e.get("metric", "?"),
+                   e.get("noise_class", e.get("size_class", "-")),
+                   fmt(e.get("baseline_median")), fmt(e.get("median")),
+                   "%+.2f" % ch if ch is not None else "-",
+                   fmt(e.get("threshold_pct")),
+                   "%.3g" % e["p_value"] if isinstance(e.get("p_value"), (int, float))
+                   else "-",
+                   "%s vs %s" % (e.get("n_baseline", "?"), e.get("n", "?")), status,
+                   e.get("reason") or ("large effect" if e.get("rule") == "large_effect"
+                                       else ""))
+                  for e, status, ch in rows],
+                 cls="numbers baseline", row_classes=classes)
+
+
+def _verdict_lists(verdict):
+    """Exact-metric failures, missing, unchecked and new benchmarks of the verdict."""
+    out = []
     for key, title in (("exact_failures", "Exact-metric failures"),
                        ("missing", "In the baseline, missing from the results"),
                        ("unchecked", "Unchecked (no `wrong`: run with -c 0)"),
@@ -908,8 +618,7 @@ def section_baseline(pl, verdict, how):
                           if isinstance(i, dict) else (i, "") for i in items],
                          cls="kv", row_classes=["regress" if key == "exact_failures" else ""] *
                          len(items)))
-    out.append("</section>")
-    return "".join(out)
+    return out
 
 
 CSS = """
@@ -981,36 +690,3 @@ def build(results_paths, out, baseline_paths=None, verdict_path=None, measure_li
     index = os.path.join(out, "index.html")
     write_atomically(index, page)
     return index
-
-
-def _user_path(p):
-    if os.path.isabs(p):
-        return p
-    return os.path.normpath(os.path.join(os.environ.get("BUILD_WORKING_DIRECTORY", os.getcwd()), p))
-
-
-def main(argv):
-    ap = argparse.ArgumentParser(prog="html", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--results", nargs="+", required=True, metavar="R.json",
-                    help="results JSON files (tpbench / Google Benchmark schema)")
-    ap.add_argument("--baseline", nargs="+", metavar="B.json", help="baseline results JSON")
-    ap.add_argument("--verdict", metavar="V.json", help="the gate's verdict JSON")
-    ap.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    ap.add_argument("--measure-limit", action="store_true",
-                    help="measure host memcpy bandwidth now for the limit line when the results "
-                         "context has no %s (only meaningful on the machine that ran them)"
-                    % LIMIT_KEY)
-    args = ap.parse_args(argv)  # exits 2 on usage errors
-    try:
-        index = build([_user_path(p) for p in args.results], _user_path(args.out),
-                      [_user_path(p) for p in args.baseline] if args.baseline else None,
-                      _user_path(args.verdict) if args.verdict else None, args.measure_limit)
-    except ReportError as e:
-        print("html: error: %s" % e, file=sys.stderr)
-        return 2
-    print("# report: %s" % index, flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
