@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "comm/bootstrap.h"
 #include "comm/error.h"
 #include "comm/ucx/ucx_context.h"
 
@@ -155,10 +156,11 @@ void UcxTransport::WaitAll(Request* reqs, int n) {
         err_i = i;
       }
     }
-    return all || err != UCS_OK;
+    return all || err != UCS_OK || ctx_->lost_peer() >= 0;
   };
   auto on_slow = [&] { op_.owner->NoteWaiting(Pending(reqs, n)); };
   const bool finished = ctx_->WaitUntil(done, op_.deadline, on_slow);
+  if (ctx_->lost_peer() >= 0) LostPeer(reqs, n);
   if (finished && err == UCS_OK) return;
   if (err != UCS_OK) {
     const Request& r = reqs[err_i];
@@ -173,6 +175,20 @@ void UcxTransport::WaitAll(Request* reqs, int n) {
   Fail(reqs, n,
        TimeoutError("timeout after " + std::string(secs) + " s in " + op() + ": " +
                     Missing(reqs, n)));
+}
+
+void UcxTransport::LostPeer(Request* reqs, int n) {
+  // Report at once: requests to or from the dead rank may never complete, even cancelled
+  // (../shared/FAULTS_FACTS.md). They are abandoned, their buffers never freed by UCX's
+  // completion since the process ends with this error.
+  const std::string missing = Missing(reqs, n);
+  for (int i = 0; i < n; ++i) reqs[i].handle = nullptr;
+  const int p = ctx_->lost_peer();
+  throw TimeoutError("rank " + std::to_string(ctx_->world_rank()) + ": lost peer: world rank " +
+                     std::to_string(p) + " (host " + Bootstrap::hostname_of(p) +
+                     ") is gone (ucx: " + ucs_status_string(ctx_->lost_status()) +
+                     ", fault mode detect) during " + op() +
+                     (missing.empty() ? "" : "; " + missing));
 }
 
 std::string UcxTransport::Missing(Request* reqs, int n) const {
