@@ -45,6 +45,7 @@ constexpr const char* kUsage = R"(usage: soak [--np N] [flags]
                      contribution from it (or shifts it) before the check: the run must exit 7
                      naming the seed and op I
   --np N             launch N ranks under mpirun (when not started by a launcher)
+  --fault-mode M     detect (default): survivors report a lost peer; fast: no UCX peer-failure support
 Exit codes: 0 every result exact; 2 bad flag; 4 hang; 7 a wrong result (seed and op printed).
 )";
 
@@ -313,10 +314,12 @@ int Main(int argc, char** argv) {
       return 0;
     }
   }
+  SetDefaultFaultMode(FaultMode::kDetect);  // a lost peer is the point here: reported by the ranks
   if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
   Bootstrap::Init(&argc, &argv);
   FlagParser p(argc, argv);
-  p.Value("--np", "0");  // the launcher's
+  p.Value("--np", "0");
+  p.Value("--fault-mode", "");  // Bootstrap's: detect unless --fault-mode fast  // the launcher's
   const Options o = Parse(p);
   p.Finish({});
   std::mt19937_64 rng(o.seed);

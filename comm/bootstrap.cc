@@ -384,6 +384,13 @@ int ReportJob(int rc, const JobOutcome& o, const std::vector<StatusRead>& st, in
   // The dead rank: one that never left through tpbench ("running"), the one mpirun noticed
   // first if it is such a rank; else one that aborted (fast mode: a survivor may abort inside
   // UCX's CMA transport while reading from the dead rank, and mpirun may notice it first).
+  // A job that ended through tpbench's own error path on the rank mpirun noticed first (a
+  // failed check, a timeout) keeps its code: that rank printed why.
+  if (o.rank >= 0 && o.rank < np && st[o.rank].present) {
+    const std::string s = state(o.rank);
+    if (s != "running" && s != "aborted") return rc;
+  }
+  if (o.rank < 0 && rc < 128) return rc;
   int dead = -1;
   for (const char* want : {"running", "aborted"}) {
     if (dead >= 0) break;
