@@ -830,6 +830,17 @@ def main(argv):
             forced = True
             notes.append("baseline profile '%s' differs from the results' '%s': compared anyway "
                          "because of --force" % (bprof, rprof))
+        # Detect mode costs bandwidth (docs/runtime.md); absent = fast, the only earlier mode.
+        rmode = res["context"].get("fault_mode", "fast")
+        bmode = base["context"].get("fault_mode", "fast")
+        if rmode != bmode:
+            if not args.force:
+                raise UsageError("%s: context.fault_mode is '%s' but the results (%s) ran in '%s' "
+                                 "mode; timings are not comparable across fault modes (pass "
+                                 "--force to compare anyway)" % (bpath, bmode, rpath, rmode))
+            forced = True
+            notes.append("baseline fault mode '%s' differs from the results' '%s': compared "
+                         "anyway because of --force" % (bmode, rmode))
     except UsageError as e:
         print("gate: error: %s" % e, file=sys.stderr)
         return 2
