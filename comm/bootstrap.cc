@@ -109,6 +109,18 @@ void OnTerm(int sig) {
     const char* b = "terminated by the launcher (a peer rank died or timed out) during ";
     (void)!write(2, b, std::strlen(b));
     (void)!write(2, g_inflight, std::strlen(g_inflight));
+  } else if (g_status && g_status->op_seq > 0 && g_status->op_kind >= 0 &&
+             g_status->op_kind < kNumOpKinds) {
+    // No slow wait was noted: name the last op started (a constant string and the status
+    // file's bytes: still async-signal-safe).
+    const char* b = "terminated by the launcher (a peer rank died or timed out) in or after ";
+    (void)!write(2, b, std::strlen(b));
+    const char* k = OpKindName(static_cast<OpKind>(g_status->op_kind));
+    (void)!write(2, k, std::strlen(k));
+    if (g_status->op_algo[0]) {
+      (void)!write(2, "/", 1);
+      (void)!write(2, g_status->op_algo, strnlen(g_status->op_algo, sizeof(g_status->op_algo)));
+    }
   } else {
     const char* b = "terminated by the launcher (a peer rank died or timed out) between ops";
     (void)!write(2, b, std::strlen(b));
@@ -307,7 +319,7 @@ void ParseNotice(const std::string& line, JobOutcome* o) {
 // "[host:pid:thread:tid] ..." and "[host:pid] ..." log lines, backtrace frames, and the
 // dashed notice blocks of mpirun.
 bool IsLibraryNoise(const std::string& l, bool* in_block) {
-  if (l.rfind("----------", 0) == 0) {
+  if (l.size() >= 20 && l.find_first_not_of('-') == std::string::npos) {
     *in_block = !*in_block;
     return true;
   }
@@ -318,7 +330,8 @@ bool IsLibraryNoise(const std::string& l, bool* in_block) {
   }
   if (!l.empty() && l[0] == '[') {
     const size_t close = l.find(']');
-    if (close != std::string::npos && l.find(':') < close) return true;
+    // "[vm:1234:0:1234]" or "[vm:01234]": no blank inside, a colon (not "[3/10] name").
+    if (close != std::string::npos && l.find(':') < close && l.find(' ') > close) return true;
   }
   // A backtrace frame: " 12  /usr/lib/libucs.so.0(ucs_handle_error+0x2dc) [0x7f...]".
   size_t i = l.find_first_not_of(' ');
