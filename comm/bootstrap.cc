@@ -318,7 +318,15 @@ void ParseNotice(const std::string& line, JobOutcome* o) {
 // Lines of UCX's and Open MPI's own failure output, dropped unless VerboseFailures():
 // "[host:pid:thread:tid] ..." and "[host:pid] ..." log lines, backtrace frames, and the
 // dashed notice blocks of mpirun.
+std::string g_program;  // basename of this binary: the prefix of its own messages
+
 bool IsLibraryNoise(const std::string& l, bool* in_block) {
+  // Ours, even inside a notice that the ranks' output interleaved with: tpbench's errors, the
+  // program's "name: ..." lines and "# ..." summaries.
+  if (l.rfind("tpbench", 0) == 0 || l.rfind("#", 0) == 0 ||
+      (!g_program.empty() && l.rfind(g_program + ":", 0) == 0)) {
+    return false;
+  }
   if (l.size() >= 20 && l.find_first_not_of('-') == std::string::npos) {
     *in_block = !*in_block;
     return true;
@@ -639,6 +647,8 @@ int MaybeRelaunch(int argc, char** argv) {
   if (n <= 0) throw BackendError("cannot resolve /proc/self/exe to relaunch under mpirun");
   self[n] = 0;
   args.push_back(self);
+  g_program = self;
+  g_program = g_program.substr(g_program.rfind('/') + 1);
   for (size_t i = 1; i < rest.size(); ++i) args.push_back(rest[i]);
   std::vector<char*> cargs;
   for (auto& s : args) cargs.push_back(const_cast<char*>(s.c_str()));
