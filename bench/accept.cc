@@ -524,6 +524,7 @@ int Main(int argc, char** argv) {
   v.profile = spec.profile;
   v.source = spec.source;
   v.machine_profile = ctx.machine_profile;
+  v.fault_mode = FaultModeName(CurrentFaultMode());
   v.backend = f.backend;
   v.world_size = Bootstrap::size();
   const int rank = Bootstrap::rank();

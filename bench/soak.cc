@@ -296,9 +296,10 @@ void Report(const Options& o, const Stats& s, double wall_s) {
   const double growth = s.rss_early > 0 ? (s.rss_end / s.rss_early - 1) * 100 : 0;
   std::string backends;
   for (const std::string& b : o.backends) backends += (backends.empty() ? "" : ",") + b;
-  std::printf("soak: seed %llu, backends %s, %d ranks: %ld ops in %.1f s (rank 0 ran %s)\n",
-              static_cast<unsigned long long>(o.seed), backends.c_str(), Bootstrap::size(), s.ops,
-              wall_s, kinds.c_str());
+  std::printf(
+      "soak: seed %llu, backends %s, %d ranks, fault mode %s: %ld ops in %.1f s (rank 0 ran %s)\n",
+      static_cast<unsigned long long>(o.seed), backends.c_str(), Bootstrap::size(),
+      FaultModeName(CurrentFaultMode()), s.ops, wall_s, kinds.c_str());
   std::printf(
       "soak: %lld wrong elements, 0 hangs; RSS (max over ranks) after 10%% of ops "
       "%.1f MB, after 50%% %.1f MB, at the end %.1f MB (%+.1f%% since 10%%)\n",
