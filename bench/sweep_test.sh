@@ -112,6 +112,28 @@ assert any(b["name"].startswith("layer") or "scheme" in b["name"] or "1d" in b["
 print("resumed sweep OK: %d benchmarks" % len(d["benchmarks"]))
 PY
 
+# A failing world size (every op past a 1 ms deadline on 2 ranks: exit 4, no results) leaves
+# results.json of the other one, marked incomplete; --resume reruns only the failed part.
+cat >"$tmp/fails.sweep" <<'SWEEP'
+collectives ranks=1 --backend ucx --coll all_reduce -b 64 -e 64 -n 3 -w 1
+collectives ranks=2 --backend ucx --coll all_reduce -b 16M -e 16M -n 3 -w 1 -T 0.001
+SWEEP
+"$sweep" --sweep "$tmp/fails.sweep" --out "$tmp/fails" --no-report >"$tmp/log" 2>&1
+rc=$?
+[[ $rc == 4 ]] || { echo "FAIL: sweep with a failing world size exited $rc, expected 4"; cat "$tmp/log"; fail=1; }
+/usr/bin/python3 - "$tmp/fails/results.json" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["context"].get("incomplete") == "true", d["context"]
+assert d["context"]["parts_missing"] == "collectives-np2", d["context"]["parts_missing"]
+assert {b["world_size"] for b in d["benchmarks"]} == {1}
+print("failing world size OK: incomplete, %d benchmarks kept" % len(d["benchmarks"]))
+PY
+sed -i "s/ -T 0.001//" "$tmp/fails/sweep.sweep"
+"$sweep" --resume "$tmp/fails" --no-report >"$tmp/log" 2>&1 || { echo "FAIL: --resume exited $?"; cat "$tmp/log"; fail=1; }
+grep -q "collectives on 1 ranks: done earlier, skipped" "$tmp/log" || { echo "FAIL: np1 not skipped"; cat "$tmp/log"; fail=1; }
+$check "$tmp/fails/results.json" || fail=1
+
 # The CI-sized quick sweep runs and its results satisfy the contract.
 "$sweep" --quick --out "$tmp/quick" >"$tmp/log" 2>&1 || { echo "FAIL: --quick exited $?"; cat "$tmp/log"; fail=1; }
 $check "$tmp/quick/results.json" || fail=1
