@@ -43,6 +43,8 @@ constexpr const char* kUsage = R"(usage: accept --spec FILE [--np N | under mpir
   --backend NAME     ucx or mpi (default ucx)
   --force            run a spec written for another machine profile (default: exit 2)
   -T SECONDS         deadline of every op; a hang exits 4 naming op and peers (default 120)
+  --fault-mode M     fast (default; the specs' figures are fast-mode figures) or detect: the
+                     ranks report a lost peer themselves, at a bandwidth cost (docs/runtime.md)
   --debug-slow-rank R     test hooks, in the real run path: rank R's sends and collectives
   --debug-slow-link A:B   are throttled to 5 MB/s (+200 us each) / the link between A and B
   --debug-slow-compute R  is / rank R's GEMM and copy take 20x as long
@@ -507,6 +509,9 @@ int Main(int argc, char** argv) {
   Bootstrap::Init(&argc, &argv);
   FlagParser p(argc, argv, {"--force"});
   p.Value("--np", "0");
+  // Bootstrap's. fast by default: the shipped specs' thresholds were measured in fast mode,
+  // and detect mode's bandwidth fails them (docs/runtime.md).
+  p.Value("--fault-mode", "");
   const Flags f = ParseFlags(p, Bootstrap::size());
   p.Finish({});
   const AcceptSpec spec = ReadAcceptSpec(f.spec);
@@ -519,6 +524,7 @@ int Main(int argc, char** argv) {
   v.profile = spec.profile;
   v.source = spec.source;
   v.machine_profile = ctx.machine_profile;
+  v.fault_mode = FaultModeName(CurrentFaultMode());
   v.backend = f.backend;
   v.world_size = Bootstrap::size();
   const int rank = Bootstrap::rank();

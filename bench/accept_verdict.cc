@@ -124,6 +124,7 @@ std::string VerdictJson(const Verdict& v) {
          ",\n  \"spec\": " + Str(v.spec) + ",\n  \"spec_profile\": " + Str(v.profile) +
          ",\n  \"machine_profile\": " + Str(v.machine_profile) +
          ",\n  \"spec_source\": " + Str(v.source) + ",\n  \"backend\": " + Str(v.backend) +
+         ",\n  \"fault_mode\": " + Str(v.fault_mode) +
          ",\n  \"world_size\": " + std::to_string(v.world_size) +
          ",\n  \"wrong\": " + std::to_string(v.wrong) + ",\n  \"checks\": " + ChecksJson(v) +
          ",\n  \"suspects\": [" + suspects + "],\n  \"bad_links\": [" + links +

@@ -40,6 +40,7 @@ struct RankStats {
 
 struct Verdict {
   std::string spec, profile, machine_profile, source, backend;
+  std::string fault_mode = "fast";  // comm/bootstrap.h: fast or detect
   int world_size = 0;
   int64_t wrong = 0;  // wrong elements over every checked collective
   std::vector<CheckOutcome> checks;

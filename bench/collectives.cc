@@ -58,6 +58,9 @@ constexpr const char* kUsage = R"(usage: collectives [--np N] [flags] [--benchma
   --groups SPEC      run concurrent sub-groups: N (N groups of consecutive ranks, e.g. the rows
                      of a mesh) or N:strided (ranks r, r+N, ...: the columns); default: world
   --np N             launch N ranks under mpirun (when not started by a launcher)
+  --fault-mode M     fast (default): no peer-failure support in UCX, a lost rank is named by
+                     the --np launcher; detect: survivors report a lost peer within ~0.2 s, at
+                     a cost in large-message bandwidth (docs/runtime.md); recorded as fault_mode
   --sweep FILE       run the 'collectives' entries of a sweep file that list this world size
                      (bench/sweeps/README.md) instead of the flags above
   --check-sweep FILE validate every entry of a sweep file for each of its world sizes; exit

@@ -97,6 +97,9 @@ void AddContextToBenchmark(const RunContext& c, const std::string& backends, int
   benchmark::AddCustomContext("backend", backends);
   benchmark::AddCustomContext("world_size", std::to_string(world_size));
   benchmark::AddCustomContext("mesh", mesh);
+  // fast or detect (comm/bootstrap.h): detect mode costs large-message bandwidth, so the
+  // gate and the report never compare results of different modes unawares.
+  benchmark::AddCustomContext("fault_mode", FaultModeName(CurrentFaultMode()));
   // Topology: nodes (by hostname) and ranks on each, e.g. "2" and "node0:2,node1:2".
   std::string per_node;
   for (int node = 0; node < Bootstrap::num_nodes(); ++node) {

@@ -125,6 +125,7 @@ std::vector<SweepEntry<Config>> EntriesFromFlags(FlagParser& p, const std::strin
                                                  int world, Parse parse,
                                                  const std::vector<std::string>& bool_flags) {
   p.Value("--np", "0");
+  p.Value("--fault-mode", "");  // Bootstrap's (comm/bootstrap.h)
   const std::string sweep = ResolveUserPath(p.Value("--sweep", ""));
   if (!sweep.empty()) return ReadSweepEntries<Config>(sweep, binary, world, parse, bool_flags);
   return {{parse(p, world), "command line"}};

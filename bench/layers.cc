@@ -69,6 +69,9 @@ constexpr const char* kUsage = R"(usage: layers [--np N] [flags] [--benchmark_* 
                      test hook: the TP schemes lose the gradient NAME (e.g. ln1.gamma,
                      mlp.fc2.b) before the check, as a scheme that stopped producing it
   --np N             launch N ranks under mpirun (when not started by a launcher)
+  --fault-mode M     fast (default): no peer-failure support in UCX, a lost rank is named by
+                     the --np launcher; detect: survivors report a lost peer within ~0.2 s, at
+                     a cost in large-message bandwidth (docs/runtime.md); recorded as fault_mode
   --sweep FILE       run the 'layers' entries of a sweep file that list this world size
   --check-sweep FILE validate every entry of a sweep file for each of its world sizes; exit
   Google Benchmark flags pass through: --benchmark_out=FILE (written atomically), ...

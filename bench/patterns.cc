@@ -40,7 +40,7 @@ constexpr const char* kUsage = R"(usage: patterns [--np N] [flags] [--benchmark_
   --batch --seq --hidden --heads --ffn --causal --dtype   the shape, as //bench:layers
   -n ITERS, -w ITERS timed and warm-up steps (default 20, 2)
   -T SECONDS         deadline of every op; a hang exits 4 (default 300)
-  --np N, --sweep FILE, --check-sweep FILE, --benchmark_* as //bench:layers
+  --np N, --fault-mode M, --sweep FILE, --check-sweep FILE, --benchmark_* as //bench:layers
 )";
 
 struct Config {

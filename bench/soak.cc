@@ -46,6 +46,7 @@ constexpr const char* kUsage = R"(usage: soak [--np N] [flags]
                      contribution from it (or shifts it) before the check: the run must exit 7
                      naming the seed and op I
   --np N             launch N ranks under mpirun (when not started by a launcher)
+  --fault-mode M     detect (default): survivors report a lost peer; fast: no UCX peer-failure support
 Exit codes: 0 every result exact; 2 bad flag; 4 hang; 7 a wrong result (seed and op printed).
 )";
 
@@ -302,9 +303,10 @@ void Report(const Options& o, const Stats& s, double wall_s) {
   const double growth = s.rss_early > 0 ? (s.rss_end / s.rss_early - 1) * 100 : 0;
   std::string backends;
   for (const std::string& b : o.backends) backends += (backends.empty() ? "" : ",") + b;
-  std::printf("soak: seed %llu, backends %s, %d ranks: %ld ops in %.1f s (rank 0 ran %s)\n",
-              static_cast<unsigned long long>(o.seed), backends.c_str(), Bootstrap::size(), s.ops,
-              wall_s, kinds.c_str());
+  std::printf(
+      "soak: seed %llu, backends %s, %d ranks, fault mode %s: %ld ops in %.1f s (rank 0 ran %s)\n",
+      static_cast<unsigned long long>(o.seed), backends.c_str(), Bootstrap::size(),
+      FaultModeName(CurrentFaultMode()), s.ops, wall_s, kinds.c_str());
   std::printf(
       "soak: %lld wrong elements, 0 hangs; RSS (max over ranks) after 10%% of ops "
       "%.1f MB, after 50%% %.1f MB, at the end %.1f MB (%+.1f%% since 10%%)\n",
@@ -320,6 +322,7 @@ int Main(int argc, char** argv) {
       return 0;
     }
   }
+  SetDefaultFaultMode(FaultMode::kDetect);  // a lost peer is the point here: reported by the ranks
   if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
   // Buffers above 64 KiB come from mmap and go back to the kernel when freed. glibc's default
   // raises this threshold as large blocks are freed and then keeps them on the heap: RSS grew
@@ -328,7 +331,8 @@ int Main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 64 * 1024);
   Bootstrap::Init(&argc, &argv);
   FlagParser p(argc, argv);
-  p.Value("--np", "0");  // the launcher's
+  p.Value("--np", "0");
+  p.Value("--fault-mode", "");  // Bootstrap's: detect unless --fault-mode fast  // the launcher's
   const Options o = Parse(p);
   p.Finish({});
   std::mt19937_64 rng(o.seed);

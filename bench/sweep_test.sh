@@ -49,6 +49,91 @@ assert n == 16 + 17, n
 print("merged results OK: %d benchmarks, world sizes %s" % (n, sizes))
 PY
 
+# An output folder that cannot be written: exit 2 before anything runs.
+unwritable() {  # unwritable <out> <text>
+  "$sweep" --sweep "$tmp/small.sweep" --out "$1" >"$tmp/log" 2>&1
+  local rc=$?
+  [[ $rc == 2 ]] || { echo "FAIL: --out $1 exited $rc, expected 2"; cat "$tmp/log"; fail=1; }
+  grep -qF -- "$2" "$tmp/log" || { echo "FAIL: --out $1: message lacks: $2"; cat "$tmp/log"; fail=1; }
+  grep -q "# sweep: collectives" "$tmp/log" && { echo "FAIL: --out $1: a part ran"; fail=1; }
+  echo "ok: --out $1: $(grep error "$tmp/log" | head -1)"
+}
+unwritable "$tmp/no/such/parent/out" "the parent folder $tmp/no/such/parent does not exist"
+unwritable /proc/tpbench-out "cannot be written"
+# A full disk: a 64 KiB tmpfs, where mounting is allowed (root outside a sandbox that forbids it).
+mkdir -p "$tmp/tiny"
+if mount -t tmpfs -o size=64k tmpfs "$tmp/tiny" 2>/dev/null; then
+  unwritable "$tmp/tiny/out" "$tmp/tiny/out"
+  umount "$tmp/tiny"
+else
+  echo "skipped: full disk (cannot mount a tmpfs here)"
+fi
+
+# Interrupted and resumed: a SIGTERM during the second part leaves the first part's JSON and
+# an incomplete results.json; --resume runs only what is missing and completes it.
+cat >"$tmp/long.sweep" <<'SWEEP'
+collectives ranks=1,2 --backend ucx --coll all_reduce -b 64 -e 64 -n 3 -w 1
+layers ranks=2 --scheme 1d --hidden 64 --seq 8 --batch 1 --heads 2 -n 1000000 -w 1
+SWEEP
+"$sweep" --sweep "$tmp/long.sweep" --out "$tmp/int" --no-report >"$tmp/log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do grep -q "# sweep: layers on 2 ranks" "$tmp/log" && break; sleep 0.1; done
+sleep 2
+kill -TERM $pid
+wait $pid
+rc=$?
+[[ $rc == 143 ]] || { echo "FAIL: interrupted sweep exited $rc, expected 143"; cat "$tmp/log"; fail=1; }
+grep -qF -- "--resume $tmp/int" "$tmp/log" || { echo "FAIL: no resume hint"; cat "$tmp/log"; fail=1; }
+/usr/bin/python3 - "$tmp/int" <<'PY' || fail=1
+import json, os, sys
+out = sys.argv[1]
+d = json.load(open(os.path.join(out, "results.json")))
+assert d["context"].get("incomplete") == "true", d["context"]
+assert d["context"]["parts_missing"] == "layers-np2", d["context"]["parts_missing"]
+for p in os.listdir(os.path.join(out, "parts")):
+    json.load(open(os.path.join(out, "parts", p)))  # every part left is valid JSON
+assert sorted(os.listdir(os.path.join(out, "parts"))) == ["collectives-np1.json",
+                                                        "collectives-np2.json"]
+print("interrupted sweep OK: %d benchmarks, incomplete" % len(d["benchmarks"]))
+PY
+sed -i "s/-n 1000000/-n 2/" "$tmp/int/sweep.sweep"  # let the resumed part finish quickly
+"$sweep" --resume "$tmp/int" --no-report >"$tmp/log" 2>&1
+rc=$?
+[[ $rc == 0 ]] || { echo "FAIL: --resume exited $rc"; cat "$tmp/log"; fail=1; }
+[[ $(grep -c "done earlier, skipped" "$tmp/log") == 2 ]] || { echo "FAIL: done parts not skipped"; cat "$tmp/log"; fail=1; }
+grep -q "# sweep: layers on 2 ranks$" "$tmp/log" || { echo "FAIL: layers not resumed"; cat "$tmp/log"; fail=1; }
+$check "$tmp/int/results.json" || fail=1
+/usr/bin/python3 - "$tmp/int/results.json" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert "incomplete" not in d["context"], d["context"]
+assert any(b["name"].startswith("layer") or "scheme" in b["name"] or "1d" in b["name"]
+           for b in d["benchmarks"]), [b["name"] for b in d["benchmarks"]][:5]
+print("resumed sweep OK: %d benchmarks" % len(d["benchmarks"]))
+PY
+
+# A failing world size (every op past a 1 ms deadline on 2 ranks: exit 4, no results) leaves
+# results.json of the other one, marked incomplete; --resume reruns only the failed part.
+cat >"$tmp/fails.sweep" <<'SWEEP'
+collectives ranks=1 --backend ucx --coll all_reduce -b 64 -e 64 -n 3 -w 1
+collectives ranks=2 --backend ucx --coll all_reduce -b 16M -e 16M -n 3 -w 1 -T 0.001
+SWEEP
+"$sweep" --sweep "$tmp/fails.sweep" --out "$tmp/fails" --no-report >"$tmp/log" 2>&1
+rc=$?
+[[ $rc == 4 ]] || { echo "FAIL: sweep with a failing world size exited $rc, expected 4"; cat "$tmp/log"; fail=1; }
+/usr/bin/python3 - "$tmp/fails/results.json" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["context"].get("incomplete") == "true", d["context"]
+assert d["context"]["parts_missing"] == "collectives-np2", d["context"]["parts_missing"]
+assert {b["world_size"] for b in d["benchmarks"]} == {1}
+print("failing world size OK: incomplete, %d benchmarks kept" % len(d["benchmarks"]))
+PY
+sed -i "s/ -T 0.001//" "$tmp/fails/sweep.sweep"
+"$sweep" --resume "$tmp/fails" --no-report >"$tmp/log" 2>&1 || { echo "FAIL: --resume exited $?"; cat "$tmp/log"; fail=1; }
+grep -q "collectives on 1 ranks: done earlier, skipped" "$tmp/log" || { echo "FAIL: np1 not skipped"; cat "$tmp/log"; fail=1; }
+$check "$tmp/fails/results.json" || fail=1
+
 # The CI-sized quick sweep runs and its results satisfy the contract.
 "$sweep" --quick --out "$tmp/quick" >"$tmp/log" 2>&1 || { echo "FAIL: --quick exited $?"; cat "$tmp/log"; fail=1; }
 $check "$tmp/quick/results.json" || fail=1

@@ -108,21 +108,32 @@ def _baseline_path(args, res, rpath):
                    % (profile, sweep, bpath, rpath)), profile
 
 
+# Context keys whose values must match for timings to be comparable: (key, value when absent,
+# what differs, how the note names it). Detect mode costs bandwidth (docs/runtime.md); an
+# absent fault_mode is "fast", the only mode before it was recorded.
+COMPARABLE = (("machine_profile", None, "machines", "profile"),
+              ("fault_mode", "fast", "fault modes", "fault mode"))
+
+
 def _load_baseline(args, res, rpath, bpath, notes):
-    """The loaded baseline and whether it was compared across profiles (--force)."""
+    """The loaded baseline and whether it was compared across profiles or fault modes
+    (--force)."""
     base = results.load(bpath, "baseline")
     results.check_baseline_metadata(bpath, base)
-    rprof = res["context"]["machine_profile"]
-    bprof = base["context"]["machine_profile"]
-    if rprof == bprof:
-        return base, False
-    if not args.force:
-        raise UsageError("%s: context.machine_profile is '%s' but the results (%s) are "
-                         "from '%s'; timings are not comparable across machines (pass "
-                         "--force to compare anyway)" % (bpath, bprof, rpath, rprof))
-    notes.append("baseline profile '%s' differs from the results' '%s': compared anyway "
-                 "because of --force" % (bprof, rprof))
-    return base, True
+    forced = False
+    for key, absent, what, name in COMPARABLE:
+        bval = base["context"].get(key, absent)
+        rval = res["context"].get(key, absent)
+        if rval == bval:
+            continue
+        if not args.force:
+            raise UsageError("%s: context.%s is '%s' but the results (%s) are from '%s'; "
+                             "timings are not comparable across %s (pass --force to compare "
+                             "anyway)" % (bpath, key, bval, rpath, rval, what))
+        forced = True
+        notes.append("baseline %s '%s' differs from the results' '%s': compared anyway "
+                     "because of --force" % (name, bval, rval))
+    return base, forced
 
 
 def _judge(args, res, base, forced, bpath, notes, out_dir):

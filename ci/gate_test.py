@@ -556,6 +556,21 @@ class GateEndToEndTest(unittest.TestCase):
         self.assertTrue(v["forced"])
         self.assertTrue(any("--force" in n for n in v["notes"]))
 
+    def test_fault_mode_mismatch_needs_force(self):
+        # Detect mode costs bandwidth: a detect-mode run against a (fast) baseline is refused.
+        with open(os.path.join(TESTDATA, "same.json")) as f:
+            data = json.load(f)
+        data["context"]["fault_mode"] = "detect"
+        path = os.path.join(self.tmp, "detect.json")
+        with open(path, "w") as f:
+            json.dump(data, f)
+        self.assertEqual(self.run_gate(path), 2)  # os.path.join keeps an absolute path
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "verdict.json")))
+        self.assertEqual(self.run_gate(path, "--force"), 0)
+        v = self.verdict()
+        self.assertTrue(v["forced"])
+        self.assertTrue(any("fault mode" in n for n in v["notes"]))
+
     def test_stored_baseline_lookup(self):
         bdir = os.path.join(self.tmp, "baselines")
         os.makedirs(os.path.join(bdir, "test-profile"))

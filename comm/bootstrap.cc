@@ -1,22 +1,28 @@
 #include "comm/bootstrap.h"
 
+#include <fcntl.h>
 #include <mpi.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "comm/error.h"
 #include "comm/mpi/mpi_check.h"
+#include "comm/types.h"
 
 namespace tpbench {
 namespace {
@@ -32,7 +38,69 @@ char g_inflight[1024];
 volatile sig_atomic_t g_inflight_set = 0;
 char g_prefix[64];
 
+FaultMode g_default_mode = FaultMode::kFast;
+int g_cli_mode = -1;  // a FaultMode given on the command line
+bool g_verbose_flag = false;
+
+// A rank's status file, shared with the --np launcher (mmap of $TPBENCH_RUN_DIR/rank.<r>):
+// written with memcpy only, so the signal handlers may update it.
+struct RankStatus {
+  char magic[8];
+  int32_t rank, pid;
+  int32_t inflight_set;
+  char host[256];
+  char state[128];  // running, done, exit <code>, terminated, aborted, lost peer ...
+  char inflight[1024];
+  int32_t op_kind, op_dtype;  // the last op started (NoteOpStart); op_seq 0: none
+  int64_t op_count, op_seq;
+  char op_algo[32];
+};
+constexpr char kStatusMagic[8] = "tpbst1";
+RankStatus* g_status = nullptr;
+
+void StatusState(const char* state) {
+  if (!g_status) return;
+  const size_t n = std::min(std::strlen(state), sizeof(g_status->state) - 1);
+  std::memcpy(g_status->state, state, n);
+  g_status->state[n] = 0;
+}
+
+void OpenStatusFile() {
+  const char* dir = std::getenv("TPBENCH_RUN_DIR");
+  if (!dir || !*dir) return;
+  const std::string path = std::string(dir) + "/rank." + std::to_string(g_rank);
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return;  // the report loses this rank's details, nothing else
+  void* m = MAP_FAILED;
+  if (ftruncate(fd, sizeof(RankStatus)) == 0) {
+    m = mmap(nullptr, sizeof(RankStatus), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  }
+  close(fd);
+  if (m == MAP_FAILED) return;
+  g_status = static_cast<RankStatus*>(m);
+  std::memset(g_status, 0, sizeof(RankStatus));
+  g_status->rank = g_rank;
+  g_status->pid = static_cast<int32_t>(getpid());
+  std::snprintf(g_status->host, sizeof(g_status->host), "%s",
+                Bootstrap::hostname_of(g_rank).c_str());
+  StatusState("running");
+  std::memcpy(g_status->magic, kStatusMagic, sizeof(kStatusMagic));
+}
+
+void OnExitCode(int code) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "exit %d", code);
+  StatusState(code == 0 ? "done" : buf);
+}
+
+void OnAbort(int sig) {
+  StatusState("aborted");
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
 void OnTerm(int sig) {
+  StatusState("terminated");
   // Async-signal-safe: write() of preformatted buffers only.
   const char* a = "tpbench: error: ";
   (void)!write(2, a, std::strlen(a));
@@ -41,6 +109,18 @@ void OnTerm(int sig) {
     const char* b = "terminated by the launcher (a peer rank died or timed out) during ";
     (void)!write(2, b, std::strlen(b));
     (void)!write(2, g_inflight, std::strlen(g_inflight));
+  } else if (g_status && g_status->op_seq > 0 && g_status->op_kind >= 0 &&
+             g_status->op_kind < kNumOpKinds) {
+    // No slow wait was noted: name the last op started (a constant string and the status
+    // file's bytes: still async-signal-safe).
+    const char* b = "terminated by the launcher (a peer rank died or timed out) in or after ";
+    (void)!write(2, b, std::strlen(b));
+    const char* k = OpKindName(static_cast<OpKind>(g_status->op_kind));
+    (void)!write(2, k, std::strlen(k));
+    if (g_status->op_algo[0]) {
+      (void)!write(2, "/", 1);
+      (void)!write(2, g_status->op_algo, strnlen(g_status->op_algo, sizeof(g_status->op_algo)));
+    }
   } else {
     const char* b = "terminated by the launcher (a peer rank died or timed out) between ops";
     (void)!write(2, b, std::strlen(b));
@@ -110,6 +190,20 @@ Launch ParseLaunch(int argc, char** argv, std::vector<char*>* rest) {
     if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
       flag = a.substr(0, eq);
       v = a.substr(eq + 1);
+    }
+    if (a == "-v" || a == "--verbose") g_verbose_flag = true;
+    if (flag == "--fault-mode") {  // kept in argv: the program's parser accepts it
+      if (rest) rest->push_back(argv[i]);
+      if (eq == std::string::npos) {
+        if (i + 1 >= argc) throw UsageError("--fault-mode needs a value: fast or detect");
+        v = argv[++i];
+        if (rest) rest->push_back(argv[i]);
+      }
+      if (v != "fast" && v != "detect") {
+        throw UsageError("--fault-mode: '" + v + "' is not a fault mode; valid: fast, detect");
+      }
+      g_cli_mode = static_cast<int>(v == "detect" ? FaultMode::kDetect : FaultMode::kFast);
+      continue;
     }
     if (flag != "--np" && flag != "-np" && flag != "--hosts" && flag != "--ranks-per-node") {
       if (rest) rest->push_back(argv[i]);
@@ -184,6 +278,286 @@ void GatherNodes() {
   g_num_nodes = static_cast<int>(nodes.size());
 }
 
+// ---- The --np launcher: runs mpirun, filters its stderr, names the rank that died. ----
+
+struct JobOutcome {
+  // From mpirun's notices: the first rank that died on a signal or exited non-zero.
+  int rank = -1, signal = 0, exit_code = -1;
+  std::string node, signal_name;
+};
+
+int AfterNumber(const std::string& line, const std::string& key) {
+  const size_t at = line.find(key);
+  if (at == std::string::npos) return -1;
+  return std::atoi(line.c_str() + at + key.size());
+}
+
+// Learns from mpirun's notices, e.g. "mpirun noticed that process rank 1 with PID 0 on node
+// vm exited on signal 9 (Killed)." and "Process name: [[123,1],1]" + "Exit code: 1".
+void ParseNotice(const std::string& line, JobOutcome* o) {
+  if (o->rank < 0 && line.find("exited on signal") != std::string::npos) {
+    o->rank = AfterNumber(line, "process rank ");
+    o->signal = AfterNumber(line, "exited on signal ");
+    const size_t n = line.find(" on node ");
+    if (n != std::string::npos) {
+      const size_t b = n + 9;
+      o->node = line.substr(b, line.find(' ', b) - b);
+    }
+    const size_t p = line.find('(', line.find("exited on signal"));
+    if (p != std::string::npos) o->signal_name = line.substr(p + 1, line.find(')', p) - p - 1);
+  }
+  if (line.find("Process name: [[") != std::string::npos && o->exit_code < 0) {
+    const size_t b = line.find("],");
+    if (b != std::string::npos) o->rank = std::atoi(line.c_str() + b + 2);
+  }
+  if (line.find("Exit code:") != std::string::npos && o->exit_code < 0 && o->signal == 0) {
+    o->exit_code = AfterNumber(line, "Exit code:");
+  }
+}
+
+// Lines of UCX's and Open MPI's own failure output, dropped unless VerboseFailures():
+// "[host:pid:thread:tid] ..." and "[host:pid] ..." log lines, backtrace frames, and the
+// dashed notice blocks of mpirun.
+std::string g_program;  // basename of this binary: the prefix of its own messages
+
+bool IsLibraryNoise(const std::string& l, bool* in_block) {
+  // Ours, even inside a notice that the ranks' output interleaved with: tpbench's errors, the
+  // program's "name: ..." lines and "# ..." summaries.
+  if (l.rfind("tpbench", 0) == 0 || l.rfind("#", 0) == 0 ||
+      (!g_program.empty() && l.rfind(g_program + ":", 0) == 0)) {
+    return false;
+  }
+  if (l.size() >= 20 && l.find_first_not_of('-') == std::string::npos) {
+    *in_block = !*in_block;
+    return true;
+  }
+  if (*in_block) return true;
+  if (l.rfind("mpirun noticed", 0) == 0 || l.rfind("==== backtrace", 0) == 0 ||
+      l.rfind("=======", 0) == 0) {
+    return true;
+  }
+  if (!l.empty() && l[0] == '[') {
+    const size_t close = l.find(']');
+    // "[vm:1234:0:1234]" or "[vm:01234]": no blank inside, a colon (not "[3/10] name").
+    if (close != std::string::npos && l.find(':') < close && l.find(' ') > close) return true;
+  }
+  // A backtrace frame: " 12  /usr/lib/libucs.so.0(ucs_handle_error+0x2dc) [0x7f...]".
+  size_t i = l.find_first_not_of(' ');
+  if (i != std::string::npos && std::isdigit(static_cast<unsigned char>(l[i])) &&
+      l.find(" [0x") != std::string::npos) {
+    return true;
+  }
+  return false;
+}
+
+pid_t g_child = -1;
+void ForwardSignal(int sig) {
+  if (g_child > 0) kill(g_child, sig);
+}
+
+struct StatusRead {
+  bool present = false;
+  RankStatus s;
+};
+
+std::vector<StatusRead> ReadStatuses(const std::string& dir, int np) {
+  std::vector<StatusRead> out(static_cast<size_t>(np));
+  for (int r = 0; r < np; ++r) {
+    const std::string path = dir + "/rank." + std::to_string(r);
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) continue;
+    if (std::fread(&out[r].s, sizeof(RankStatus), 1, f) == 1 &&
+        !std::memcmp(out[r].s.magic, kStatusMagic, sizeof(kStatusMagic))) {
+      out[r].s.host[sizeof(out[r].s.host) - 1] = 0;
+      out[r].s.state[sizeof(out[r].s.state) - 1] = 0;
+      out[r].s.inflight[sizeof(out[r].s.inflight) - 1] = 0;
+      out[r].present = true;
+    }
+    std::fclose(f);
+    std::remove(path.c_str());
+  }
+  rmdir(dir.c_str());
+  return out;
+}
+
+// A rank's op for the report: the in-flight note (a slow wait) or else the last op started.
+std::string OpOf(const RankStatus& s) {
+  if (s.inflight_set) {
+    const std::string op = s.inflight;
+    return op.substr(0, std::min(op.find("; waiting for"), op.find(" on group '")));
+  }
+  if (s.op_seq == 0) return "";
+  const std::string algo(s.op_algo, strnlen(s.op_algo, sizeof(s.op_algo)));
+  const int k = s.op_kind, d = s.op_dtype;
+  std::string op = k >= 0 && k < kNumOpKinds ? OpKindName(static_cast<OpKind>(k)) : "op";
+  if (!algo.empty()) op += "/" + algo;
+  op += " of " + std::to_string(s.op_count) + " x " +
+        (d >= 0 && d < kNumDataTypes ? DataTypeName(static_cast<DataType>(d)) : "?");
+  return op;
+}
+
+// The launcher's verdict on a failed job: one line on stderr and the exit code. A rank that
+// died outside tpbench (a signal, an abort, an exit without tpbench's error path) is a lost
+// peer: exit 4. Otherwise the job's own code stands (the failing ranks printed why).
+int ReportJob(int rc, const JobOutcome& o, const std::vector<StatusRead>& st, int np) {
+  if (rc == 0) return 0;
+  auto state = [&](int r) { return st[r].present ? std::string(st[r].s.state) : std::string(); };
+  // The dead rank: one that never left through tpbench ("running"), the one mpirun noticed
+  // first if it is such a rank; else one that aborted (fast mode: a survivor may abort inside
+  // UCX's CMA transport while reading from the dead rank, and mpirun may notice it first).
+  // A job that ended through tpbench's own error path on the rank mpirun noticed first (a
+  // failed check, a timeout) keeps its code: that rank printed why.
+  if (o.rank >= 0 && o.rank < np && st[o.rank].present) {
+    const std::string s = state(o.rank);
+    if (s != "running" && s != "aborted") return rc;
+  }
+  if (o.rank < 0 && rc < 128) return rc;
+  int dead = -1;
+  for (const char* want : {"running", "aborted"}) {
+    if (dead >= 0) break;
+    if (o.rank >= 0 && o.rank < np && state(o.rank) == want) dead = o.rank;
+    for (int r = 0; r < np && dead < 0; ++r) {
+      if (state(r) == want) dead = r;
+    }
+  }
+  if (dead < 0 && o.rank < 0 && rc > 128) {
+    for (int r = 0; r < np && dead < 0; ++r) {
+      if (!st[r].present) dead = r;  // died before its status file existed
+    }
+  }
+  if (dead < 0) return rc == 137 ? static_cast<int>(ExitCode::kTimeout) : rc;
+  std::string host = st[dead].present ? st[dead].s.host : (dead == o.rank ? o.node : "");
+  std::string who = std::to_string(dead) + " of " + std::to_string(np);
+  std::string where;
+  if (!host.empty()) where += "host " + host;
+  if (st[dead].present)
+    where += (where.empty() ? "" : ", ") + std::string("pid ") + std::to_string(st[dead].s.pid);
+  if (!where.empty()) who += " (" + where + ")";
+  std::string how;
+  if (dead == o.rank && o.signal > 0) {
+    how = "killed by signal " + std::to_string(o.signal) +
+          (o.signal_name.empty() ? "" : " (" + o.signal_name + ")");
+  } else if (dead == o.rank && o.exit_code >= 0) {
+    how = "exited with code " + std::to_string(o.exit_code) + " outside tpbench's error path";
+  } else if (state(dead) == "aborted") {
+    how = "aborted inside a library";
+  } else {
+    how = "died (a signal, or an exit outside tpbench's error path)";
+  }
+  if (st[dead].present) {
+    const std::string op = OpOf(st[dead].s);
+    if (!op.empty()) how += " in " + op;
+  }
+  // What the others were doing: the distinct ops in flight, and whether they saw the loss.
+  std::set<std::string> ops;
+  int lost_seen = 0, others = 0, aborted = 0;
+  for (int r = 0; r < np; ++r) {
+    if (r == dead || !st[r].present) continue;
+    ++others;
+    if (state(r) == "aborted") ++aborted;
+    if (std::strncmp(st[r].s.state, "lost peer", 9) == 0) ++lost_seen;
+    const std::string op = OpOf(st[r].s);
+    if (!op.empty()) ops.insert(op);
+  }
+  std::string rest;
+  if (ops.empty()) {
+    rest = "the others were between ops";
+  } else {
+    rest = "the others were in ";
+    int k = 0;
+    for (const std::string& op : ops) {
+      if (k++ == 3) {
+        rest += ", ...";
+        break;
+      }
+      rest += (k > 1 ? ", " : "") + op;
+    }
+  }
+  if (aborted) {
+    rest += "; " + std::to_string(aborted) + " of " + std::to_string(others) +
+            " aborted inside the transport afterwards";
+  }
+  if (lost_seen) {
+    rest += "; " + std::to_string(lost_seen) + " of " + std::to_string(others) +
+            " detected the lost peer themselves";
+  }
+  std::fprintf(stderr, "tpbench: error: lost rank %s; %s [fault mode %s] (exit 4%s)\n",
+               (who + " " + how).c_str(), rest.c_str(), FaultModeName(CurrentFaultMode()),
+               VerboseFailures() ? "" : "; -v shows the libraries' own output");
+  std::fflush(stderr);
+  return static_cast<int>(ExitCode::kTimeout);
+}
+
+int RunJob(std::vector<char*>& cargs, int np) {
+  const bool verbose = VerboseFailures();
+  // The run folder for the ranks' status files.
+  std::string tmp = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
+  std::string dir_t = tmp + "/tpbench-run-XXXXXX";
+  std::vector<char> dir_buf(dir_t.begin(), dir_t.end());
+  dir_buf.push_back(0);
+  std::string dir;
+  if (mkdtemp(dir_buf.data())) {
+    dir = dir_buf.data();
+    setenv("TPBENCH_RUN_DIR", dir.c_str(), 1);
+  }
+  if (!verbose && !std::getenv("UCX_HANDLE_ERRORS")) setenv("UCX_HANDLE_ERRORS", "", 1);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  int fds[2];
+  if (pipe(fds) != 0) throw BackendError("pipe failed while relaunching under mpirun");
+  pid_t pid = fork();
+  if (pid < 0) throw BackendError("fork failed while relaunching under mpirun");
+  if (pid == 0) {
+    close(fds[0]);
+    dup2(fds[1], 2);
+    close(fds[1]);
+    execvp("mpirun", cargs.data());
+    std::fprintf(stderr,
+                 "tpbench: error: cannot run mpirun (%s); install openmpi-bin "
+                 "(tools/setup.sh) or start the program under your launcher\n",
+                 std::strerror(errno));
+    _exit(static_cast<int>(ExitCode::kBackend));
+  }
+  close(fds[1]);
+  g_child = pid;
+  struct sigaction sa, old_int, old_term;
+  std::memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = ForwardSignal;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  // Forward mpirun's stderr line by line, dropping the libraries' failure output.
+  JobOutcome outcome;
+  bool in_block = false;
+  std::string line;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fds[0], buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n; ++i) {
+      line.push_back(buf[i]);
+      if (buf[i] != '\n') continue;
+      std::string l = line.substr(0, line.size() - 1);
+      ParseNotice(l, &outcome);
+      if (verbose || !IsLibraryNoise(l, &in_block)) (void)!write(2, line.data(), line.size());
+      line.clear();
+    }
+  }
+  if (!line.empty()) (void)!write(2, line.data(), line.size());
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  g_child = -1;
+  int rc =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  std::vector<StatusRead> st =
+      dir.empty() ? std::vector<StatusRead>(static_cast<size_t>(np)) : ReadStatuses(dir, np);
+  return ReportJob(rc, outcome, st, np);
+}
+
 }  // namespace
 
 std::vector<char*> ArgsWithoutNp(int argc, char** argv) {
@@ -196,9 +570,54 @@ void SetInFlight(const std::string& what) {
   g_inflight_set = 0;
   std::snprintf(g_inflight, sizeof(g_inflight), "%s", what.c_str());
   g_inflight_set = 1;
+  if (g_status) {
+    g_status->inflight_set = 0;
+    std::memcpy(g_status->inflight, g_inflight, sizeof(g_inflight));
+    g_status->inflight_set = 1;
+  }
 }
 
-void ClearInFlight() { g_inflight_set = 0; }
+void ClearInFlight() {
+  g_inflight_set = 0;
+  if (g_status) g_status->inflight_set = 0;
+}
+
+const char* FaultModeName(FaultMode m) { return m == FaultMode::kDetect ? "detect" : "fast"; }
+
+void SetDefaultFaultMode(FaultMode m) { g_default_mode = m; }
+
+FaultMode CurrentFaultMode() {
+  if (g_cli_mode >= 0) return static_cast<FaultMode>(g_cli_mode);
+  if (const char* e = std::getenv("TPBENCH_FAULT_MODE")) {
+    if (!std::strcmp(e, "detect")) return FaultMode::kDetect;
+    if (!std::strcmp(e, "fast")) return FaultMode::kFast;
+  }
+  return g_default_mode;
+}
+
+bool VerboseFailures() {
+  if (g_verbose_flag) return true;
+  const char* v = std::getenv("TPBENCH_VERBOSE");
+  return v && std::atoi(v) != 0;
+}
+
+void NoteOpStart(int kind, int dtype, size_t count, const std::string& algo) {
+  RankStatus* st = g_status;
+  if (!st) return;
+  st->op_kind = kind;
+  st->op_dtype = dtype;
+  st->op_count = static_cast<int64_t>(count);
+  const size_t n = std::min(algo.size(), sizeof(st->op_algo) - 1);
+  std::memcpy(st->op_algo, algo.data(), n);
+  st->op_algo[n] = 0;
+  ++st->op_seq;
+}
+
+void NoteLostPeer(int world_rank) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "lost peer %d", world_rank);
+  StatusState(buf);
+}
 
 int MaybeRelaunch(int argc, char** argv) {
   std::vector<char*> rest;
@@ -228,27 +647,13 @@ int MaybeRelaunch(int argc, char** argv) {
   if (n <= 0) throw BackendError("cannot resolve /proc/self/exe to relaunch under mpirun");
   self[n] = 0;
   args.push_back(self);
+  g_program = self;
+  g_program = g_program.substr(g_program.rfind('/') + 1);
   for (size_t i = 1; i < rest.size(); ++i) args.push_back(rest[i]);
   std::vector<char*> cargs;
   for (auto& s : args) cargs.push_back(const_cast<char*>(s.c_str()));
   cargs.push_back(nullptr);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  pid_t pid = fork();
-  if (pid < 0) throw BackendError("fork failed while relaunching under mpirun");
-  if (pid == 0) {
-    execvp("mpirun", cargs.data());
-    std::fprintf(stderr,
-                 "tpbench: error: cannot run mpirun (%s); install openmpi-bin "
-                 "(tools/setup.sh) or start the program under your launcher\n",
-                 std::strerror(errno));
-    _exit(static_cast<int>(ExitCode::kBackend));
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  return RunJob(cargs, np);
 }
 
 void Bootstrap::Init(int* argc, char*** argv) {
@@ -266,10 +671,14 @@ void Bootstrap::Init(int* argc, char*** argv) {
   MPI_Comm_free(&local);
   GatherNodes();
   std::snprintf(g_prefix, sizeof(g_prefix), "rank %d: ", g_rank);
+  OpenStatusFile();
+  SetExitObserver(OnExitCode);
   struct sigaction sa;
   std::memset(&sa, 0, sizeof(sa));
   sa.sa_handler = OnTerm;
   sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = OnAbort;
+  sigaction(SIGABRT, &sa, nullptr);
   if (g_requested_np > 0 && g_requested_np != g_size) {
     throw UsageError("--np " + std::to_string(g_requested_np) + " does not match the job size " +
                      std::to_string(g_size) + " given by the launcher");

@@ -18,6 +18,25 @@
 
 namespace tpbench {
 
+// How the transports treat a lost peer (--fault-mode, recorded as the results context's
+// fault_mode). fast: the transports' fastest settings, no peer-failure support (UCX uses CMA
+// for large messages; a survivor may abort inside UCX or hang until the launcher ends it: the
+// --np launcher reports the dead rank from the job's outcome). detect: UCX endpoints in
+// peer-failure mode (UCP_ERR_HANDLING_MODE_PEER, UCX_MM_ERROR_HANDLING=y, a 200 ms keepalive):
+// survivors report the lost peer themselves within ~0.2 s, at a cost in large-message
+// bandwidth (no CMA; docs/runtime.md). The mpi backend is the same in both modes.
+enum class FaultMode { kFast, kDetect };
+const char* FaultModeName(FaultMode m);
+// The mode of this process: --fault-mode fast|detect on the command line (parsed by
+// MaybeRelaunch and Bootstrap::Init, kept in argv for the program's own parser to accept),
+// else $TPBENCH_FAULT_MODE, else the program's default (fast unless set here before
+// MaybeRelaunch: //bench:accept and //bench:soak default to detect).
+void SetDefaultFaultMode(FaultMode m);
+FaultMode CurrentFaultMode();
+// True when -v / --verbose is on the command line or $TPBENCH_VERBOSE=1: the launcher then
+// passes UCX's and Open MPI's own failure output (backtraces) through unfiltered.
+bool VerboseFailures();
+
 class Bootstrap {
  public:
   // MPI_Init_thread (serialized); idempotent. Installs the SIGTERM handler that reports the
@@ -60,9 +79,15 @@ class Bootstrap {
 // If argv holds "--np N" (or "--np=N") and the process was not started by a launcher, runs
 // mpirun with the flags this machine needs (--allow-run-as-root as root, --oversubscribe,
 // --bind-to none when ranks outnumber cores) over this same program without --np, waits and
-// returns mpirun's exit code. Returns -1 when there is nothing to do (no --np, or already
-// launched; then --np must equal the job size or it is a usage error, checked in Init).
-// Across hosts: --hosts H1,H2,... (or "cluster": $TPBENCH_HOSTS of tools/cluster/up) and
+// returns the job's exit code. The ranks keep a status file each (rank, host, pid, state, the
+// op in flight) in a run folder under $TMPDIR; when the job fails the launcher prints one line
+// naming the rank that died (host, pid, signal or exit code, its op) and the op the others
+// were in, and returns 4 for a lost peer (mpirun itself returns 137 when a rank was killed).
+// Unless VerboseFailures(), mpirun's stderr is filtered: UCX backtraces and Open MPI's
+// tear-down notices are dropped (tpbench's own lines and the ranks' other output stay). Returns -1
+// when there is nothing to do (no --np, or already launched; then --np must equal the job size or
+// it is a usage error, checked in Init). Across hosts: --hosts H1,H2,... (or "cluster":
+// $TPBENCH_HOSTS of tools/cluster/up) and
 // --ranks-per-node R (default: --np spread evenly) become mpirun's --host H1:R,...; the
 // environment of tools/cluster/up adds its rsh agent (TPBENCH_RSH_AGENT) and pins Open MPI
 // and UCX to the nodes' links (TPBENCH_NET, TPBENCH_UCX_NET_DEVICES).
@@ -76,6 +101,11 @@ std::vector<char*> ArgsWithoutNp(int argc, char** argv);
 // fixed buffer so the handler stays async-signal-safe. Backends update it as they wait.
 void SetInFlight(const std::string& what);
 void ClearInFlight();
+// Records the op this rank starts (OpKind, DataType as ints) in its status file, for the
+// launcher's report of a lost rank; a few stores, no formatting (called for every op).
+void NoteOpStart(int kind, int dtype, size_t count, const std::string& algo);
+// Records in this rank's status file that a transport lost `world_rank` (detect mode).
+void NoteLostPeer(int world_rank);
 
 }  // namespace tpbench
 

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "comm/bootstrap.h"
 #include "comm/error.h"
 #include "comm/reduce.h"
 
@@ -198,6 +199,7 @@ void CommBase::RunTask(const CollArgs& a, const std::string& algo, bool avg, Wor
       current_algo_ = algo;
       current_op_ready_ = false;
     }
+    NoteOpStart(static_cast<int>(a.kind), static_cast<int>(a.dtype), a.count, algo);
     {
       OpWatch::Scope watched(executor_->watch(), *this, deadline_, timeout_);
       Execute(a, algo);

@@ -18,7 +18,10 @@ std::string RankPrefix() { return g_rank >= 0 ? "rank " + std::to_string(g_rank)
 void SetProcessRank(int rank) { g_rank = rank; }
 int ProcessRank() { return g_rank; }
 
-int RunMain(const std::function<int()>& body) {
+namespace {
+void (*g_exit_observer)(int) = nullptr;
+
+int RunBody(const std::function<int()>& body) {
   try {
     return body();
   } catch (const Error& e) {
@@ -34,6 +37,15 @@ int RunMain(const std::function<int()>& body) {
     std::fflush(stderr);
     return static_cast<int>(ExitCode::kBackend);
   }
+}
+}  // namespace
+
+void SetExitObserver(void (*observer)(int code)) { g_exit_observer = observer; }
+
+int RunMain(const std::function<int()>& body) {
+  const int rc = RunBody(body);
+  if (g_exit_observer) g_exit_observer(rc);
+  return rc;
 }
 
 void CheckFailed(const char* file, int line, const char* cond, const std::string& msg) {

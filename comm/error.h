@@ -44,6 +44,9 @@ inline Error WrongError(const std::string& m) { return Error(ExitCode::kWrong, m
 // Runs body; an Error is printed as "tpbench: error: <what>" on stderr and becomes its exit
 // code; any other exception exits 3. Use in every main().
 int RunMain(const std::function<int()>& body);
+// Called by RunMain with the exit code just before it returns (Bootstrap records it in the
+// rank's status file for the --np launcher's report). One observer; nullptr clears it.
+void SetExitObserver(void (*observer)(int code));
 
 [[noreturn]] void CheckFailed(const char* file, int line, const char* cond, const std::string& msg);
 

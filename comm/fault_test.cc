@@ -6,12 +6,18 @@
 //                                                 # and the peers it was waiting for, exit 4
 //   fault_test --np 3 --backend mpi --mode hang   # rank 1 never joins: the others time out
 //                                                 # (-T seconds) and exit 4 naming the op
+//   fault_test --np 4 --mode kill-large --fault-mode detect
+//       # every rank loops 64 MiB all_reduces (rendezvous/CMA); rank 1 is SIGKILLed 2 s in
+//   fault_test --np 4 --mode kill-small    # the same with 8-float all_reduces (eager)
+//   fault_test --np 4 --mode exit          # rank 1 calls exit(1) 2 s into small all_reduces
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "comm/bootstrap.h"
@@ -35,14 +41,39 @@ int Main(int argc, char** argv) {
       mode = v;
     else if (f == "-T")
       timeout_s = std::stod(v);
-    else
-      throw UsageError("unknown flag '" + f + "'; valid: --np, --backend, --mode, -T");
+    else if (f != "--fault-mode")  // Bootstrap's
+      throw UsageError("unknown flag '" + f +
+                       "'; valid: --np, --backend, --mode, -T, --fault-mode");
   }
-  if (mode != "kill" && mode != "hang") throw UsageError("--mode: valid: kill, hang");
+  if (mode != "kill" && mode != "hang" && mode != "kill-large" && mode != "kill-small" &&
+      mode != "exit") {
+    throw UsageError("--mode: valid: kill, hang, kill-large, kill-small, exit");
+  }
   auto world = CreateWorld(backend);
   world->set_timeout(std::chrono::milliseconds(static_cast<long>(timeout_s * 1000)));
   std::vector<float> x(1024, 1.0f);
   world->AllReduce(x.data(), x.data(), x.size(), DataType::kF32, ReduceOp::kSum)->Wait();
+  if (mode == "kill-large" || mode == "kill-small" || mode == "exit") {
+    // Rank 1 dies from another thread while every rank is inside a stream of all_reduces.
+    std::vector<float> y(mode == "kill-large" ? (64u << 20) / sizeof(float) : 8, 1.0f);
+    if (world->rank() == 1) {
+      std::thread([mode] {
+        sleep(2);
+        std::fprintf(stderr, "fault_test: rank 1 %s\n",
+                     mode == "exit" ? "exits with code 1" : "kills itself");
+        if (mode == "exit") std::_Exit(1);
+        raise(SIGKILL);
+      }).detach();
+    }
+    OpOptions o;
+    o.algo = backend == "ucx" ? "ring" : "auto";
+    for (auto end = Clock::now() + std::chrono::seconds(60); Clock::now() < end;) {
+      world->AllReduce(y.data(), y.data(), y.size(), DataType::kF32, ReduceOp::kSum, o)->Wait();
+    }
+    std::fprintf(stderr, "fault_test: rank %d finished an all_reduce without rank 1\n",
+                 world->rank());
+    return 0;
+  }
   if (world->rank() == 1) {
     if (mode == "kill") {
       sleep(2);  // the others are waiting in the next all_reduce by now

@@ -42,4 +42,27 @@ run 25 4 --np 2 --backend ucx --mode hang -T 3 -- \
   "timeout after 3.0 s in all_reduce/ring" "no message from rank 1 (world 1)"
 run 25 4 --np 3 --backend mpi --mode hang -T 3 -- \
   "timeout after 3 s in all_reduce/auto"
+
+# A rank lost in the middle of a stream of ops, 4 ranks: SIGKILL during 64 MiB all_reduces
+# (rendezvous; CMA in fast mode) and during 8-float ones (eager), and an exit(1) outside
+# tpbench's error path. Whatever the mode and backend: exit 4, the --np launcher's one line
+# naming the dead rank, its host and how it died, and no library backtrace. In detect mode
+# the ucx survivors report the lost peer themselves first.
+lost() {  # lost <backend> <fault mode> <mode> <how it died>
+  local extra=()
+  [[ "$1/$2" == ucx/detect ]] && extra=("lost peer: world rank 1 (host ")
+  run 20 4 --np 4 --backend "$1" --mode "$3" --fault-mode "$2" -T 60 -- \
+    "tpbench: error: lost rank 1 of 4 (host " "$4" "the others were in all_reduce/" \
+    "[fault mode $2]" "${extra[@]}"
+  grep -qi backtrace "$log" && { echo "FAIL: a backtrace in the output"; cat "$log"; fail=1; }
+}
+for backend in ucx mpi; do
+  for fm in fast detect; do
+    # ucx fast: a survivor may abort inside CMA first, and mpirun then names its signal.
+    lost "$backend" "$fm" kill-large "$([[ $backend/$fm == ucx/fast ]] || echo 'killed by signal 9')"
+    lost "$backend" "$fm" kill-small "killed by signal 9"
+  done
+  lost "$backend" fast exit "exited with code 1"
+done
+lost ucx detect exit "exited with code 1"
 exit $fail

@@ -670,7 +670,7 @@ def build(results_paths, out, baseline_paths=None, verdict_path=None, measure_li
 
     pl = Plotter(out)
     colls = [c for c in COLLECTIVES if any(e.parts["coll"] == c for e in res.coll())]
-    body = [section_summary(res, verdict, limit)]
+    body = [top_notes(res, baseline_paths)] + [section_summary(res, verdict, limit)]
     for c in colls:
         body.append(section_collective(pl, res, c, limit))
     body.append(section_scaling(pl, res))
@@ -690,3 +690,26 @@ def build(results_paths, out, baseline_paths=None, verdict_path=None, measure_li
     index = os.path.join(out, "index.html")
     write_atomically(index, page)
     return index
+
+
+def top_notes(res, baseline_paths):
+    """What the reader must know first: an incomplete sweep (bench/sweep.py's context keys
+    incomplete/parts_missing) and results of different fault modes (context fault_mode;
+    absent = fast, the only mode before it was recorded)."""
+    notes = []
+    for path, ctx in res.files:
+        if str(ctx.get("incomplete", "")) == "true":
+            notes.append("<strong>INCOMPLETE</strong> sweep: %s has no results for %s; finish it "
+                         "with <code>bazel run //bench:sweep -- --resume %s</code>"
+                         % (esc(path), esc(str(ctx.get("parts_missing", "some parts"))),
+                            esc(os.path.dirname(os.path.abspath(path)))))
+    modes = {str(c.get("fault_mode", "fast")) for _, c in res.files}
+    if baseline_paths:
+        modes |= {str(c.get("fault_mode", "fast"))
+                  for _, c in load_results(baseline_paths, "baseline").files}
+    if len(modes) > 1:
+        notes.append("<strong>Different fault modes</strong> (%s): detect mode costs bandwidth "
+                     "(docs/runtime.md); timings of the two modes are not comparable"
+                     % esc(", ".join(sorted(modes))))
+    return "".join('<p style="color:#a40000">%s</p>' % n for n in notes)
+

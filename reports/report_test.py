@@ -193,6 +193,25 @@ class ReportTest(unittest.TestCase):
         page = self.gate_page("exact.json", "gate-exact")
         self.assertIn("Exact-metric failures (2)", page)
 
+    def test_incomplete_sweep_and_fault_modes_are_said_at_the_top(self):
+        with open(td("results_small.json")) as f:
+            data = json.load(f)
+        data["context"].update(incomplete="true", parts_missing="layers-np2",
+                               fault_mode="detect")
+        path = os.path.join(TMP, "incomplete", "results.json")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(data, f)
+        index = report.build([path, td("perf_small.json")], os.path.join(TMP, "incomplete-out"))
+        with open(index) as f:
+            page = f.read()
+        top = page[:page.index('id="summary"')]
+        self.assertIn("<strong>INCOMPLETE</strong> sweep", top)
+        self.assertIn("layers-np2", top)
+        self.assertIn("--resume", top)
+        self.assertIn("Different fault modes</strong> (detect, fast)", top)
+        self.assertNotIn("INCOMPLETE", self.page)
+
     def test_baseline_without_metadata_is_refused_like_the_gate(self):
         with open(ci_td("baseline.json")) as f:
             doc = json.load(f)

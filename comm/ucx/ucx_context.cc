@@ -36,6 +36,19 @@ void UcxContext::Init() {
     ucs_global_opts_set_value("WARN_UNUSED_ENV_VARS", "n");
     setenv("UCX_WARN_UNUSED_ENV_VARS", "n", /*overwrite=*/0);  // for child processes
   }
+  // A failing transport prints no backtrace unless asked for (-v, or the user's
+  // UCX_HANDLE_ERRORS); tpbench's own line says what failed.
+  if (std::getenv("UCX_HANDLE_ERRORS") == nullptr && !VerboseFailures()) {
+    ucs_global_opts_set_value("HANDLE_ERRORS", "");
+  }
+  // Detect mode (../shared/FAULTS_FACTS.md): peer-failure endpoints need shared-memory
+  // transports that support it (else UCX falls back to tcp), and a keepalive well under
+  // mpirun's 1 s grace before it kills the survivors. The user's values win.
+  detect_ = CurrentFaultMode() == FaultMode::kDetect;
+  if (detect_) {
+    setenv("UCX_MM_ERROR_HANDLING", "y", /*overwrite=*/0);
+    setenv("UCX_KEEPALIVE_INTERVAL", "200ms", /*overwrite=*/0);
+  }
 
   ucp_config_t* config = nullptr;
   UCX_CHECK(ucp_config_read(nullptr, nullptr, &config));
@@ -74,13 +87,31 @@ void UcxContext::Init() {
   // it lazy at scale, keep the gathered addresses and create eps_[r] on first use in ep(r)
   // (ucp_ep_create does not communicate; wire-up happens on the first send either way).
   eps_.assign(world_size_, nullptr);
+  peer_args_.assign(world_size_, PeerArg{this, 0});
   for (int r = 0; r < world_size_; ++r) {
     ucp_ep_params_t ep;
     std::memset(&ep, 0, sizeof(ep));
     ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS;
     ep.address = reinterpret_cast<const ucp_address_t*>(all.data() + r * max_len);
+    if (detect_) {
+      peer_args_[r].world_rank = r;
+      ep.field_mask |= UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE | UCP_EP_PARAM_FIELD_ERR_HANDLER;
+      ep.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+      ep.err_handler.cb = &UcxContext::OnEndpointError;
+      ep.err_handler.arg = &peer_args_[r];
+    }
     UCX_CHECK(ucp_ep_create(worker_, &ep, &eps_[r]));
   }
+}
+
+void UcxContext::OnEndpointError(void* arg, ucp_ep_h /*ep*/, ucs_status_t status) {
+  const PeerArg* p = static_cast<const PeerArg*>(arg);
+  UcxContext* c = p->ctx;
+  if (c->shutting_down_ || c->lost_peer_ >= 0) return;
+  c->lost_peer_ = p->world_rank;
+  c->lost_status_ = status;
+  c->failed_ = true;
+  NoteLostPeer(p->world_rank);
 }
 
 UcxContext::~UcxContext() { Shutdown(); }
@@ -106,6 +137,10 @@ void UcxContext::BlockOnce(Clock::time_point until) {
 }
 
 void UcxContext::Shutdown() {
+  shutting_down_ = true;
+  // A lost peer: endpoints may never close and the launcher ends the job within a second;
+  // leave the worker and context to the process exit.
+  if (lost_peer_ >= 0) return;
   if (!worker_) {
     if (context_) ucp_cleanup(context_);
     return;

@@ -81,12 +81,31 @@ class UcxContext {
   // shutdown instead of flushing them.
   void MarkFailed() { failed_ = true; }
 
+  // Fault mode detect (comm/bootstrap.h): the endpoints are in peer-failure mode and the
+  // first endpoint error names the lost world rank (-1: none), with UCX's status. Ranks that
+  // never talked to the dead one get a callback for it too, so the first callback's peer is
+  // the one blamed. Transports check lost_peer() in their waits and fail the op at once.
+  bool detect() const { return detect_; }
+  int lost_peer() const { return lost_peer_; }
+  ucs_status_t lost_status() const { return lost_status_; }
+
  private:
   UcxContext() = default;
   void Init();
   void Shutdown();
   // One blocking step: arm the worker, then poll its fd until `until` (at most 100 ms).
   void BlockOnce(Clock::time_point until);
+  static void OnEndpointError(void* arg, ucp_ep_h ep, ucs_status_t status);
+
+  struct PeerArg {
+    UcxContext* ctx;
+    int world_rank;
+  };
+  std::vector<PeerArg> peer_args_;  // the error callbacks' arguments, one per endpoint
+  bool detect_ = false;
+  bool shutting_down_ = false;
+  int lost_peer_ = -1;
+  ucs_status_t lost_status_ = UCS_OK;
 
   ucp_context_h context_ = nullptr;
   ucp_worker_h worker_ = nullptr;

@@ -1,5 +1,7 @@
 #include "comm/ucx/ucx_transport.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -156,10 +158,11 @@ void UcxTransport::WaitAll(Request* reqs, int n) {
         err_i = i;
       }
     }
-    return all || err != UCS_OK;
+    return all || err != UCS_OK || ctx_->lost_peer() >= 0;
   };
   auto on_slow = [&] { op_.owner->NoteWaiting(Pending(reqs, n)); };
   const bool finished = ctx_->WaitUntil(done, op_.deadline, on_slow);
+  if (ctx_->lost_peer() >= 0) LostPeer(reqs, n);
   if (finished && err == UCS_OK) return;
   if (err != UCS_OK) {
     const Request& r = reqs[err_i];
@@ -174,6 +177,24 @@ void UcxTransport::WaitAll(Request* reqs, int n) {
   Fail(reqs, n,
        TimeoutError("timeout after " + std::string(secs) + " s in " + op() + ": " +
                     Missing(reqs, n)));
+}
+
+void UcxTransport::LostPeer(Request* reqs, int n) {
+  // Report at once and end the process: requests to or from the dead rank may never complete,
+  // even cancelled, and unwinding through communicators that still hold them crashed inside
+  // UCX (a double free) in tests; mpirun ends the job within a second anyway
+  // (../shared/FAULTS_FACTS.md). The status file already says "lost peer N" for the launcher.
+  const std::string missing = Missing(reqs, n);
+  const int p = ctx_->lost_peer();
+  std::fprintf(stderr,
+               "tpbench: error: rank %d: lost peer: world rank %d (host %s) is gone (ucx: %s, "
+               "fault mode detect) during %s%s%s\n",
+               ctx_->world_rank(), p, Bootstrap::hostname_of(p).c_str(),
+               ucs_status_string(ctx_->lost_status()), op().c_str(), missing.empty() ? "" : "; ",
+               missing.c_str());
+  std::fflush(stderr);
+  std::fflush(stdout);
+  _exit(static_cast<int>(ExitCode::kTimeout));
 }
 
 std::string UcxTransport::Missing(Request* reqs, int n) const {

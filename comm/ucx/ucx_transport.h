@@ -98,6 +98,9 @@ class UcxTransport final : public Transport {
   [[noreturn]] void Failed(int line, const std::string& what, ucs_status_t s);
   // "no message from rank 1 (world 1), sends to ... not completed" (timeout messages).
   std::string Missing(Request* reqs, int n) const;
+  // Fault mode detect: the context lost a peer during this wait; prints the error naming it
+  // and exits 4 at once.
+  [[noreturn]] void LostPeer(Request* reqs, int n);
   // "ranks 1, 3 (world 1, 3)": peers of the requests still pending (in-flight note).
   std::string Pending(Request* reqs, int n) const;
   void CancelAll(Request* reqs, int n);
