@@ -245,17 +245,36 @@ def resume(out, no_report):
     return run_parts(out, copy, state, no_report)
 
 
-class Interrupted(Exception):
-    pass
+def _run_part(out, sweep, state, n, binary, child, caught):
+    """Runs one part, cleans up after it and records its outcome; returns its exit code."""
+    key = "%s-np%d" % (binary, n)
+    part = os.path.join(out, "parts", key + ".json")
+    cmd = [runfiles_path("bench/" + binary), "--np", str(n), "--sweep", sweep,
+           "--benchmark_out=" + part] + state["extra"]
+    print("# sweep: %s on %d ranks" % (binary, n), flush=True)
+    child[0] = subprocess.Popen(cmd)
+    rc = child[0].wait()
+    child[0] = None
+    ok = part_is_valid(part)
+    if not ok and os.path.exists(part):
+        os.remove(part)  # never merge a half-written part
+    # A rank ended by a signal leaves Google Benchmark's temporary file behind.
+    for f in os.listdir(os.path.join(out, "parts")):
+        if f.startswith(key + ".json.tmp."):
+            os.remove(os.path.join(out, "parts", f))
+    # A part counts as done when it left valid results and was not interrupted (exit 7, wrong
+    # results, is a finished measurement).
+    state["parts"][key] = {"rc": rc, "done": ok and not caught}
+    results.write_atomically(os.path.join(out, STATE), json.dumps(state, indent=1))
+    if rc != 0:
+        print("sweep: %s on %d ranks exited %d" % (binary, n, rc), file=sys.stderr)
+    return rc
 
 
-def run_parts(out, sweep, state, no_report):
-    """Runs every planned part without valid results (recording each outcome in
-    sweep_state.json as it ends), then merges what exists into results.json, marked
-    incomplete when a part is missing. SIGINT/SIGTERM stop the part running (the signal is
-    passed on to it), skip the rest and still merge."""
+def _run_all(out, sweep, state, caught):
+    """Every planned part without valid results; SIGINT/SIGTERM stop the part running (the
+    signal is passed on to it) and skip the rest. Returns the worst exit code."""
     child = [None]
-    caught = []
 
     def on_signal(sig, frame):
         caught.append(sig)
@@ -266,38 +285,21 @@ def run_parts(out, sweep, state, no_report):
     worst = 0
     try:
         for n, binary in state["plan"]:
-            key = "%s-np%d" % (binary, n)
-            part = os.path.join(out, "parts", key + ".json")
-            done = state["parts"].get(key, {})
+            done = state["parts"].get("%s-np%d" % (binary, n), {})
+            part = os.path.join(out, "parts", "%s-np%d.json" % (binary, n))
             if done.get("done") and part_is_valid(part):
                 print("# sweep: %s on %d ranks: done earlier, skipped" % (binary, n), flush=True)
                 worst = max(worst, done.get("rc", 0))
-                continue
-            if caught:
-                break
-            cmd = [runfiles_path("bench/" + binary), "--np", str(n), "--sweep", sweep,
-                   "--benchmark_out=" + part] + state["extra"]
-            print("# sweep: %s on %d ranks" % (binary, n), flush=True)
-            child[0] = subprocess.Popen(cmd)
-            rc = child[0].wait()
-            child[0] = None
-            ok = part_is_valid(part)
-            if not ok and os.path.exists(part):
-                os.remove(part)  # never merge a half-written part
-            # A rank ended by a signal leaves Google Benchmark's temporary file behind.
-            for f in os.listdir(os.path.join(out, "parts")):
-                if f.startswith(key + ".json.tmp."):
-                    os.remove(os.path.join(out, "parts", f))
-            # A part counts as done when it left valid results and was not interrupted
-            # (exit 7, wrong results, is a finished measurement).
-            state["parts"][key] = {"rc": rc, "done": ok and not caught}
-            results.write_atomically(os.path.join(out, STATE), json.dumps(state, indent=1))
-            if rc != 0:
-                print("sweep: %s on %d ranks exited %d" % (binary, n, rc), file=sys.stderr)
-                worst = max(worst, rc)
+            elif not caught:
+                worst = max(worst, _run_part(out, sweep, state, n, binary, child, caught))
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+    return worst
+
+
+def _finished(out, state):
+    """(world size, part file) of the parts with valid results, and the keys of the others."""
     parts, missing = [], []
     for n, binary in state["plan"]:
         key = "%s-np%d" % (binary, n)
@@ -306,6 +308,16 @@ def run_parts(out, sweep, state, no_report):
             parts.append((n, part))
         else:
             missing.append(key)
+    return parts, missing
+
+
+def run_parts(out, sweep, state, no_report):
+    """Runs every planned part without valid results (recording each outcome in
+    sweep_state.json as it ends), then merges what exists into results.json, marked
+    incomplete when a part is missing. An interruption still merges."""
+    caught = []
+    worst = _run_all(out, sweep, state, caught)
+    parts, missing = _finished(out, state)
     if caught:
         print("sweep: interrupted by signal %d; %d of %d parts done; finish with: bazel run "
               "//bench:sweep -- --resume %s" % (caught[0], len(parts), len(state["plan"]), out),
