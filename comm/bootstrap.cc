@@ -396,42 +396,40 @@ std::string OpOf(const RankStatus& s) {
   return op;
 }
 
-// The launcher's verdict on a failed job: one line on stderr and the exit code. A rank that
-// died outside tpbench (a signal, an abort, an exit without tpbench's error path) is a lost
-// peer: exit 4. Otherwise the job's own code stands (the failing ranks printed why).
-int ReportJob(int rc, const JobOutcome& o, const std::vector<StatusRead>& st, int np) {
-  if (rc == 0) return 0;
-  auto state = [&](int r) { return st[r].present ? std::string(st[r].s.state) : std::string(); };
-  // The dead rank: one that never left through tpbench ("running"), the one mpirun noticed
-  // first if it is such a rank; else one that aborted (fast mode: a survivor may abort inside
-  // UCX's CMA transport while reading from the dead rank, and mpirun may notice it first).
-  // A job that ended through tpbench's own error path on the rank mpirun noticed first (a
-  // failed check, a timeout) keeps its code: that rank printed why.
-  if (o.rank >= 0 && o.rank < np && st[o.rank].present) {
-    const std::string s = state(o.rank);
-    if (s != "running" && s != "aborted") return rc;
-  }
-  if (o.rank < 0 && rc < 128) return rc;
+std::string StateOf(const std::vector<StatusRead>& st, int r) {
+  return st[r].present ? std::string(st[r].s.state) : std::string();
+}
+
+// The dead rank: one that never left through tpbench ("running"), the one mpirun noticed
+// first if it is such a rank; else one that aborted (fast mode: a survivor may abort inside
+// UCX's CMA transport while reading from the dead rank, and mpirun may notice it first); else
+// one that died before its status file existed. -1: none (the job's own code stands).
+int FindDeadRank(int rc, const JobOutcome& o, const std::vector<StatusRead>& st, int np) {
   int dead = -1;
   for (const char* want : {"running", "aborted"}) {
     if (dead >= 0) break;
-    if (o.rank >= 0 && o.rank < np && state(o.rank) == want) dead = o.rank;
+    if (o.rank >= 0 && o.rank < np && StateOf(st, o.rank) == want) dead = o.rank;
     for (int r = 0; r < np && dead < 0; ++r) {
-      if (state(r) == want) dead = r;
+      if (StateOf(st, r) == want) dead = r;
     }
   }
   if (dead < 0 && o.rank < 0 && rc > 128) {
     for (int r = 0; r < np && dead < 0; ++r) {
-      if (!st[r].present) dead = r;  // died before its status file existed
+      if (!st[r].present) dead = r;
     }
   }
-  if (dead < 0) return rc == 137 ? static_cast<int>(ExitCode::kTimeout) : rc;
-  std::string host = st[dead].present ? st[dead].s.host : (dead == o.rank ? o.node : "");
-  std::string who = std::to_string(dead) + " of " + std::to_string(np);
-  std::string where;
+  return dead;
+}
+
+// "2 of 4 (host vm, pid 123) killed by signal 9 (Killed) in all_reduce/auto of ..."
+std::string DescribeDead(int dead, const JobOutcome& o, const std::vector<StatusRead>& st, int np) {
+  const std::string host =
+      st[dead].present ? st[dead].s.host : (dead == o.rank ? o.node : std::string());
+  std::string who = std::to_string(dead) + " of " + std::to_string(np), where;
   if (!host.empty()) where += "host " + host;
-  if (st[dead].present)
+  if (st[dead].present) {
     where += (where.empty() ? "" : ", ") + std::string("pid ") + std::to_string(st[dead].s.pid);
+  }
   if (!where.empty()) who += " (" + where + ")";
   std::string how;
   if (dead == o.rank && o.signal > 0) {
@@ -439,7 +437,7 @@ int ReportJob(int rc, const JobOutcome& o, const std::vector<StatusRead>& st, in
           (o.signal_name.empty() ? "" : " (" + o.signal_name + ")");
   } else if (dead == o.rank && o.exit_code >= 0) {
     how = "exited with code " + std::to_string(o.exit_code) + " outside tpbench's error path";
-  } else if (state(dead) == "aborted") {
+  } else if (StateOf(st, dead) == "aborted") {
     how = "aborted inside a library";
   } else {
     how = "died (a signal, or an exit outside tpbench's error path)";
@@ -448,59 +446,73 @@ int ReportJob(int rc, const JobOutcome& o, const std::vector<StatusRead>& st, in
     const std::string op = OpOf(st[dead].s);
     if (!op.empty()) how += " in " + op;
   }
-  // What the others were doing: the distinct ops in flight, and whether they saw the loss.
+  return who + " " + how;
+}
+
+// What the others were doing: the distinct ops in flight, and whether they saw the loss.
+std::string DescribeOthers(int dead, const std::vector<StatusRead>& st, int np) {
   std::set<std::string> ops;
   int lost_seen = 0, others = 0, aborted = 0;
   for (int r = 0; r < np; ++r) {
     if (r == dead || !st[r].present) continue;
     ++others;
-    if (state(r) == "aborted") ++aborted;
+    if (StateOf(st, r) == "aborted") ++aborted;
     if (std::strncmp(st[r].s.state, "lost peer", 9) == 0) ++lost_seen;
     const std::string op = OpOf(st[r].s);
     if (!op.empty()) ops.insert(op);
   }
-  std::string rest;
-  if (ops.empty()) {
-    rest = "the others were between ops";
-  } else {
-    rest = "the others were in ";
-    int k = 0;
-    for (const std::string& op : ops) {
-      if (k++ == 3) {
-        rest += ", ...";
-        break;
-      }
-      rest += (k > 1 ? ", " : "") + op;
+  std::string rest = ops.empty() ? "the others were between ops" : "the others were in ";
+  int k = 0;
+  for (const std::string& op : ops) {
+    if (k++ == 3) {
+      rest += ", ...";
+      break;
     }
+    rest += (k > 1 ? ", " : "") + op;
   }
-  if (aborted) {
-    rest += "; " + std::to_string(aborted) + " of " + std::to_string(others) +
-            " aborted inside the transport afterwards";
+  const std::string of = " of " + std::to_string(others);
+  if (aborted)
+    rest += "; " + std::to_string(aborted) + of + " aborted inside the transport afterwards";
+  if (lost_seen)
+    rest += "; " + std::to_string(lost_seen) + of + " detected the lost peer themselves";
+  return rest;
+}
+
+// The launcher's verdict on a failed job: one line on stderr and the exit code. A rank that
+// died outside tpbench (a signal, an abort, an exit without tpbench's error path) is a lost
+// peer: exit 4. Otherwise the job's own code stands (the failing ranks printed why): also
+// when the rank mpirun noticed first left through tpbench's own error path (a failed check, a
+// timeout).
+int ReportJob(int rc, const JobOutcome& o, const std::vector<StatusRead>& st, int np) {
+  if (rc == 0) return 0;
+  if (o.rank >= 0 && o.rank < np && st[o.rank].present) {
+    const std::string s = StateOf(st, o.rank);
+    if (s != "running" && s != "aborted") return rc;
   }
-  if (lost_seen) {
-    rest += "; " + std::to_string(lost_seen) + " of " + std::to_string(others) +
-            " detected the lost peer themselves";
-  }
+  if (o.rank < 0 && rc < 128) return rc;
+  const int dead = FindDeadRank(rc, o, st, np);
+  if (dead < 0) return rc == 137 ? static_cast<int>(ExitCode::kTimeout) : rc;
   std::fprintf(stderr, "tpbench: error: lost rank %s; %s [fault mode %s] (exit 4%s)\n",
-               (who + " " + how).c_str(), rest.c_str(), FaultModeName(CurrentFaultMode()),
+               DescribeDead(dead, o, st, np).c_str(), DescribeOthers(dead, st, np).c_str(),
+               FaultModeName(CurrentFaultMode()),
                VerboseFailures() ? "" : "; -v shows the libraries' own output");
   std::fflush(stderr);
   return static_cast<int>(ExitCode::kTimeout);
 }
 
-int RunJob(std::vector<char*>& cargs, int np) {
-  const bool verbose = VerboseFailures();
-  // The run folder for the ranks' status files.
-  std::string tmp = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
-  std::string dir_t = tmp + "/tpbench-run-XXXXXX";
+// The run folder for the ranks' status files ("" if it cannot be made), in TPBENCH_RUN_DIR.
+std::string MakeRunDir() {
+  const std::string tmp = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
+  const std::string dir_t = tmp + "/tpbench-run-XXXXXX";
   std::vector<char> dir_buf(dir_t.begin(), dir_t.end());
   dir_buf.push_back(0);
-  std::string dir;
-  if (mkdtemp(dir_buf.data())) {
-    dir = dir_buf.data();
-    setenv("TPBENCH_RUN_DIR", dir.c_str(), 1);
-  }
-  if (!verbose && !std::getenv("UCX_HANDLE_ERRORS")) setenv("UCX_HANDLE_ERRORS", "", 1);
+  if (!mkdtemp(dir_buf.data())) return "";
+  setenv("TPBENCH_RUN_DIR", dir_buf.data(), 1);
+  return dir_buf.data();
+}
+
+// Starts mpirun with its stderr into a pipe; returns its pid, *err_fd the pipe's read end.
+pid_t SpawnMpirun(std::vector<char*>& cargs, int* err_fd) {
   std::fflush(stdout);
   std::fflush(stderr);
   int fds[2];
@@ -519,39 +531,55 @@ int RunJob(std::vector<char*>& cargs, int np) {
     _exit(static_cast<int>(ExitCode::kBackend));
   }
   close(fds[1]);
-  g_child = pid;
-  struct sigaction sa, old_int, old_term;
-  std::memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = ForwardSignal;
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-  // Forward mpirun's stderr line by line, dropping the libraries' failure output.
+  *err_fd = fds[0];
+  return pid;
+}
+
+// Forwards mpirun's stderr line by line, dropping the libraries' failure output unless
+// verbose; notes what mpirun says about a rank that died.
+JobOutcome ForwardStderr(int fd, bool verbose) {
   JobOutcome outcome;
   bool in_block = false;
   std::string line;
   char buf[4096];
   for (;;) {
-    const ssize_t n = read(fds[0], buf, sizeof(buf));
+    const ssize_t n = read(fd, buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     for (ssize_t i = 0; i < n; ++i) {
       line.push_back(buf[i]);
       if (buf[i] != '\n') continue;
-      std::string l = line.substr(0, line.size() - 1);
+      const std::string l = line.substr(0, line.size() - 1);
       ParseNotice(l, &outcome);
       if (verbose || !IsLibraryNoise(l, &in_block)) (void)!write(2, line.data(), line.size());
       line.clear();
     }
   }
   if (!line.empty()) (void)!write(2, line.data(), line.size());
-  close(fds[0]);
+  close(fd);
+  return outcome;
+}
+
+int RunJob(std::vector<char*>& cargs, int np) {
+  const bool verbose = VerboseFailures();
+  const std::string dir = MakeRunDir();
+  if (!verbose && !std::getenv("UCX_HANDLE_ERRORS")) setenv("UCX_HANDLE_ERRORS", "", 1);
+  int err_fd = -1;
+  const pid_t pid = SpawnMpirun(cargs, &err_fd);
+  g_child = pid;
+  struct sigaction sa, old_int, old_term;
+  std::memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = ForwardSignal;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  const JobOutcome outcome = ForwardStderr(err_fd, verbose);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   g_child = -1;
-  int rc =
+  const int rc =
       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   std::vector<StatusRead> st =
       dir.empty() ? std::vector<StatusRead>(static_cast<size_t>(np)) : ReadStatuses(dir, np);

@@ -28,6 +28,12 @@ void UcxContext::Init() {
   world_rank_ = Bootstrap::rank();
   world_size_ = Bootstrap::size();
   blocking_ = Bootstrap::oversubscribed();
+  ConfigureEnvironment();
+  CreateWorker();
+  ConnectAll();
+}
+
+void UcxContext::ConfigureEnvironment() {
   // UCX warns about every UCX_* variable no component read (launchers set several). The
   // global options are parsed when libucs loads, before main(), so setting the variable now
   // would only add itself to the warning: change the parsed option instead, unless the user
@@ -49,7 +55,9 @@ void UcxContext::Init() {
     setenv("UCX_MM_ERROR_HANDLING", "y", /*overwrite=*/0);
     setenv("UCX_KEEPALIVE_INTERVAL", "200ms", /*overwrite=*/0);
   }
+}
 
+void UcxContext::CreateWorker() {
   ucp_config_t* config = nullptr;
   UCX_CHECK(ucp_config_read(nullptr, nullptr, &config));
   ucp_params_t params;
@@ -69,7 +77,9 @@ void UcxContext::Init() {
   wp.thread_mode = UCS_THREAD_MODE_SERIALIZED;
   UCX_CHECK(ucp_worker_create(context_, &wp, &worker_));
   UCX_CHECK(ucp_worker_get_efd(worker_, &efd_));
+}
 
+void UcxContext::ConnectAll() {
   // Exchange worker addresses: lengths first, then every address padded to the longest.
   ucp_address_t* addr = nullptr;
   size_t len = 0;

@@ -92,6 +92,9 @@ class UcxContext {
  private:
   UcxContext() = default;
   void Init();
+  void ConfigureEnvironment();  // UCX options: warnings, backtraces, detect mode
+  void CreateWorker();          // context, worker and its event fd
+  void ConnectAll();            // worker addresses exchanged, endpoints to every rank
   void Shutdown();
   // One blocking step: arm the worker, then poll its fd until `until` (at most 100 ms).
   void BlockOnce(Clock::time_point until);
