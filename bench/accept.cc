@@ -43,8 +43,8 @@ constexpr const char* kUsage = R"(usage: accept --spec FILE [--np N | under mpir
   --backend NAME     ucx or mpi (default ucx)
   --force            run a spec written for another machine profile (default: exit 2)
   -T SECONDS         deadline of every op; a hang exits 4 naming op and peers (default 120)
-  --fault-mode M     fast (default; the specs' figures are fast-mode figures) or detect: the
-                     ranks report a lost peer themselves, at a bandwidth cost (docs/runtime.md)
+  --fault-mode M     fast or detect (default: the spec's fault_mode, else detect: the ranks
+                     report a lost peer themselves, at a bandwidth cost; docs/runtime.md)
   --debug-slow-rank R     test hooks, in the real run path: rank R's sends and collectives
   --debug-slow-link A:B   are throttled to 5 MB/s (+200 us each) / the link between A and B
   --debug-slow-compute R  is / rank R's GEMM and copy take 20x as long
@@ -474,6 +474,12 @@ RunContext CheckSpecApplies(const AcceptSpec& spec, bool force) {
   return ctx;
 }
 
+// Acceptance's fault mode is detect unless the spec's figures hold in another mode (its
+// `fault_mode`); --fault-mode overrides both (Bootstrap parses it).
+void UseSpecFaultMode(const AcceptSpec& spec) {
+  SetDefaultFaultMode(spec.fault_mode == "fast" ? FaultMode::kFast : FaultMode::kDetect);
+}
+
 // Rank 0 renders the HTML page with bench/accept_html.py (next to this binary's runfiles).
 void WriteHtml(const std::string& dir) {
   char self[4096];
@@ -499,23 +505,24 @@ int Main(int argc, char** argv) {
   }
   // The spec is checked before any launch: a bad or foreign spec is one clear exit 2.
   bool force = false;
+  for (int i = 1; i < argc; ++i) force = force || !std::strcmp(argv[i], "--force");
   for (int i = 1; i < argc; ++i) {
-    force = force || !std::strcmp(argv[i], "--force");
     if (!std::strcmp(argv[i], "--spec") && i + 1 < argc) {
-      CheckSpecApplies(ReadAcceptSpec(ResolveUserPath(argv[i + 1])), force);
+      const AcceptSpec spec = ReadAcceptSpec(ResolveUserPath(argv[i + 1]));
+      CheckSpecApplies(spec, force);
+      UseSpecFaultMode(spec);  // the launcher's report names it too
     }
   }
   if (int rc = MaybeRelaunch(argc, argv); rc >= 0) return rc;
   Bootstrap::Init(&argc, &argv);
   FlagParser p(argc, argv, {"--force"});
   p.Value("--np", "0");
-  // Bootstrap's. fast by default: the shipped specs' thresholds were measured in fast mode,
-  // and detect mode's bandwidth fails them (docs/runtime.md).
-  p.Value("--fault-mode", "");
+  p.Value("--fault-mode", "");  // Bootstrap's; it overrides the spec's
   const Flags f = ParseFlags(p, Bootstrap::size());
   p.Finish({});
   const AcceptSpec spec = ReadAcceptSpec(f.spec);
   const RunContext ctx = CheckSpecApplies(spec, f.force);
+  UseSpecFaultMode(spec);  // before the world (and its UCX endpoints) exists
   if (Bootstrap::rank() == 0) MakeParentDirs(f.out + "/verdict.json");
   std::unique_ptr<Communicator> world = CreateWorld(f.backend);
   if (f.timeout_s > 0) world->set_timeout(std::chrono::milliseconds(long(f.timeout_s * 1e3)));

@@ -193,6 +193,11 @@ AcceptSpec ParseAcceptSpec(const std::string& text, const std::string& path) {
       if (w.size() < 2) throw UsageError(where + ": source needs a text");
       s.source = line.substr(line.find(w[1]));
       while (std::isspace(static_cast<unsigned char>(s.source.back()))) s.source.pop_back();
+    } else if (w[0] == "fault_mode") {
+      if (w.size() != 2 || (w[1] != "fast" && w[1] != "detect")) {
+        throw UsageError(where + ": fault_mode takes fast or detect");
+      }
+      s.fault_mode = w[1];
     } else if (w[0] == "mesh") {
       if (w.size() != 2) throw UsageError(where + ": mesh takes one value, RxC");
       ParseMesh(w[1], &s, where);

@@ -8,6 +8,7 @@
 //   profile x86_64-amd-epyc-2c-24g         the machine_profile the figures belong to
 //   source  <free text>                    where the figures come from (a run, a datasheet)
 //   mesh    2x2                            TP mesh whose groups the collectives also run on
+//   fault_mode fast                        the mode the figures were measured in (default detect)
 //   link latency size=8B max=60us tol=50%
 //   link bandwidth size=1MiB min=0.8GB/s tol=50%
 //   collective all_reduce size=4MiB min_busbw=0.5GB/s tol=50% [groups=world,rows,cols]
@@ -45,6 +46,9 @@ struct SpecCheck {
 
 struct AcceptSpec {
   std::string path, profile, source;
+  // The fault mode the figures hold in (`fault_mode fast|detect`; default detect, acceptance's
+  // own default: ranks report a lost peer themselves). --fault-mode overrides it.
+  std::string fault_mode = "detect";
   int mesh_rows = 0, mesh_cols = 0;  // 0: no mesh
   std::vector<SpecCheck> checks;
 };

@@ -43,6 +43,8 @@ TEST(AcceptSpec, ParsesTheDocumentedFormat) {
   EXPECT_TRUE(s.checks[2].Passes(0.36e9));
   EXPECT_DOUBLE_EQ(s.checks[3].size, 256);
   EXPECT_EQ(s.checks[5].origin, "t.spec:10");
+  EXPECT_EQ(s.fault_mode, "detect");  // acceptance's default
+  EXPECT_EQ(ParseAcceptSpec(std::string(kGood) + "fault_mode fast\n", "t").fault_mode, "fast");
 }
 
 void ExpectError(const std::string& line, const std::string& message) {
@@ -74,6 +76,7 @@ TEST(AcceptSpec, RejectsBadLinesNamingThem) {
   ExpectError("collective all_gather size=1MiB min_busbw=1GB/s groups=world,diag",
               "unknown group 'diag'");
   ExpectError("mesh 2by2", "mesh '2by2' is not RxC");
+  ExpectError("fault_mode careful", "bad.spec:2: fault_mode takes fast or detect");
 }
 
 TEST(AcceptSpec, NeedsProfileAndChecks) {

@@ -60,4 +60,14 @@ run 8 0 "" ""
 run 8 5 "" "2:6" --debug-slow-link 2:6
 run 8 5 "6" "" --debug-slow-compute 6
 grep -q '<failure' "$tmp/out/junit.xml" || { echo "FAIL: junit.xml lacks the failure"; fail=1; }
+
+# Fault mode: the shipped spec's figures are fast-mode figures (its fault_mode); a spec that
+# says nothing runs in detect mode, acceptance's default; --fault-mode overrides the spec.
+mode_of() { /usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['fault_mode'])" "$1"; }
+[[ $(mode_of "$tmp/out/verdict.json") == fast ]] || { echo "FAIL: the dev spec did not run fast"; fail=1; }
+printf 'profile any\ngemm n=64 min=1GFLOP/s\n' > "$tmp/plain.spec"
+expect 0 "# verdict:" -- --np 2 --spec "$tmp/plain.spec" --force --out "$tmp/plain"
+[[ $(mode_of "$tmp/plain/verdict.json") == detect ]] || { echo "FAIL: default not detect"; fail=1; }
+expect 0 "# verdict:" -- --np 2 --spec "$tmp/plain.spec" --force --out "$tmp/plain" --fault-mode fast
+[[ $(mode_of "$tmp/plain/verdict.json") == fast ]] || { echo "FAIL: --fault-mode ignored"; fail=1; }
 exit $fail
