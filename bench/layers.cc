@@ -29,7 +29,7 @@
 #include "comm/communicator.h"
 #include "comm/error.h"
 #include "comm/world.h"
-#include "layers/host_compute.h"
+#include "layers/compute.h"
 #include "layers/mesh.h"
 #include "layers/plan_skeleton.h"
 #include "layers/reference.h"
@@ -53,6 +53,10 @@ constexpr const char* kUsage = R"(usage: layers [--np N] [flags] [--benchmark_* 
   --heads NH         attention heads (default 8)
   --ffn F            MLP width factor: fc1 is H -> F*H (default 4)
   --dtype LIST       f32, f64 or a list (default f32)
+  --compute NAME     compute backend of the layers: host (OpenBLAS, default) or cuda
+                     (cuBLAS + kernels; builds with --config=cuda; the TP schemes then need
+                     a device communicator, so only serial runs today); the check always
+                     uses a host reference
   --overlap MODE     on, off or both: async dX all-reduce during dW/db (default both)
   --causal           causal attention mask
   -n ITERS           timed steps per case (default 10)
@@ -90,6 +94,7 @@ struct Config {
   int corrupt_rank = -1;  // test hook: this rank corrupts dX[0] before the check
   std::string drop_grad;  // test hook: the TP result loses this gradient before the check
   int rounds = 1;
+  std::string compute = "host";  // the layers' compute backend (CreateCompute)
 };
 
 // --scheme: names of registered schemes or serial; "all" is every scheme whose mesh fits P
@@ -138,6 +143,13 @@ Config ParseConfig(FlagParser& p, int world) {
   c.timeout_s = ParseDouble(p.Value("-T", "300"), "-T", 0, 1e6);
   c.dump = p.Value("--dump", "");
   c.rounds = static_cast<int>(ParseInt(p.Value("--rounds", "1"), "--rounds", 1, 10000));
+  c.compute = ParseNames("--compute", p.Value("--compute", "host"), ComputeNames()).at(0);
+  if (c.compute != "host" && std::any_of(c.schemes.begin(), c.schemes.end(),
+                                         [](const std::string& s) { return s != "serial"; })) {
+    throw UsageError("--compute " + c.compute +
+                     ": the TP schemes need a communicator on device memory (nccl), which is "
+                     "not in this build; use --scheme serial");
+  }
   c.corrupt_rank = static_cast<int>(
       ParseInt(p.Value("--debug-corrupt-rank", "-1"), "--debug-corrupt-rank", -1, 1 << 20));
   c.drop_grad = p.Value("--debug-drop-grad", "");
@@ -190,13 +202,15 @@ double Tolerance(DataType dt) { return dt == DataType::kF64 ? 1e-9 : 1e-4; }
 // slice of every tensor this rank holds.
 class Layer {
  public:
-  // mesh is null for serial.
-  Layer(const Case& c, Mesh* mesh) : c_(c), cfg_(c.cfg->shape), serial_(c.scheme == "serial") {
+  // mesh is null for serial. compute: the backend's name (the case's, or "host" for the
+  // reference of the check).
+  Layer(const Case& c, Mesh* mesh, const std::string& compute)
+      : c_(c), cfg_(c.cfg->shape), serial_(c.scheme == "serial"), compute_(CreateCompute(compute)) {
     if (!serial_) {
       scheme_ = &FindScheme(c.scheme);
       axes_ = mesh->shape();
       coords_ = mesh->coords();
-      tp_ = scheme_->MakeCase(&hc_, mesh, cfg_, c.kind, c.opt);
+      tp_ = scheme_->MakeCase(compute_.get(), mesh, cfg_, c.kind, c.opt);
     }
     // Only this rank's tensors stay allocated (its parameter shards and its slices of x and
     // dY, copies), so peak_mem_bytes_per_rank is what a rank of a real run would hold; the
@@ -207,28 +221,39 @@ class Layer {
     if (c.kind == "linear" || c.kind == "mlp") p_.mlp = mine.mlp;
     if (c.kind == "attention") p_.attn = mine.attn;
     if (c.kind == "block") p_ = mine;
-    x_in_ = Mine("x", FullInput(kXSeed));
-    dy_in_ = Mine("x", FullInput(kDySeed));
+    // Into the compute backend's memory (no copy on the host).
+    for (auto& nt : p_.Named()) *nt.second = nt.second->ToMemory(compute_->memory());
+    x_in_ = Mine("x", FullInput(kXSeed)).ToMemory(compute_->memory());
+    dy_in_ = Mine("x", FullInput(kDySeed)).ToMemory(compute_->memory());
   }
 
+  // Each returns when the step's work is done (Synchronize: a device queues it).
   void Forward() {
+    ForwardQueued();
+    compute_->Synchronize();
+  }
+  void Backward() {
+    BackwardQueued();
+    compute_->Synchronize();
+  }
+  void ForwardQueued() {
     if (tp_) {
       y_ = tp_->Forward(p_, x_in_);
       return;
     }
     const std::string& k = c_.kind;
     if (k == "linear") {
-      h1_ = LinearForward(hc_, p_.mlp.fc1, x_in_);
-      y_ = LinearForward(hc_, p_.mlp.fc2, h1_);
+      h1_ = LinearForward(*compute_, p_.mlp.fc1, x_in_);
+      y_ = LinearForward(*compute_, p_.mlp.fc2, h1_);
     } else if (k == "mlp") {
-      y_ = MlpForward(hc_, p_.mlp, x_in_, &mlp_);
+      y_ = MlpForward(*compute_, p_.mlp, x_in_, &mlp_);
     } else if (k == "attention") {
-      y_ = AttentionForward(hc_, AttnShape(), p_.attn, x_in_, &attn_);
+      y_ = AttentionForward(*compute_, AttnShape(), p_.attn, x_in_, &attn_);
     } else {
-      y_ = ReferenceLayer(&hc_, cfg_).Forward(p_, x_in_, &block_cache_);
+      y_ = ReferenceLayer(compute_.get(), cfg_).Forward(p_, x_in_, &block_cache_);
     }
   }
-  void Backward() {
+  void BackwardQueued() {
     if (tp_) {
       dx_ = tp_->Backward(p_, dy_in_, &g_);
       return;
@@ -236,14 +261,14 @@ class Layer {
     const std::string& k = c_.kind;
     if (k == "linear") {
       Tensor dh1;
-      LinearBackward(hc_, p_.mlp.fc2, h1_, dy_in_, &dh1, &g_.mlp.fc2);
-      LinearBackward(hc_, p_.mlp.fc1, x_in_, dh1, &dx_, &g_.mlp.fc1);
+      LinearBackward(*compute_, p_.mlp.fc2, h1_, dy_in_, &dh1, &g_.mlp.fc2);
+      LinearBackward(*compute_, p_.mlp.fc1, x_in_, dh1, &dx_, &g_.mlp.fc1);
     } else if (k == "mlp") {
-      dx_ = MlpBackward(hc_, p_.mlp, mlp_, dy_in_, &g_.mlp);
+      dx_ = MlpBackward(*compute_, p_.mlp, mlp_, dy_in_, &g_.mlp);
     } else if (k == "attention") {
-      dx_ = AttentionBackward(hc_, AttnShape(), p_.attn, attn_, dy_in_, &g_.attn);
+      dx_ = AttentionBackward(*compute_, AttnShape(), p_.attn, attn_, dy_in_, &g_.attn);
     } else {
-      dx_ = ReferenceLayer(&hc_, cfg_).Backward(p_, block_cache_, dy_in_, &g_);
+      dx_ = ReferenceLayer(compute_.get(), cfg_).Backward(p_, block_cache_, dy_in_, &g_);
     }
   }
 
@@ -252,10 +277,10 @@ class Layer {
   double Error() {
     Case rc = c_;
     rc.scheme = "serial";
-    Layer ref(rc, nullptr);
+    Layer ref(rc, nullptr, "host");
     ref.Forward();
     ref.Backward();
-    double e = std::max(SliceError(y_, "x", ref.y_), SliceError(dx_, "x", ref.dx_));
+    double e = std::max(SliceError(Host(y_), "x", ref.y_), SliceError(Host(dx_), "x", ref.dx_));
     auto got = g_.Named();
     auto want = ref.g_.Named();
     missing_.clear();
@@ -268,7 +293,7 @@ class Layer {
         e = std::max(e, 1.0);
         continue;
       }
-      e = std::max(e, SliceError(*got[i].second, got[i].first, *want[i].second));
+      e = std::max(e, SliceError(Host(*got[i].second), got[i].first, *want[i].second));
     }
     return e;
   }
@@ -288,8 +313,8 @@ class Layer {
     const Tensor x = FullInput(kXSeed);
     std::vector<std::pair<std::string, Tensor>> files = {{"x", x},
                                                          {"dy", FullInput(kDySeed)},
-                                                         {"out", Full("x", y_, x.shape())},
-                                                         {"dx", Full("x", dx_, x.shape())}};
+                                                         {"out", Full("x", Host(y_), x.shape())},
+                                                         {"dx", Full("x", Host(dx_), x.shape())}};
     auto params = p_.Named();
     auto grads = g_.Named();
     LayerParams full = FullParams();
@@ -299,14 +324,14 @@ class Layer {
       const Tensor& f = *fulls[i].second;
       files.push_back({"param." + params[i].first, f});
       files.push_back(
-          {"grad." + params[i].first, Full(params[i].first, *grads[i].second, f.shape())});
+          {"grad." + params[i].first, Full(params[i].first, Host(*grads[i].second), f.shape())});
     }
     if (Bootstrap::rank() != 0) return;
     for (auto& f : files) WriteNpy(dir + "/" + f.first + ".npy", f.second);
   }
 
   LayerConfig config() const { return cfg_; }
-  HostCompute& compute() { return hc_; }
+  Compute& compute() { return *compute_; }
   // Exposed communication of the TP layer since the last reset (0 for serial).
   double exposed_comm_s() const { return tp_ ? tp_->exposed_comm_s() : 0; }
   void ResetCommClock() {
@@ -314,13 +339,16 @@ class Layer {
   }
   // Test hook: makes this rank's dX wrong by more than any tolerance.
   void CorruptDx() {
+    Tensor h = Host(dx_).Clone();
     double m = 0;
-    for (int64_t i = 0; i < dx_.numel(); ++i) m = std::max(m, std::fabs(dx_.Get(i)));
-    dx_.Set(0, dx_.Get(0) + m + 1);
+    for (int64_t i = 0; i < h.numel(); ++i) m = std::max(m, std::fabs(h.Get(i)));
+    h.Set(0, h.Get(0) + m + 1);
+    dx_.CopyFrom(h);
   }
 
  private:
   static constexpr uint64_t kXSeed = 21, kDySeed = 23;
+  static Tensor Host(const Tensor& t) { return t.ToMemory(MemoryType::kHost); }
   AttentionShape AttnShape() const { return {cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal}; }
   // The full parameters and inputs, identical on every rank (seeded).
   LayerParams FullParams() const {
@@ -363,7 +391,7 @@ class Layer {
   const TpScheme* scheme_ = nullptr;
   MeshShape axes_;
   std::vector<int64_t> coords_;
-  HostCompute hc_;
+  std::unique_ptr<Compute> compute_;
   std::unique_ptr<TpCase> tp_;
   LayerParams p_;
   LayerGrads g_;
@@ -423,7 +451,7 @@ void RunCase(benchmark::State& st, size_t index) {
   const bool serial = c.scheme == "serial";
   Mesh* mesh = nullptr;
   if (!serial) mesh = MeshOf(&comm, FindScheme(c.scheme).MeshFor(comm.size(), c.opt));
-  Layer layer(c, mesh);
+  Layer layer(c, mesh, cfg.compute);
   const UntimedStep u = RunUntimed(c, mesh, &layer);
   const double bytes = u.bytes, flops = u.flops, peak_mem = u.peak_mem;
   double err = u.err;
@@ -498,7 +526,9 @@ std::string CaseName(const Case& c, int world) {
   const std::string tag = serial ? "" : FindScheme(c.scheme).NameTag(c.opt);
   return prefix + "/" + c.kind + "/" + DataTypeName(c.dtype) + "/" + ShapeName(c.cfg->shape) +
          (tag.empty() ? "" : "/" + tag) + "/overlap:" + (c.overlap ? "on" : "off") +
-         (serial ? "" : "/backend:" + c.backend) + "/ranks:" + std::to_string(serial ? 1 : world);
+         (serial ? "" : "/backend:" + c.backend) +
+         (c.cfg->compute == "host" ? "" : "/compute:" + c.cfg->compute) +
+         "/ranks:" + std::to_string(serial ? 1 : world);
 }
 
 void AddCases(const Config& cfg, int world, std::vector<std::string>* names,
