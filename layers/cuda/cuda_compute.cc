@@ -15,12 +15,12 @@
 #include "comm/error.h"
 #include "layers/cuda/kernels.h"
 
-#define CUBLAS_CHECK(call)                                                                   \
-  do {                                                                                       \
-    cublasStatus_t tp_blas_st_ = (call);                                                     \
-    if (tp_blas_st_ != CUBLAS_STATUS_SUCCESS) {                                              \
+#define CUBLAS_CHECK(call)                                                                      \
+  do {                                                                                          \
+    cublasStatus_t tp_blas_st_ = (call);                                                        \
+    if (tp_blas_st_ != CUBLAS_STATUS_SUCCESS) {                                                 \
       ::tpbench::ThrowCudaError(#call, __FILE__, __LINE__, cublasGetStatusString(tp_blas_st_)); \
-    }                                                                                        \
+    }                                                                                           \
   } while (0)
 
 namespace tpbench {
@@ -67,8 +67,8 @@ void CheckTensors(const char* op, std::initializer_list<const Tensor*> ts, bool 
                     (halves && (d == DataType::kF16 || d == DataType::kBF16));
     if (!ok) Fail(op, std::string("dtype ") + DataTypeName(d) + " not supported");
     if (d != first->dtype()) {
-      Fail(op, std::string("mixed dtypes ") + DataTypeName(first->dtype()) + " and " +
-                   DataTypeName(d));
+      Fail(op,
+           std::string("mixed dtypes ") + DataTypeName(first->dtype()) + " and " + DataTypeName(d));
     }
   }
 }
@@ -306,8 +306,8 @@ void CudaCompute::LayerNormForward(const Tensor& x, const Tensor& gamma, const T
   if (x.cols() == 0) Fail(op, "zero-width rows");
   ByType(x, [&](auto* z) {
     using T = std::remove_pointer_t<decltype(z)>;
-    k::LayerNormForward<T>(P<T>(x), P<T>(gamma), P<T>(beta), eps, P<T>(y), P<T>(mean),
-                           P<T>(rstd), x.rows(), x.cols(), stream_);
+    k::LayerNormForward<T>(P<T>(x), P<T>(gamma), P<T>(beta), eps, P<T>(y), P<T>(mean), P<T>(rstd),
+                           x.rows(), x.cols(), stream_);
   });
   flops_.other += kFlopsLnFwd * x.numel();
 }
@@ -441,8 +441,8 @@ void CudaCompute::SplitQkvHeads(const Tensor& qkv, int64_t b, int64_t s, int64_t
   ByType(qkv, [&](auto* z) {
     using T = std::remove_pointer_t<decltype(z)>;
     for (int p = 0; p < 3; ++p) {
-      k::PermuteHeads<T>(P<T>(&src), src.cols(), P<T>(parts[p]), b, s, nh, hd, 3 * hd, p * hd,
-                         true, stream_);
+      k::PermuteHeads<T>(P<T>(&src), src.cols(), P<T>(parts[p]), b, s, nh, hd, 3 * hd, p * hd, true,
+                         stream_);
     }
   });
 }

@@ -3,6 +3,8 @@
 // both accumulate reductions in double); f32 GEMMs on TF32 and f16/bf16 GEMMs against the f32
 // host GEMM of the same (rounded) inputs (TF32 5e-3, f16 5e-3, bf16 3e-2). Without a GPU the
 // test reports itself skipped (comm/cuda/gpu_test.h).
+#include "layers/cuda/cuda_compute.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -12,7 +14,6 @@
 
 #include "comm/cuda/gpu_test.h"
 #include "comm/types.h"
-#include "layers/cuda/cuda_compute.h"
 #include "layers/host_compute.h"
 #include "layers/tensor.h"
 
@@ -62,8 +63,9 @@ TEST_P(CudaComputeTest, Gemms) {
               });
       const int64_t batch = 3;
       const Shape abs = {batch * as[0], as[1]}, bbs = {batch * bs[0], bs[1]};
-      Compare("GemmBatched", dt, {Rand(abs, dt, 4), Rand(bbs, dt, 5), Rand({batch * 17, 29}, dt, 6)},
-              {2}, [&](Compute& c, std::vector<Tensor>& t) {
+      Compare("GemmBatched", dt,
+              {Rand(abs, dt, 4), Rand(bbs, dt, 5), Rand({batch * 17, 29}, dt, 6)}, {2},
+              [&](Compute& c, std::vector<Tensor>& t) {
                 c.GemmBatched(batch, ta, tb, 1.0, t[0], t[1], 0.0, &t[2]);
               });
     }
@@ -116,12 +118,12 @@ TEST_P(CudaComputeTest, LayerNorm) {
   Tensor x = Rand({R, C}, dt, 4, -2, 3), g = Rand({C}, dt, 5), b = Rand({C}, dt, 6);
   Tensor y({R, C}, dt), mean({R}, dt), rstd({R}, dt);
   hc.LayerNormForward(x, g, b, 1e-5, &y, &mean, &rstd);
-  Compare("LayerNormBackward", dt,
-          {x, g, mean, rstd, Rand({R, C}, dt, 7), Tensor({R, C}, dt), Tensor({C}, dt),
-           Tensor({C}, dt)},
-          {5, 6, 7}, [](Compute& c, std::vector<Tensor>& t) {
-            c.LayerNormBackward(t[0], t[1], t[2], t[3], t[4], &t[5], &t[6], &t[7]);
-          });
+  Compare(
+      "LayerNormBackward", dt,
+      {x, g, mean, rstd, Rand({R, C}, dt, 7), Tensor({R, C}, dt), Tensor({C}, dt), Tensor({C}, dt)},
+      {5, 6, 7}, [](Compute& c, std::vector<Tensor>& t) {
+        c.LayerNormBackward(t[0], t[1], t[2], t[3], t[4], &t[5], &t[6], &t[7]);
+      });
   // The split-hidden variant (2D, 2.5D, 3D): this rank's 100 of h_total = 300 columns.
   const int64_t h = 300;
   Tensor xs = Rand({R, 100}, dt, 8, -2, 3);
@@ -154,12 +156,12 @@ TEST_P(CudaComputeTest, Heads) {
   const DataType dt = GetParam();
   const int64_t b = 2, s = 5, nh = 3, hd = 4;
   const Shape heads = {b * nh * s, hd};
-  Compare("SplitQkvHeads", dt,
-          {Rand({b * s, 3 * nh * hd}, dt, 1), Tensor(heads, dt), Tensor(heads, dt),
-           Tensor(heads, dt)},
-          {1, 2, 3}, [&](Compute& c, std::vector<Tensor>& t) {
-            c.SplitQkvHeads(t[0], b, s, nh, &t[1], &t[2], &t[3]);
-          });
+  Compare(
+      "SplitQkvHeads", dt,
+      {Rand({b * s, 3 * nh * hd}, dt, 1), Tensor(heads, dt), Tensor(heads, dt), Tensor(heads, dt)},
+      {1, 2, 3}, [&](Compute& c, std::vector<Tensor>& t) {
+        c.SplitQkvHeads(t[0], b, s, nh, &t[1], &t[2], &t[3]);
+      });
   Compare("MergeQkvHeads", dt,
           {Rand(heads, dt, 2), Rand(heads, dt, 3), Rand(heads, dt, 4),
            Tensor({b * s, 3 * nh * hd}, dt)},

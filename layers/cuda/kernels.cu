@@ -61,8 +61,9 @@ __device__ T GeluGradOf(T x) {
   return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * c * (T(1) + T(3 * 0.044715) * x * x);
 }
 
-#define TP_GRID_LOOP(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(blockDim.x) * gridDim.x)
+#define TP_GRID_LOOP(i, n)                                                  \
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); \
+       i += int64_t(blockDim.x) * gridDim.x)
 
 template <typename T>
 __global__ void AddBiasK(const T* bias, T* y, int64_t R, int64_t C) {
@@ -232,9 +233,8 @@ __global__ void LnBwdStatsK(const T* x, const T* gamma, const T* mean, const T* 
 }
 
 template <typename T>
-__global__ void LnBwdApplyDxK(const T* x, const T* gamma, const T* mean, const T* rstd,
-                              const T* dy, const T* stats, int64_t h, T* dx, int64_t R,
-                              int64_t C) {
+__global__ void LnBwdApplyDxK(const T* x, const T* gamma, const T* mean, const T* rstd, const T* dy,
+                              const T* stats, int64_t h, T* dx, int64_t R, int64_t C) {
   const int64_t r = blockIdx.x;
   const double a = double(stats[r]) / double(h), c = double(stats[R + r]) / double(h);
   LnDxRow(x + r * C, gamma, dy + r * C, double(mean[r]), double(rstd[r]), a, c, dx + r * C, C);
@@ -297,13 +297,13 @@ void SoftmaxBackward(const T* y, const T* dy, T* dx, int64_t R, int64_t C, void*
   if (R > 0 && C > 0) SoftmaxBwdK<T><<<R, kThreads, 0, S(stream)>>>(y, dy, dx, C);
 }
 template <typename T>
-void LayerNormForward(const T* x, const T* gamma, const T* beta, double eps, T* y, T* mean,
-                      T* rstd, int64_t R, int64_t C, void* stream) {
+void LayerNormForward(const T* x, const T* gamma, const T* beta, double eps, T* y, T* mean, T* rstd,
+                      int64_t R, int64_t C, void* stream) {
   if (R > 0) LnFwdK<T><<<R, kThreads, 0, S(stream)>>>(x, gamma, beta, eps, y, mean, rstd, C);
 }
 template <typename T>
-void LayerNormBackward(const T* x, const T* gamma, const T* mean, const T* rstd, const T* dy,
-                       T* dx, T* dgamma, T* dbeta, int64_t R, int64_t C, void* stream) {
+void LayerNormBackward(const T* x, const T* gamma, const T* mean, const T* rstd, const T* dy, T* dx,
+                       T* dgamma, T* dbeta, int64_t R, int64_t C, void* stream) {
   if (R > 0) LnBwdDxK<T><<<R, kThreads, 0, S(stream)>>>(x, gamma, mean, rstd, dy, dx, C);
   LnParamGradK<T><<<Blocks(C), kThreads, 0, S(stream)>>>(x, mean, rstd, dy, dgamma, dbeta, R, C);
 }
@@ -315,8 +315,8 @@ template <typename T>
 void LayerNormApply(const T* x, const T* stats, int64_t h_total, double eps, const T* gamma,
                     const T* beta, T* y, T* mean, T* rstd, int64_t R, int64_t C, void* stream) {
   if (R > 0) {
-    LnApplyK<T><<<R, kThreads, 0, S(stream)>>>(x, stats, h_total, eps, gamma, beta, y, mean, rstd,
-                                               R, C);
+    LnApplyK<T>
+        <<<R, kThreads, 0, S(stream)>>>(x, stats, h_total, eps, gamma, beta, y, mean, rstd, R, C);
   }
 }
 template <typename T>
@@ -329,8 +329,8 @@ void LayerNormBackwardApply(const T* x, const T* gamma, const T* mean, const T* 
                             const T* stats, int64_t h_total, T* dx, T* dgamma, T* dbeta, int64_t R,
                             int64_t C, void* stream) {
   if (R > 0) {
-    LnBwdApplyDxK<T><<<R, kThreads, 0, S(stream)>>>(x, gamma, mean, rstd, dy, stats, h_total, dx,
-                                                    R, C);
+    LnBwdApplyDxK<T>
+        <<<R, kThreads, 0, S(stream)>>>(x, gamma, mean, rstd, dy, stats, h_total, dx, R, C);
   }
   LnParamGradK<T><<<Blocks(C), kThreads, 0, S(stream)>>>(x, mean, rstd, dy, dgamma, dbeta, R, C);
 }
@@ -349,34 +349,32 @@ void ScaledCopy(double alpha, const T* x, T* y, int64_t n, void* stream) {
 template <typename T>
 void PermuteHeads(T* rows, int64_t width, T* heads, int64_t b, int64_t s, int64_t nh, int64_t hd,
                   int64_t stride, int64_t offset, bool to_heads, void* stream) {
-  PermuteHeadsK<T><<<Blocks(b * nh * s * hd), kThreads, 0, S(stream)>>>(rows, width, heads, b, s,
-                                                                         nh, hd, stride, offset,
-                                                                         to_heads);
+  PermuteHeadsK<T><<<Blocks(b * nh * s * hd), kThreads, 0, S(stream)>>>(
+      rows, width, heads, b, s, nh, hd, stride, offset, to_heads);
 }
 
-#define TP_INSTANTIATE(T)                                                                        \
-  template void AddBias<T>(const T*, T*, int64_t, int64_t, void*);                               \
-  template void BiasGrad<T>(const T*, T*, int64_t, int64_t, void*);                              \
-  template void GeluForward<T>(const T*, T*, int64_t, void*);                                    \
-  template void GeluBackward<T>(const T*, const T*, T*, int64_t, void*);                         \
-  template void SoftmaxForward<T>(const T*, T*, int64_t, int64_t, bool, void*);                  \
-  template void SoftmaxBackward<T>(const T*, const T*, T*, int64_t, int64_t, void*);             \
-  template void LayerNormForward<T>(const T*, const T*, const T*, double, T*, T*, T*, int64_t,   \
-                                    int64_t, void*);                                             \
-  template void LayerNormBackward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*,   \
-                                     T*, int64_t, int64_t, void*);                               \
-  template void LayerNormStats<T>(const T*, T*, int64_t, int64_t, void*);                        \
-  template void LayerNormApply<T>(const T*, const T*, int64_t, double, const T*, const T*, T*,   \
-                                  T*, T*, int64_t, int64_t, void*);                              \
-  template void LayerNormBackwardStats<T>(const T*, const T*, const T*, const T*, const T*, T*,  \
-                                          int64_t, int64_t, void*);                              \
-  template void LayerNormBackwardApply<T>(const T*, const T*, const T*, const T*, const T*,      \
-                                          const T*, int64_t, T*, T*, T*, int64_t, int64_t,       \
-                                          void*);                                                \
-  template void Add<T>(const T*, const T*, T*, int64_t, void*);                                  \
-  template void Axpy<T>(double, const T*, T*, int64_t, void*);                                   \
-  template void ScaledCopy<T>(double, const T*, T*, int64_t, void*);                             \
-  template void PermuteHeads<T>(T*, int64_t, T*, int64_t, int64_t, int64_t, int64_t, int64_t,    \
+#define TP_INSTANTIATE(T)                                                                          \
+  template void AddBias<T>(const T*, T*, int64_t, int64_t, void*);                                 \
+  template void BiasGrad<T>(const T*, T*, int64_t, int64_t, void*);                                \
+  template void GeluForward<T>(const T*, T*, int64_t, void*);                                      \
+  template void GeluBackward<T>(const T*, const T*, T*, int64_t, void*);                           \
+  template void SoftmaxForward<T>(const T*, T*, int64_t, int64_t, bool, void*);                    \
+  template void SoftmaxBackward<T>(const T*, const T*, T*, int64_t, int64_t, void*);               \
+  template void LayerNormForward<T>(const T*, const T*, const T*, double, T*, T*, T*, int64_t,     \
+                                    int64_t, void*);                                               \
+  template void LayerNormBackward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, \
+                                     int64_t, int64_t, void*);                                     \
+  template void LayerNormStats<T>(const T*, T*, int64_t, int64_t, void*);                          \
+  template void LayerNormApply<T>(const T*, const T*, int64_t, double, const T*, const T*, T*, T*, \
+                                  T*, int64_t, int64_t, void*);                                    \
+  template void LayerNormBackwardStats<T>(const T*, const T*, const T*, const T*, const T*, T*,    \
+                                          int64_t, int64_t, void*);                                \
+  template void LayerNormBackwardApply<T>(const T*, const T*, const T*, const T*, const T*,        \
+                                          const T*, int64_t, T*, T*, T*, int64_t, int64_t, void*); \
+  template void Add<T>(const T*, const T*, T*, int64_t, void*);                                    \
+  template void Axpy<T>(double, const T*, T*, int64_t, void*);                                     \
+  template void ScaledCopy<T>(double, const T*, T*, int64_t, void*);                               \
+  template void PermuteHeads<T>(T*, int64_t, T*, int64_t, int64_t, int64_t, int64_t, int64_t,      \
                                 int64_t, bool, void*);
 
 TP_INSTANTIATE(float)

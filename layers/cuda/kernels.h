@@ -29,11 +29,11 @@ template <typename T>
 void SoftmaxBackward(const T* y, const T* dy, T* dx, int64_t R, int64_t C, void* stream);
 // LayerNorm over rows; mean, rstd [R].
 template <typename T>
-void LayerNormForward(const T* x, const T* gamma, const T* beta, double eps, T* y, T* mean,
-                      T* rstd, int64_t R, int64_t C, void* stream);
+void LayerNormForward(const T* x, const T* gamma, const T* beta, double eps, T* y, T* mean, T* rstd,
+                      int64_t R, int64_t C, void* stream);
 template <typename T>
-void LayerNormBackward(const T* x, const T* gamma, const T* mean, const T* rstd, const T* dy,
-                       T* dx, T* dgamma, T* dbeta, int64_t R, int64_t C, void* stream);
+void LayerNormBackward(const T* x, const T* gamma, const T* mean, const T* rstd, const T* dy, T* dx,
+                       T* dgamma, T* dbeta, int64_t R, int64_t C, void* stream);
 // The split-hidden variant (compute.h): stats [2, R].
 template <typename T>
 void LayerNormStats(const T* x, T* stats, int64_t R, int64_t C, void* stream);
