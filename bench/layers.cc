@@ -46,17 +46,18 @@ constexpr const char* kUsage = R"(usage: layers [--np N] [flags] [--benchmark_* 
   --summa LIST       2d, 2.5d: bcast (q broadcasts per GEMM, double-buffered), allgather (one
                      all-gather of each panel), a list, or both (default bcast)
   --backend LIST     communication of the TP schemes: ucx (tpbench's ring collectives), mpi
-                     (the MPI library's, the peer baseline), a list, or all (default ucx)
+                     (the MPI library's, the peer baseline), nccl (with --config=cuda and
+                     --compute cuda), a list, or all (default ucx)
   --case LIST        linear, mlp, attention, block, a list, or all (default all)
   --batch B --seq S  samples and tokens per sample (default 2, 64)
   --hidden H         hidden size (default 256)
   --heads NH         attention heads (default 8)
   --ffn F            MLP width factor: fc1 is H -> F*H (default 4)
   --dtype LIST       f32, f64 or a list (default f32)
-  --compute NAME     compute backend of the layers: host (OpenBLAS, default) or cuda
-                     (cuBLAS + kernels; builds with --config=cuda; the TP schemes then need
-                     a device communicator, so only serial runs today); the check always
-                     uses a host reference
+  --compute NAME     compute backend of the layers: host (OpenBLAS, default), cuda or
+                     cuda-tf32 (cuBLAS + kernels; builds with --config=cuda; the TP schemes
+                     then need --backend nccl, one GPU per rank); the check always uses a
+                     host reference
   --overlap MODE     on, off or both: async dX all-reduce during dW/db (default both)
   --causal           causal attention mask
   -n ITERS           timed steps per case (default 10)
@@ -144,11 +145,23 @@ Config ParseConfig(FlagParser& p, int world) {
   c.dump = p.Value("--dump", "");
   c.rounds = static_cast<int>(ParseInt(p.Value("--rounds", "1"), "--rounds", 1, 10000));
   c.compute = ParseNames("--compute", p.Value("--compute", "host"), ComputeNames()).at(0);
-  if (c.compute != "host" && std::any_of(c.schemes.begin(), c.schemes.end(),
-                                         [](const std::string& s) { return s != "serial"; })) {
-    throw UsageError("--compute " + c.compute +
-                     ": the TP schemes need a communicator on device memory (nccl), which is "
-                     "not in this build; use --scheme serial");
+  // Device compute needs a device communicator for the TP schemes, and the other way round.
+  const bool tp = std::any_of(c.schemes.begin(), c.schemes.end(),
+                              [](const std::string& s) { return s != "serial"; });
+  if (p.Value("--backend", "ucx") == "all") {  // every backend that fits --compute
+    c.backends.erase(std::remove_if(c.backends.begin(), c.backends.end(),
+                                    [&](const std::string& b) {
+                                      return (b == "nccl") != (c.compute != "host");
+                                    }),
+                     c.backends.end());
+  }
+  for (const std::string& b : c.backends) {
+    const bool device_backend = b == "nccl";
+    if (tp && device_backend != (c.compute != "host")) {
+      throw UsageError("--compute " + c.compute + " and --backend " + b +
+                       ": the TP schemes need device memory on both (--compute cuda --backend "
+                       "nccl) or host memory on both");
+    }
   }
   c.corrupt_rank = static_cast<int>(
       ParseInt(p.Value("--debug-corrupt-rank", "-1"), "--debug-corrupt-rank", -1, 1 << 20));
@@ -185,7 +198,8 @@ struct Case {
 std::vector<Case> g_cases;
 std::vector<std::string> g_failed;      // cases whose max_rel_err is above tolerance
 std::unique_ptr<Communicator> g_world;  // ucx (BenchMain's)
-std::unique_ptr<Communicator> g_mpi;    // created when a case uses the mpi backend
+// The other backends' worlds (mpi, nccl), created when a case uses them.
+std::map<std::string, std::unique_ptr<Communicator>> g_other;
 // One mesh per (backend, mesh shape), its groups split once and shared by the cases.
 std::map<std::string, std::unique_ptr<Mesh>> g_meshes;
 
@@ -195,7 +209,11 @@ Mesh* MeshOf(Communicator* comm, const MeshShape& axes) {
   return m.get();
 }
 
-double Tolerance(DataType dt) { return dt == DataType::kF64 ? 1e-9 : 1e-4; }
+// f32 on TF32 tensor cores (--compute cuda-tf32) rounds GEMM inputs to 10 mantissa bits.
+double Tolerance(DataType dt, const std::string& compute) {
+  if (dt == DataType::kF64) return 1e-9;
+  return compute == "cuda-tf32" ? 1e-2 : 1e-4;
+}
 
 // One case's tensors and its forward/backward on this rank. Parameters and gradients use
 // LayerParams' structure with only the case's parts defined; the scheme's Region says which
@@ -447,8 +465,8 @@ UntimedStep RunUntimed(const Case& c, Mesh* mesh, Layer* layer) {
 void RunCase(benchmark::State& st, size_t index) {
   const Case& c = g_cases[index];
   const Config& cfg = *c.cfg;
-  Communicator& comm = c.backend == "mpi" ? *g_mpi : *g_world;
   const bool serial = c.scheme == "serial";
+  Communicator& comm = c.backend == "ucx" || serial ? *g_world : *g_other.at(c.backend);
   Mesh* mesh = nullptr;
   if (!serial) mesh = MeshOf(&comm, FindScheme(c.scheme).MeshFor(comm.size(), c.opt));
   Layer layer(c, mesh, cfg.compute);
@@ -477,14 +495,15 @@ void RunCase(benchmark::State& st, size_t index) {
   const double exposed = Bootstrap::MaxOverRanks(layer.exposed_comm_s()) / n;
   // The communication skeleton alone (same collectives and sizes, no compute).
   double comm_s = 0, model = 0;
-  if (!serial) {
+  // The skeleton runs on host buffers: device backends leave comm_ms out (0).
+  if (!serial && cfg.compute == "host") {
     const TpScheme& scheme = FindScheme(c.scheme);
     PlanSkeleton skel(mesh, scheme.Plan(layer.config(), c.kind, mesh->shape(), c.opt), c.dtype);
     model = static_cast<double>(skel.ModelBytesPerRank());
     comm_s = skel.Time(cfg.warmup, st.iterations());
   }
   err = Bootstrap::MaxOverRanks(err);
-  if (!(err <= Tolerance(c.dtype))) {
+  if (!(err <= Tolerance(c.dtype, cfg.compute))) {
     const std::string& missing = layer.missing();
     g_failed.push_back(c.name + " (" + std::to_string(err) +
                        (missing.empty() ? "" : "; missing gradients: " + missing) + ")");
@@ -585,20 +604,21 @@ int Main(int argc, char** argv) {
     for (SweepEntry<Config>& e : *entries) {
       if (!e.cfg.dump.empty()) e.cfg.dump = ResolveUserPath(e.cfg.dump);
       AddCases(e.cfg, world, names, iters);
-      // The mpi world, once, on every rank alike (the case lists are the same everywhere).
-      const bool mpi = std::any_of(g_cases.begin(), g_cases.end(),
-                                   [](const Case& c) { return c.backend == "mpi"; });
-      if (mpi && !g_mpi) {
-        g_mpi = CreateWorld("mpi");
+      // The other backends' worlds, once each, on every rank alike (the case lists are the
+      // same everywhere).
+      for (const Case& c : g_cases) {
+        if (c.backend.empty() || c.backend == "ucx" || g_other.count(c.backend)) continue;
+        std::unique_ptr<Communicator>& w = g_other[c.backend];
+        w = CreateWorld(c.backend);
         if (e.cfg.timeout_s > 0) {
-          g_mpi->set_timeout(std::chrono::milliseconds(static_cast<long>(e.cfg.timeout_s * 1e3)));
+          w->set_timeout(std::chrono::milliseconds(static_cast<long>(e.cfg.timeout_s * 1e3)));
         }
       }
     }
   };
   auto backends = [] {
     std::string s;
-    for (const char* b : {"ucx", "mpi"}) {
+    for (const char* b : {"ucx", "mpi", "nccl"}) {
       if (std::any_of(g_cases.begin(), g_cases.end(),
                       [&](const Case& c) { return c.backend == b; })) {
         s += (s.empty() ? "" : ",") + std::string(b);
@@ -608,7 +628,7 @@ int Main(int argc, char** argv) {
   };
   auto verdict = [] {
     g_meshes.clear();  // their groups before the worlds they were split from
-    g_mpi.reset();     // before BenchMain finalizes MPI
+    g_other.clear();   // before BenchMain finalizes MPI
     if (g_failed.empty()) return 0;
     for (const std::string& f : g_failed) {
       if (Bootstrap::rank() == 0) {

@@ -20,12 +20,12 @@
 #include "comm/error.h"
 #include "comm/world.h"
 
-#define NCCL_CHECK(call)                                                               \
-  do {                                                                                 \
-    ncclResult_t tp_nccl_rc_ = (call);                                                 \
-    if (tp_nccl_rc_ != ncclSuccess) {                                                  \
+#define NCCL_CHECK(call)                                                                     \
+  do {                                                                                       \
+    ncclResult_t tp_nccl_rc_ = (call);                                                       \
+    if (tp_nccl_rc_ != ncclSuccess) {                                                        \
       ::tpbench::ThrowCudaError(#call, __FILE__, __LINE__, ncclGetErrorString(tp_nccl_rc_)); \
-    }                                                                                  \
+    }                                                                                        \
   } while (0)
 
 namespace tpbench {
@@ -95,8 +95,8 @@ class NcclWork : public Work {
           handle_->aborted = true;
         }
         Finish(std::make_exception_ptr(
-            TimeoutError("timeout after " + std::to_string(timeout.count()) + " ms: " +
-                         Describe() + " did not complete; ncclCommAbort called")));
+            TimeoutError("timeout after " + std::to_string(timeout.count()) + " ms: " + Describe() +
+                         " did not complete; ncclCommAbort called")));
         break;
       }
       std::this_thread::sleep_for(std::chrono::microseconds(50));
@@ -191,16 +191,16 @@ class NcclCommunicator : public Communicator {
       CUDA_CHECK(cudaMemcpy(d, mine, sizeof mine, cudaMemcpyHostToDevice));
       NCCL_CHECK(ncclAllGather(d, d + 3, 3, ncclInt64, handle_->comm, stream_));
       CUDA_CHECK(cudaStreamSynchronize(stream_));
-      CUDA_CHECK(cudaMemcpy(all.data(), d + 3, all.size() * sizeof(long long),
-                            cudaMemcpyDeviceToHost));
+      CUDA_CHECK(
+          cudaMemcpy(all.data(), d + 3, all.size() * sizeof(long long), cudaMemcpyDeviceToHost));
     } catch (...) {
       cudaFree(d);
       throw;
     }
     cudaFree(d);
     ncclComm_t sub = nullptr;
-    NCCL_CHECK(ncclCommSplit(handle_->comm, color < 0 ? NCCL_SPLIT_NOCOLOR : color, key, &sub,
-                             nullptr));
+    NCCL_CHECK(
+        ncclCommSplit(handle_->comm, color < 0 ? NCCL_SPLIT_NOCOLOR : color, key, &sub, nullptr));
     if (color < 0 || sub == nullptr) return nullptr;
     std::vector<std::tuple<long long, int, int>> members;  // (key, old rank, world rank)
     for (int r = 0; r < size_; ++r) {
@@ -309,13 +309,14 @@ class NcclCommunicator : public Communicator {
     }
     const std::string algo = o.algo.empty() ? "auto" : o.algo;
     if (algo != "auto" && algo != "native") {
-      throw UsageError("backend nccl: unknown algorithm '" + algo + "' for " +
-                       OpKindName(a.kind) + "; valid: auto, native");
+      throw UsageError("backend nccl: unknown algorithm '" + algo + "' for " + OpKindName(a.kind) +
+                       "; valid: auto, native");
     }
     auto bad_rank = [&](int r) { return r < 0 || r >= size_; };
     if ((a.kind == OpKind::kBroadcast || a.kind == OpKind::kReduce) && bad_rank(a.root)) {
-      throw UsageError("backend nccl: root " + std::to_string(a.root) + " is not a rank of group '" +
-                       name_ + "' (" + std::to_string(size_) + " ranks)");
+      throw UsageError("backend nccl: root " + std::to_string(a.root) +
+                       " is not a rank of group '" + name_ + "' (" + std::to_string(size_) +
+                       " ranks)");
     }
     if (a.kind == OpKind::kSendRecv && ((a.peer_send >= size_) || (a.peer_recv >= size_))) {
       throw UsageError("backend nccl: peer out of range in group '" + name_ + "'");
