@@ -61,4 +61,31 @@ CudaInfo QueryCuda() {
   return info;
 }
 
+DeviceBuffer::DeviceBuffer(size_t bytes) : bytes_(bytes) {
+  CUDA_CHECK(cudaMalloc(&p_, bytes ? bytes : 1));
+  CUDA_CHECK(cudaMemset(p_, 0, bytes ? bytes : 1));
+}
+
+DeviceBuffer::~DeviceBuffer() {
+  if (p_) cudaFree(p_);
+}
+
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
+  if (this != &o) {
+    if (p_) cudaFree(p_);
+    p_ = o.p_;
+    bytes_ = o.bytes_;
+    o.p_ = nullptr;
+  }
+  return *this;
+}
+
+void DeviceBuffer::CopyFromHost(const void* src, size_t bytes) {
+  if (bytes) CUDA_CHECK(cudaMemcpy(p_, src, bytes, cudaMemcpyHostToDevice));
+}
+
+void DeviceBuffer::CopyToHost(void* dst, size_t bytes) const {
+  if (bytes) CUDA_CHECK(cudaMemcpy(dst, p_, bytes, cudaMemcpyDeviceToHost));
+}
+
 }  // namespace tpbench

@@ -8,6 +8,7 @@
 #ifndef TPBENCH_COMM_CUDA_CUDA_DEVICE_H_
 #define TPBENCH_COMM_CUDA_CUDA_DEVICE_H_
 
+#include <cstddef>
 #include <string>
 
 namespace tpbench {
@@ -34,6 +35,28 @@ CudaInfo QueryCuda();
 // "13.0" from 13000 (CUDA's encoding); "2.28.9" from 22809 (NCCL's).
 std::string CudaVersionString(int v);
 std::string NcclVersionString(int v);
+
+// Device memory for host-side tools (benchmark buffers): cudaMalloc'd on the current device,
+// zeroed, freed with the object. Copies are synchronous. Throws BackendError without
+// --config=cuda or without a GPU.
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(size_t bytes);
+  ~DeviceBuffer();
+  DeviceBuffer(DeviceBuffer&& o) noexcept : p_(o.p_), bytes_(o.bytes_) { o.p_ = nullptr; }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  char* data() const { return static_cast<char*>(p_); }
+  size_t bytes() const { return bytes_; }
+  void CopyFromHost(const void* src, size_t bytes);
+  void CopyToHost(void* dst, size_t bytes) const;
+
+ private:
+  void* p_ = nullptr;
+  size_t bytes_ = 0;
+};
 
 }  // namespace tpbench
 

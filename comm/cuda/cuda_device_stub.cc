@@ -2,6 +2,7 @@
 #include <string>
 
 #include "comm/cuda/cuda_device.h"
+#include "comm/error.h"
 
 namespace tpbench {
 
@@ -17,5 +18,18 @@ CudaInfo QueryCuda() {
   info.error = "built without --config=cuda";
   return info;
 }
+
+DeviceBuffer::DeviceBuffer(size_t) {
+  throw BackendError("device memory needs a build with --config=cuda");
+}
+DeviceBuffer::~DeviceBuffer() = default;
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
+  p_ = o.p_;
+  bytes_ = o.bytes_;
+  o.p_ = nullptr;
+  return *this;
+}
+void DeviceBuffer::CopyFromHost(const void*, size_t) {}
+void DeviceBuffer::CopyToHost(void*, size_t) const {}
 
 }  // namespace tpbench

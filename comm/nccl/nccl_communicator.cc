@@ -301,6 +301,7 @@ class NcclCommunicator : public Communicator {
   void set_timeout(std::chrono::milliseconds t) override { timeout_ = t; }
   std::chrono::milliseconds timeout() const override { return timeout_; }
   std::vector<std::string> Algorithms(OpKind) const override { return {"auto", "native"}; }
+  bool device_memory() const override { return true; }
 
  private:
   void Validate(const CollArgs& a, const OpOptions& o) const {

@@ -23,7 +23,7 @@
 //   bytes (its ring/tree algorithms) are not observable, so counters().measured is false.
 // - Deadline: Wait polls the op's end event; past the deadline it calls ncclCommAbort and
 //   throws TimeoutError naming the op, the group and its world ranks (exit 4).
-// - Algorithms(kind) is {"auto"} (NCCL's own choice).
+// - Algorithms(kind) is {"auto", "native"} (NCCL's own choice); device_memory() is true.
 // Builds and links; never ran on a GPU.
 #ifndef TPBENCH_COMM_NCCL_NCCL_COMMUNICATOR_H_
 #define TPBENCH_COMM_NCCL_NCCL_COMMUNICATOR_H_
