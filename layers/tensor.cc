@@ -144,13 +144,24 @@ void* Tensor::ptr() const {
   return static_cast<char*>(storage_->p) + offset_bytes_;
 }
 
+namespace {
+void CheckHostAccess(MemoryType m, const char* op) {
+  if (m != MemoryType::kHost) {
+    throw UsageError(std::string("tensor: ") + op + " on a " + MemoryTypeName(m) +
+                     " tensor (element access is host-only: ToMemory(MemoryType::kHost) first)");
+  }
+}
+}  // namespace
+
 double Tensor::Get(int64_t i) const {
-  TP_CHECK(memory_ == MemoryType::kHost && i >= 0 && i < numel_);
+  CheckHostAccess(memory_, "Get");
+  TP_CHECK(i >= 0 && i < numel_);
   return LoadAsDouble(ptr(), static_cast<size_t>(i), dtype_);
 }
 
 void Tensor::Set(int64_t i, double v) {
-  TP_CHECK(memory_ == MemoryType::kHost && i >= 0 && i < numel_);
+  CheckHostAccess(memory_, "Set");
+  TP_CHECK(i >= 0 && i < numel_);
   StoreFromDouble(ptr(), static_cast<size_t>(i), dtype_, v);
 }
 
