@@ -140,8 +140,11 @@ void ParseMesh(const std::string& v, AcceptSpec* s, const std::string& where) {
   const size_t x = v.find('x');
   char* e1 = nullptr;
   char* e2 = nullptr;
-  const long r = x == std::string::npos ? 0 : std::strtol(v.substr(0, x).c_str(), &e1, 10);
-  const long c = x == std::string::npos ? 0 : std::strtol(v.substr(x + 1).c_str(), &e2, 10);
+  // Named strings: e1 and e2 point into them after strtol (not into dead temporaries).
+  const std::string rs = x == std::string::npos ? "" : v.substr(0, x);
+  const std::string cs = x == std::string::npos ? "" : v.substr(x + 1);
+  const long r = x == std::string::npos ? 0 : std::strtol(rs.c_str(), &e1, 10);
+  const long c = x == std::string::npos ? 0 : std::strtol(cs.c_str(), &e2, 10);
   if (r < 1 || c < 1 || *e1 || *e2) throw UsageError(where + ": mesh '" + v + "' is not RxC");
   s->mesh_rows = static_cast<int>(r);
   s->mesh_cols = static_cast<int>(c);

@@ -59,7 +59,7 @@ TEST(DeviceNeutral, DeviceTensorsGoThroughTheirMemoryOps) {
     EXPECT_EQ(d.memory(), MemoryType::kCuda);
     EXPECT_EQ(ops.allocs, 1);
     EXPECT_EQ(ops.copies, 1);
-    EXPECT_THROW(d.Get(0), Error);  // element access is host-only
+    EXPECT_THROW(d.Get(0), Error);         // element access is host-only
     const Tensor cols = d.CopyCols(1, 4);  // a device copy, by Copy2D
     EXPECT_EQ(cols.memory(), MemoryType::kCuda);
     EXPECT_EQ(ops.copies, 2);
@@ -97,8 +97,7 @@ class OffersOnly : public Communicator {
   WorkPtr AllGather(const void*, void*, size_t, DataType, const OpOptions&) override {
     return nullptr;
   }
-  WorkPtr ReduceScatter(const void*, void*, size_t, DataType, ReduceOp,
-                        const OpOptions&) override {
+  WorkPtr ReduceScatter(const void*, void*, size_t, DataType, ReduceOp, const OpOptions&) override {
     return nullptr;
   }
   WorkPtr Broadcast(const void*, void*, size_t, DataType, int, const OpOptions&) override {
