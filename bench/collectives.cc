@@ -29,6 +29,7 @@
 #include "bench/output.h"
 #include "comm/bootstrap.h"
 #include "comm/communicator.h"
+#include "comm/cuda/cuda_device.h"
 #include "comm/error.h"
 #include "comm/verify.h"
 #include "comm/world.h"
@@ -221,6 +222,10 @@ void ParseLists(FlagParser& p, Config* c) {
   const std::string b = p.Value("--backend", "ucx");
   const std::vector<std::string> valid = BackendNames();
   c->backends = b == "all" ? valid : SplitList(b);
+  if (b == "all" && !GpuAvailable()) {  // "all" means what can run here: nccl needs a GPU
+    c->backends.erase(std::remove(c->backends.begin(), c->backends.end(), "nccl"),
+                      c->backends.end());
+  }
   for (const std::string& name : c->backends) {
     if (std::find(valid.begin(), valid.end(), name) == valid.end()) {
       std::string names;
@@ -311,11 +316,37 @@ long DefaultIters(size_t bytes) {
   return std::min<long>(200, std::max<long>(5, n));
 }
 
-// Sets up buffers for a case; in-place layouts follow comm/coll.h.
+// Sets up buffers for a case; in-place layouts follow comm/coll.h. args points into the host
+// buffers (filled and checked there); on a device backend (nccl) run points at device copies
+// of them, else run == args.
 struct Buffers {
   std::vector<char> send, recv;
-  CollArgs args;
+  CollArgs args, run;
+  DeviceBuffer dsend, drecv;
+  bool device = false;
+
+  // Host buffers -> device copies (device backends only).
+  void Upload() {
+    if (!device) return;
+    dsend.CopyFromHost(send.data(), send.size());
+    drecv.CopyFromHost(recv.data(), recv.size());
+  }
+  // The device result -> the host receive buffer (device backends only).
+  void Download() {
+    if (!device) return;
+    drecv.CopyToHost(recv.data(), recv.size());
+  }
 };
+
+// The device address of a pointer into b's host buffers (nullptr stays nullptr).
+const void* DeviceOf(const Buffers& b, const void* p) {
+  const char* c = static_cast<const char*>(p);
+  if (c == nullptr) return nullptr;
+  if (!b.send.empty() && c >= b.send.data() && c <= b.send.data() + b.send.size()) {
+    return b.dsend.data() + (c - b.send.data());
+  }
+  return b.drecv.data() + (c - b.recv.data());
+}
 
 void Prepare(const Case& c, Buffers* b, int seed, bool fill) {
   Communicator& comm = *c.comm;
@@ -350,6 +381,15 @@ void Prepare(const Case& c, Buffers* b, int seed, bool fill) {
     FillInput(a, const_cast<void*>(a.send), seed);
   }
   if (c.kind == OpKind::kBroadcast && a.rank != a.root) a.send = a.recv;
+  b->run = a;
+  b->device = comm.device_memory();
+  if (b->device) {
+    b->dsend = DeviceBuffer(b->send.size());
+    b->drecv = DeviceBuffer(b->recv.size());
+    b->run.send = DeviceOf(*b, a.send);
+    b->run.recv = const_cast<void*>(DeviceOf(*b, a.recv));
+    b->Upload();
+  }
 }
 
 struct CheckResult {
@@ -364,7 +404,8 @@ int64_t CheckPass(const Case& c, const OpOptions& opt, int seed, int corrupt_ran
   Buffers v;
   Prepare(c, &v, seed, /*fill=*/true);
   OpCount before = c.comm->counters().Get(c.kind);
-  c.comm->Run(v.args, opt)->Wait();
+  c.comm->Run(v.run, opt)->Wait();
+  v.Download();
   OpCount after = c.comm->counters().Get(c.kind);
   *bytes = after.bytes - before.bytes;
   *msgs = after.msgs - before.msgs;
@@ -425,14 +466,16 @@ void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank
   Prepare(c, &b, /*seed=*/1, /*fill=*/true);
   OpOptions opt;
   opt.algo = c.algo;
-  for (int i = 0; i < c.warmup; ++i) comm.Run(b.args, opt)->Wait();
+  for (int i = 0; i < c.warmup; ++i) comm.Run(b.run, opt)->Wait();
   Bootstrap::Barrier();
   // Time per op is the slowest rank's; the agreement itself is not timed.
   const double t = TimedLoop(st, [&] {
     if (slow_rank == Bootstrap::rank()) usleep(2000);
     auto t0 = Now();
-    comm.Run(b.args, opt)->Wait();
-    return SecondsSince(t0);
+    WorkPtr w = comm.Run(b.run, opt);
+    w->Wait();
+    // Device backends: the op's CUDA-event time (the launch overhead is not in it).
+    return b.device ? w->DurationUs() * 1e-6 : SecondsSince(t0);
   });
   const CheckResult check = CheckCase(c, opt, corrupt_rank);
   g_totals.wrong += check.wrong;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "comm/bootstrap.h"
+#include "comm/cuda/cuda_device.h"
 
 namespace tpbench {
 namespace {
@@ -69,10 +70,14 @@ RunContext CollectContext() {
   MPI_Get_library_version(lib, &len);
   std::string mpi = Trim(std::string(lib, len));
   c.mpi_version = mpi.substr(0, mpi.find(','));
-  c.nccl_version = "none";
-  c.cuda_version = "none";
-  c.driver_version = "none";
-  c.gpu_model = "none";
+  // CUDA, driver and NCCL versions and the GPU model (builds with --config=cuda; "none"
+  // otherwise, and for what a machine without a GPU or driver lacks).
+  const CudaInfo cuda = QueryCuda();
+  auto or_none = [](const std::string& v) { return v.empty() ? std::string("none") : v; };
+  c.nccl_version = or_none(NcclVersionString(cuda.nccl_version));
+  c.cuda_version = or_none(CudaVersionString(cuda.runtime_version));
+  c.driver_version = or_none(CudaVersionString(cuda.driver_version));
+  c.gpu_model = or_none(cuda.gpu_model);
   std::ifstream cpuinfo("/proc/cpuinfo");
   for (std::string line; std::getline(cpuinfo, line);) {
     if (line.rfind("model name", 0) == 0) {

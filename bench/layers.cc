@@ -29,7 +29,7 @@
 #include "comm/communicator.h"
 #include "comm/error.h"
 #include "comm/world.h"
-#include "layers/host_compute.h"
+#include "layers/compute.h"
 #include "layers/mesh.h"
 #include "layers/plan_skeleton.h"
 #include "layers/reference.h"
@@ -46,13 +46,18 @@ constexpr const char* kUsage = R"(usage: layers [--np N] [flags] [--benchmark_* 
   --summa LIST       2d, 2.5d: bcast (q broadcasts per GEMM, double-buffered), allgather (one
                      all-gather of each panel), a list, or both (default bcast)
   --backend LIST     communication of the TP schemes: ucx (tpbench's ring collectives), mpi
-                     (the MPI library's, the peer baseline), a list, or all (default ucx)
+                     (the MPI library's, the peer baseline), nccl (with --config=cuda and
+                     --compute cuda), a list, or all (default ucx)
   --case LIST        linear, mlp, attention, block, a list, or all (default all)
   --batch B --seq S  samples and tokens per sample (default 2, 64)
   --hidden H         hidden size (default 256)
   --heads NH         attention heads (default 8)
   --ffn F            MLP width factor: fc1 is H -> F*H (default 4)
   --dtype LIST       f32, f64 or a list (default f32)
+  --compute NAME     compute backend of the layers: host (OpenBLAS, default), cuda or
+                     cuda-tf32 (cuBLAS + kernels; builds with --config=cuda; the TP schemes
+                     then need --backend nccl, one GPU per rank); the check always uses a
+                     host reference
   --overlap MODE     on, off or both: async dX all-reduce during dW/db (default both)
   --causal           causal attention mask
   -n ITERS           timed steps per case (default 10)
@@ -93,6 +98,7 @@ struct Config {
   int corrupt_rank = -1;  // test hook: this rank corrupts dX[0] before the check
   std::string drop_grad;  // test hook: the TP result loses this gradient before the check
   int rounds = 1;
+  std::string compute = "host";  // the layers' compute backend (CreateCompute)
 };
 
 // --scheme: names of registered schemes or serial; "all" is every scheme whose mesh fits P
@@ -141,6 +147,25 @@ Config ParseConfig(FlagParser& p, int world) {
   c.timeout_s = ParseDouble(p.Value("-T", "300"), "-T", 0, 1e6);
   c.dump = p.Value("--dump", "");
   c.rounds = static_cast<int>(ParseInt(p.Value("--rounds", "1"), "--rounds", 1, 10000));
+  c.compute = ParseNames("--compute", p.Value("--compute", "host"), ComputeNames()).at(0);
+  // Device compute needs a device communicator for the TP schemes, and the other way round.
+  const bool tp = std::any_of(c.schemes.begin(), c.schemes.end(),
+                              [](const std::string& s) { return s != "serial"; });
+  if (p.Value("--backend", "ucx") == "all") {  // every backend that fits --compute
+    c.backends.erase(std::remove_if(c.backends.begin(), c.backends.end(),
+                                    [&](const std::string& b) {
+                                      return (b == "nccl") != (c.compute != "host");
+                                    }),
+                     c.backends.end());
+  }
+  for (const std::string& b : c.backends) {
+    const bool device_backend = b == "nccl";
+    if (tp && device_backend != (c.compute != "host")) {
+      throw UsageError("--compute " + c.compute + " and --backend " + b +
+                       ": the TP schemes need device memory on both (--compute cuda --backend "
+                       "nccl) or host memory on both");
+    }
+  }
   c.corrupt_rank = static_cast<int>(
       ParseInt(p.Value("--debug-corrupt-rank", "-1"), "--debug-corrupt-rank", -1, 1 << 20));
   c.drop_grad = p.Value("--debug-drop-grad", "");
@@ -176,7 +201,8 @@ struct Case {
 std::vector<Case> g_cases;
 std::vector<std::string> g_failed;      // cases whose max_rel_err is above tolerance
 std::unique_ptr<Communicator> g_world;  // ucx (BenchMain's)
-std::unique_ptr<Communicator> g_mpi;    // created when a case uses the mpi backend
+// The other backends' worlds (mpi, nccl), created when a case uses them.
+std::map<std::string, std::unique_ptr<Communicator>> g_other;
 // One mesh per (backend, mesh shape), its groups split once and shared by the cases.
 std::map<std::string, std::unique_ptr<Mesh>> g_meshes;
 
@@ -186,20 +212,26 @@ Mesh* MeshOf(Communicator* comm, const MeshShape& axes) {
   return m.get();
 }
 
-double Tolerance(DataType dt) { return dt == DataType::kF64 ? 1e-9 : 1e-4; }
+// f32 on TF32 tensor cores (--compute cuda-tf32) rounds GEMM inputs to 10 mantissa bits.
+double Tolerance(DataType dt, const std::string& compute) {
+  if (dt == DataType::kF64) return 1e-9;
+  return compute == "cuda-tf32" ? 1e-2 : 1e-4;
+}
 
 // One case's tensors and its forward/backward on this rank. Parameters and gradients use
 // LayerParams' structure with only the case's parts defined; the scheme's Region says which
 // slice of every tensor this rank holds.
 class Layer {
  public:
-  // mesh is null for serial.
-  Layer(const Case& c, Mesh* mesh) : c_(c), cfg_(c.cfg->shape), serial_(c.scheme == "serial") {
+  // mesh is null for serial. compute: the backend's name (the case's, or "host" for the
+  // reference of the check).
+  Layer(const Case& c, Mesh* mesh, const std::string& compute)
+      : c_(c), cfg_(c.cfg->shape), serial_(c.scheme == "serial"), compute_(CreateCompute(compute)) {
     if (!serial_) {
       scheme_ = &FindScheme(c.scheme);
       axes_ = mesh->shape();
       coords_ = mesh->coords();
-      tp_ = scheme_->MakeCase(&hc_, mesh, cfg_, c.kind, c.opt);
+      tp_ = scheme_->MakeCase(compute_.get(), mesh, cfg_, c.kind, c.opt);
     }
     // Only this rank's tensors stay allocated (its parameter shards and its slices of x and
     // dY, copies), so peak_mem_bytes_per_rank is what a rank of a real run would hold; the
@@ -210,28 +242,39 @@ class Layer {
     if (c.kind == "linear" || c.kind == "mlp") p_.mlp = mine.mlp;
     if (c.kind == "attention") p_.attn = mine.attn;
     if (c.kind == "block") p_ = mine;
-    x_in_ = Mine("x", FullInput(kXSeed));
-    dy_in_ = Mine("x", FullInput(kDySeed));
+    // Into the compute backend's memory (no copy on the host).
+    for (auto& nt : p_.Named()) *nt.second = nt.second->ToMemory(compute_->memory());
+    x_in_ = Mine("x", FullInput(kXSeed)).ToMemory(compute_->memory());
+    dy_in_ = Mine("x", FullInput(kDySeed)).ToMemory(compute_->memory());
   }
 
+  // Each returns when the step's work is done (Synchronize: a device queues it).
   void Forward() {
+    ForwardQueued();
+    compute_->Synchronize();
+  }
+  void Backward() {
+    BackwardQueued();
+    compute_->Synchronize();
+  }
+  void ForwardQueued() {
     if (tp_) {
       y_ = tp_->Forward(p_, x_in_);
       return;
     }
     const std::string& k = c_.kind;
     if (k == "linear") {
-      h1_ = LinearForward(hc_, p_.mlp.fc1, x_in_);
-      y_ = LinearForward(hc_, p_.mlp.fc2, h1_);
+      h1_ = LinearForward(*compute_, p_.mlp.fc1, x_in_);
+      y_ = LinearForward(*compute_, p_.mlp.fc2, h1_);
     } else if (k == "mlp") {
-      y_ = MlpForward(hc_, p_.mlp, x_in_, &mlp_);
+      y_ = MlpForward(*compute_, p_.mlp, x_in_, &mlp_);
     } else if (k == "attention") {
-      y_ = AttentionForward(hc_, AttnShape(), p_.attn, x_in_, &attn_);
+      y_ = AttentionForward(*compute_, AttnShape(), p_.attn, x_in_, &attn_);
     } else {
-      y_ = ReferenceLayer(&hc_, cfg_).Forward(p_, x_in_, &block_cache_);
+      y_ = ReferenceLayer(compute_.get(), cfg_).Forward(p_, x_in_, &block_cache_);
     }
   }
-  void Backward() {
+  void BackwardQueued() {
     if (tp_) {
       dx_ = tp_->Backward(p_, dy_in_, &g_);
       return;
@@ -239,14 +282,14 @@ class Layer {
     const std::string& k = c_.kind;
     if (k == "linear") {
       Tensor dh1;
-      LinearBackward(hc_, p_.mlp.fc2, h1_, dy_in_, &dh1, &g_.mlp.fc2);
-      LinearBackward(hc_, p_.mlp.fc1, x_in_, dh1, &dx_, &g_.mlp.fc1);
+      LinearBackward(*compute_, p_.mlp.fc2, h1_, dy_in_, &dh1, &g_.mlp.fc2);
+      LinearBackward(*compute_, p_.mlp.fc1, x_in_, dh1, &dx_, &g_.mlp.fc1);
     } else if (k == "mlp") {
-      dx_ = MlpBackward(hc_, p_.mlp, mlp_, dy_in_, &g_.mlp);
+      dx_ = MlpBackward(*compute_, p_.mlp, mlp_, dy_in_, &g_.mlp);
     } else if (k == "attention") {
-      dx_ = AttentionBackward(hc_, AttnShape(), p_.attn, attn_, dy_in_, &g_.attn);
+      dx_ = AttentionBackward(*compute_, AttnShape(), p_.attn, attn_, dy_in_, &g_.attn);
     } else {
-      dx_ = ReferenceLayer(&hc_, cfg_).Backward(p_, block_cache_, dy_in_, &g_);
+      dx_ = ReferenceLayer(compute_.get(), cfg_).Backward(p_, block_cache_, dy_in_, &g_);
     }
   }
 
@@ -255,10 +298,10 @@ class Layer {
   double Error() {
     Case rc = c_;
     rc.scheme = "serial";
-    Layer ref(rc, nullptr);
+    Layer ref(rc, nullptr, "host");
     ref.Forward();
     ref.Backward();
-    double e = std::max(SliceError(y_, "x", ref.y_), SliceError(dx_, "x", ref.dx_));
+    double e = std::max(SliceError(Host(y_), "x", ref.y_), SliceError(Host(dx_), "x", ref.dx_));
     auto got = g_.Named();
     auto want = ref.g_.Named();
     missing_.clear();
@@ -271,7 +314,7 @@ class Layer {
         e = std::max(e, 1.0);
         continue;
       }
-      e = std::max(e, SliceError(*got[i].second, got[i].first, *want[i].second));
+      e = std::max(e, SliceError(Host(*got[i].second), got[i].first, *want[i].second));
     }
     return e;
   }
@@ -291,8 +334,8 @@ class Layer {
     const Tensor x = FullInput(kXSeed);
     std::vector<std::pair<std::string, Tensor>> files = {{"x", x},
                                                          {"dy", FullInput(kDySeed)},
-                                                         {"out", Full("x", y_, x.shape())},
-                                                         {"dx", Full("x", dx_, x.shape())}};
+                                                         {"out", Full("x", Host(y_), x.shape())},
+                                                         {"dx", Full("x", Host(dx_), x.shape())}};
     auto params = p_.Named();
     auto grads = g_.Named();
     LayerParams full = FullParams();
@@ -302,14 +345,14 @@ class Layer {
       const Tensor& f = *fulls[i].second;
       files.push_back({"param." + params[i].first, f});
       files.push_back(
-          {"grad." + params[i].first, Full(params[i].first, *grads[i].second, f.shape())});
+          {"grad." + params[i].first, Full(params[i].first, Host(*grads[i].second), f.shape())});
     }
     if (Bootstrap::rank() != 0) return;
     for (auto& f : files) WriteNpy(dir + "/" + f.first + ".npy", f.second);
   }
 
   LayerConfig config() const { return cfg_; }
-  HostCompute& compute() { return hc_; }
+  Compute& compute() { return *compute_; }
   // Exposed communication of the TP layer since the last reset (0 for serial).
   double exposed_comm_s() const { return tp_ ? tp_->exposed_comm_s() : 0; }
   void ResetCommClock() {
@@ -317,13 +360,16 @@ class Layer {
   }
   // Test hook: makes this rank's dX wrong by more than any tolerance.
   void CorruptDx() {
+    Tensor h = Host(dx_).Clone();
     double m = 0;
-    for (int64_t i = 0; i < dx_.numel(); ++i) m = std::max(m, std::fabs(dx_.Get(i)));
-    dx_.Set(0, dx_.Get(0) + m + 1);
+    for (int64_t i = 0; i < h.numel(); ++i) m = std::max(m, std::fabs(h.Get(i)));
+    h.Set(0, h.Get(0) + m + 1);
+    dx_.CopyFrom(h);
   }
 
  private:
   static constexpr uint64_t kXSeed = 21, kDySeed = 23;
+  static Tensor Host(const Tensor& t) { return t.ToMemory(MemoryType::kHost); }
   AttentionShape AttnShape() const { return {cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal}; }
   // The full parameters and inputs, identical on every rank (seeded).
   LayerParams FullParams() const {
@@ -366,7 +412,7 @@ class Layer {
   const TpScheme* scheme_ = nullptr;
   MeshShape axes_;
   std::vector<int64_t> coords_;
-  HostCompute hc_;
+  std::unique_ptr<Compute> compute_;
   std::unique_ptr<TpCase> tp_;
   LayerParams p_;
   LayerGrads g_;
@@ -422,11 +468,11 @@ UntimedStep RunUntimed(const Case& c, Mesh* mesh, Layer* layer) {
 void RunCase(benchmark::State& st, size_t index) {
   const Case& c = g_cases[index];
   const Config& cfg = *c.cfg;
-  Communicator& comm = c.backend == "mpi" ? *g_mpi : *g_world;
   const bool serial = c.scheme == "serial";
+  Communicator& comm = c.backend == "ucx" || serial ? *g_world : *g_other.at(c.backend);
   Mesh* mesh = nullptr;
   if (!serial) mesh = MeshOf(&comm, FindScheme(c.scheme).MeshFor(comm.size(), c.opt));
-  Layer layer(c, mesh);
+  Layer layer(c, mesh, cfg.compute);
   const UntimedStep u = RunUntimed(c, mesh, &layer);
   const double bytes = u.bytes, flops = u.flops, peak_mem = u.peak_mem;
   double err = u.err;
@@ -452,14 +498,15 @@ void RunCase(benchmark::State& st, size_t index) {
   const double exposed = Bootstrap::MaxOverRanks(layer.exposed_comm_s()) / n;
   // The communication skeleton alone (same collectives and sizes, no compute).
   double comm_s = 0, model = 0;
-  if (!serial) {
+  // The skeleton runs on host buffers: device backends leave comm_ms out (0).
+  if (!serial && cfg.compute == "host") {
     const TpScheme& scheme = FindScheme(c.scheme);
     PlanSkeleton skel(mesh, scheme.Plan(layer.config(), c.kind, mesh->shape(), c.opt), c.dtype);
     model = static_cast<double>(skel.ModelBytesPerRank());
     comm_s = skel.Time(cfg.warmup, st.iterations());
   }
   err = Bootstrap::MaxOverRanks(err);
-  if (!(err <= Tolerance(c.dtype))) {
+  if (!(err <= Tolerance(c.dtype, cfg.compute))) {
     const std::string& missing = layer.missing();
     g_failed.push_back(c.name + " (" + std::to_string(err) +
                        (missing.empty() ? "" : "; missing gradients: " + missing) + ")");
@@ -501,7 +548,9 @@ std::string CaseName(const Case& c, int world) {
   const std::string tag = serial ? "" : FindScheme(c.scheme).NameTag(c.opt);
   return prefix + "/" + c.kind + "/" + DataTypeName(c.dtype) + "/" + ShapeName(c.cfg->shape) +
          (tag.empty() ? "" : "/" + tag) + "/overlap:" + (c.overlap ? "on" : "off") +
-         (serial ? "" : "/backend:" + c.backend) + "/ranks:" + std::to_string(serial ? 1 : world);
+         (serial ? "" : "/backend:" + c.backend) +
+         (c.cfg->compute == "host" ? "" : "/compute:" + c.cfg->compute) +
+         "/ranks:" + std::to_string(serial ? 1 : world);
 }
 
 // The case's results fields (py/tpbench/schema.py): what its name says, as fields.
@@ -579,20 +628,21 @@ int Main(int argc, char** argv) {
     for (SweepEntry<Config>& e : *entries) {
       if (!e.cfg.dump.empty()) e.cfg.dump = ResolveUserPath(e.cfg.dump);
       AddCases(e.cfg, world, names, iters);
-      // The mpi world, once, on every rank alike (the case lists are the same everywhere).
-      const bool mpi = std::any_of(g_cases.begin(), g_cases.end(),
-                                   [](const Case& c) { return c.backend == "mpi"; });
-      if (mpi && !g_mpi) {
-        g_mpi = CreateWorld("mpi");
+      // The other backends' worlds, once each, on every rank alike (the case lists are the
+      // same everywhere).
+      for (const Case& c : g_cases) {
+        if (c.backend.empty() || c.backend == "ucx" || g_other.count(c.backend)) continue;
+        std::unique_ptr<Communicator>& w = g_other[c.backend];
+        w = CreateWorld(c.backend);
         if (e.cfg.timeout_s > 0) {
-          g_mpi->set_timeout(std::chrono::milliseconds(static_cast<long>(e.cfg.timeout_s * 1e3)));
+          w->set_timeout(std::chrono::milliseconds(static_cast<long>(e.cfg.timeout_s * 1e3)));
         }
       }
     }
   };
   auto backends = [] {
     std::string s;
-    for (const char* b : {"ucx", "mpi"}) {
+    for (const char* b : {"ucx", "mpi", "nccl"}) {
       if (std::any_of(g_cases.begin(), g_cases.end(),
                       [&](const Case& c) { return c.backend == b; })) {
         s += (s.empty() ? "" : ",") + std::string(b);
@@ -602,7 +652,7 @@ int Main(int argc, char** argv) {
   };
   auto verdict = [] {
     g_meshes.clear();  // their groups before the worlds they were split from
-    g_mpi.reset();     // before BenchMain finalizes MPI
+    g_other.clear();   // before BenchMain finalizes MPI
     if (g_failed.empty()) return 0;
     for (const std::string& f : g_failed) {
       if (Bootstrap::rank() == 0) {

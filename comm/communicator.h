@@ -116,6 +116,9 @@ class Communicator {
 
   // Algorithms this backend offers for an op kind (for --list and validation).
   virtual std::vector<std::string> Algorithms(OpKind k) const = 0;
+
+  // True when the op buffers must be device memory (nccl: CUDA memory of this rank's GPU).
+  virtual bool device_memory() const { return false; }
 };
 
 // Default op deadline: $TPBENCH_TIMEOUT_S seconds if set, else 300 s.

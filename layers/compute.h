@@ -7,6 +7,15 @@
 //   c.Gemm(false, false, 1.0, x, w, 0.0, &y);            // y = x w
 //   c.AddBias(b, &y);                                    // y[i, :] += b
 //   uint64_t f = c.flops().gemm;                         // 2*B*h_in*h_out
+//   comm->AllReduce(y.data(), y.data(), n, dt, kSum, {algo, c.CommStream(/*async=*/false)});
+//
+// Device-neutral layer code: the layers (layers/tp*) never name a backend. They allocate with
+// NewTensor, and issue every collective on CommStream(): the host backend runs it inline in
+// the caller's thread (or, async, on the communicator's progress thread, after the host
+// compute that precedes it has finished); a device backend enqueues it on its own stream, so it
+// is ordered after the compute issued before it and before the compute issued after it. So
+// layer code needs no fences between compute and communication. Tensors move between memories
+// with Tensor::ToMemory(c.memory()).
 //
 // Conventions, shared by all backends:
 // - Every tensor is read as a row-major matrix [rows(), cols()] (see tensor.h); shapes are
@@ -30,8 +39,11 @@
 #define TPBENCH_LAYERS_COMPUTE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "comm/communicator.h"
 #include "comm/error.h"
 #include "layers/tensor.h"
 
@@ -39,12 +51,19 @@ namespace tpbench {
 
 // FLOPs issued through one Compute since construction or the last ResetFlops().
 // gemm is exact (2*m*n*k per product). other is nominal: a fixed per-element cost for each
-// elementwise/reduction op (listed in host_compute.cc), the same in every backend.
+// elementwise/reduction op (nominal_flops below), the same in every backend.
 struct FlopCount {
   uint64_t gemm = 0;
   uint64_t other = 0;
   uint64_t total() const { return gemm + other; }
 };
+
+// Nominal FLOPs per element of the non-GEMM ops (FlopCount::other), the same in every backend.
+namespace nominal_flops {
+constexpr uint64_t kFlopsBias = 1, kFlopsGeluFwd = 8, kFlopsGeluBwd = 12, kFlopsSoftmaxFwd = 5,
+                   kFlopsSoftmaxBwd = 4, kFlopsLnFwd = 8, kFlopsLnBwd = 12, kFlopsLnStats = 3,
+                   kFlopsLnBwdStats = 5, kFlopsAdd = 1, kFlopsAxpy = 2, kFlopsScale = 1;
+}  // namespace nominal_flops
 
 class Compute {
  public:
@@ -56,6 +75,10 @@ class Compute {
   virtual Tensor NewTensor(const Shape& shape, DataType dtype) = 0;
   // Waits for queued work (no-op on the host).
   virtual void Synchronize() {}
+  // Where communication on this backend's tensors is issued (see above). async: the op may
+  // run while the caller goes on computing (the host's progress thread); a device stream is
+  // asynchronous either way.
+  virtual Stream CommStream(bool async) const { return async ? Stream::Async() : Stream::Inline(); }
 
   // c = alpha * op(a) op(b) + beta * c, op(x) = x or x^T; a, b, c row-major matrices.
   // With beta == 0, c's old contents are ignored (NaNs included).
@@ -137,6 +160,14 @@ class Compute {
   }
   FlopCount flops_;
 };
+
+// The compute backends linked into this binary, by name ("host"; "cuda" with --config=cuda).
+// Each registers itself from its library (alwayslink). Create throws UsageError naming the
+// valid names for an unknown one.
+using ComputeFactory = std::unique_ptr<Compute> (*)();
+bool RegisterCompute(const std::string& name, ComputeFactory factory);
+std::unique_ptr<Compute> CreateCompute(const std::string& name);
+std::vector<std::string> ComputeNames();
 
 inline void Compute::LayerNormStats(const Tensor&, Tensor*) { Unsupported("LayerNormStats"); }
 inline void Compute::LayerNormApply(const Tensor&, const Tensor&, int64_t, double, const Tensor&,

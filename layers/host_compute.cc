@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 
 #include "comm/error.h"
@@ -11,10 +12,7 @@
 namespace tpbench {
 namespace {
 
-// Nominal FLOPs per element of the non-GEMM ops (FlopCount::other).
-constexpr uint64_t kFlopsBias = 1, kFlopsGeluFwd = 8, kFlopsGeluBwd = 12, kFlopsSoftmaxFwd = 5,
-                   kFlopsSoftmaxBwd = 4, kFlopsLnFwd = 8, kFlopsLnBwd = 12, kFlopsLnStats = 3,
-                   kFlopsLnBwdStats = 5, kFlopsAdd = 1, kFlopsAxpy = 2, kFlopsScale = 1;
+using namespace nominal_flops;  // NOLINT: the per-element costs shared by every backend
 
 std::string Sh(const Tensor& t) { return ShapeString(t.shape()); }
 
@@ -311,6 +309,11 @@ void CheckHeads(const char* op, const Tensor& rows, const Tensor& heads, int64_t
 }  // namespace
 
 HostCompute::HostCompute(int blas_threads) { SetBlasThreads(blas_threads); }
+
+namespace {
+[[maybe_unused]] const bool kRegistered = RegisterCompute(
+    "host", [] { return std::unique_ptr<Compute>(std::make_unique<HostCompute>()); });
+}  // namespace
 
 void HostCompute::SetBlasThreads(int n) {
   if (n < 1) throw UsageError("blas threads must be >= 1, got " + std::to_string(n));

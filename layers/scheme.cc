@@ -69,8 +69,12 @@ std::string PlanTable(const CommPlan& plan, const MeshShape& axes, DataType dt) 
 }
 
 std::string SchemeAlgorithm(const Communicator& comm, OpKind kind) {
-  if (comm.backend() == "mpi") return "auto";
-  return kind == OpKind::kBroadcast || kind == OpKind::kReduce ? "binomial" : "ring";
+  const std::string want =
+      kind == OpKind::kBroadcast || kind == OpKind::kReduce ? "binomial" : "ring";
+  for (const std::string& a : comm.Algorithms(kind)) {
+    if (a == want) return want;
+  }
+  return "auto";
 }
 
 // --- Registry ---

@@ -76,9 +76,10 @@ std::string PlanTable(const CommPlan& plan, const MeshShape& axes, DataType dt);
 // Size of a plan group on a mesh.
 int64_t PlanGroupSize(const CommPlan& plan, const MeshShape& axes, const std::string& group);
 
-// The algorithm the schemes use for an op kind on comm: on backends with tpbench's
-// algorithms "ring" (all-reduce, all-gather, reduce-scatter) and "binomial" (broadcast,
-// reduce), whose bytes are the ring model above; "auto" (the library's) on mpi.
+// The algorithm the schemes use for an op kind on comm, asked of the communicator
+// (Algorithms(kind), never its backend's name): "ring" (all-reduce, all-gather,
+// reduce-scatter) and "binomial" (broadcast, reduce) when offered (tpbench's algorithms),
+// whose bytes are the ring model above; otherwise "auto" (the library's own: mpi, nccl).
 std::string SchemeAlgorithm(const Communicator& comm, OpKind kind);
 
 // A rectangle of a matrix: rows [r0, r1), cols [c0, c1).

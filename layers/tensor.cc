@@ -36,14 +36,65 @@ int64_t TensorMemory::LiveBytes() { return g_live_bytes.load(); }
 int64_t TensorMemory::PeakBytes() { return g_peak_bytes.load(); }
 void TensorMemory::ResetPeak() { g_peak_bytes.store(g_live_bytes.load()); }
 
+namespace {
+
+class HostMemoryOps : public MemoryOps {
+ public:
+  void* Allocate(size_t bytes) override {
+    void* p = std::aligned_alloc(64, bytes);
+    TP_CHECK_MSG(p != nullptr, "out of host memory");
+    std::memset(p, 0, bytes);
+    return p;
+  }
+  void Free(void* p) override { std::free(p); }
+  void SetZero(void* p, size_t bytes) override { std::memset(p, 0, bytes); }
+  void Copy2D(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
+              size_t height) override {
+    if (width == 0 || height == 0) return;
+    if (dpitch == width && spitch == width) {
+      std::memmove(dst, src, width * height);
+      return;
+    }
+    for (size_t i = 0; i < height; ++i) {
+      std::memcpy(static_cast<char*>(dst) + i * dpitch, static_cast<const char*>(src) + i * spitch,
+                  width);
+    }
+  }
+};
+
+HostMemoryOps g_host_ops;
+MemoryOps* g_device_ops = nullptr;  // kCuda
+
+// The ops that can copy between a and b: the device's if either side is device memory.
+MemoryOps& CopyOps(MemoryType a, MemoryType b) {
+  return MemoryOpsOf(a != MemoryType::kHost ? a : b);
+}
+
+}  // namespace
+
+void RegisterMemoryOps(MemoryType m, MemoryOps* ops) {
+  TP_CHECK_MSG(m != MemoryType::kHost, "host memory ops are built in");
+  g_device_ops = ops;
+}
+
+MemoryOps& MemoryOpsOf(MemoryType m) {
+  if (m == MemoryType::kHost) return g_host_ops;
+  if (g_device_ops == nullptr) {
+    throw UsageError(std::string("tensor: memory type '") + MemoryTypeName(m) +
+                     "' is not supported by this build (its backend is not linked in; GPU "
+                     "targets need --config=cuda)");
+  }
+  return *g_device_ops;
+}
+
 struct Tensor::Storage {
   void* p = nullptr;
   int64_t size = 0;  // bytes allocated (rounded up to 64)
-  explicit Storage(size_t bytes) {
+  MemoryOps* ops = nullptr;
+  Storage(size_t bytes, MemoryType m) {
     size_t n = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
-    p = std::aligned_alloc(64, n);
-    TP_CHECK_MSG(p != nullptr, "out of host memory");
-    std::memset(p, 0, n);
+    ops = &MemoryOpsOf(m);
+    p = ops->Allocate(n);
     size = static_cast<int64_t>(n);
     const int64_t live = g_live_bytes.fetch_add(size) + size;
     int64_t peak = g_peak_bytes.load();
@@ -52,7 +103,7 @@ struct Tensor::Storage {
   }
   ~Storage() {
     g_live_bytes.fetch_sub(size);
-    std::free(p);
+    ops->Free(p);
   }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -85,11 +136,7 @@ uint64_t Mix(uint64_t z) {
 Tensor::Tensor(Shape shape, DataType dtype, MemoryType memory)
     : shape_(std::move(shape)), dtype_(dtype), memory_(memory) {
   numel_ = CheckedNumel(shape_);
-  if (memory != MemoryType::kHost) {
-    throw UsageError(std::string("tensor: memory type '") + MemoryTypeName(memory) +
-                     "' is not supported by this build (host only)");
-  }
-  storage_ = std::make_shared<Storage>(bytes());
+  storage_ = std::make_shared<Storage>(bytes(), memory);
 }
 
 void* Tensor::ptr() const {
@@ -97,13 +144,24 @@ void* Tensor::ptr() const {
   return static_cast<char*>(storage_->p) + offset_bytes_;
 }
 
+namespace {
+void CheckHostAccess(MemoryType m, const char* op) {
+  if (m != MemoryType::kHost) {
+    throw UsageError(std::string("tensor: ") + op + " on a " + MemoryTypeName(m) +
+                     " tensor (element access is host-only: ToMemory(MemoryType::kHost) first)");
+  }
+}
+}  // namespace
+
 double Tensor::Get(int64_t i) const {
-  TP_CHECK(memory_ == MemoryType::kHost && i >= 0 && i < numel_);
+  CheckHostAccess(memory_, "Get");
+  TP_CHECK(i >= 0 && i < numel_);
   return LoadAsDouble(ptr(), static_cast<size_t>(i), dtype_);
 }
 
 void Tensor::Set(int64_t i, double v) {
-  TP_CHECK(memory_ == MemoryType::kHost && i >= 0 && i < numel_);
+  CheckHostAccess(memory_, "Set");
+  TP_CHECK(i >= 0 && i < numel_);
   StoreFromDouble(ptr(), static_cast<size_t>(i), dtype_, v);
 }
 
@@ -146,12 +204,10 @@ Tensor Tensor::CopyCols(int64_t begin, int64_t end) const {
   }
   Shape s = ndim() == 1 ? Shape{end - begin} : Shape{rows(), end - begin};
   Tensor t(s, dtype_, memory_);
-  size_t es = DataTypeSize(dtype_);
-  const char* src = static_cast<const char*>(ptr());
-  char* dst = static_cast<char*>(t.ptr());
-  for (int64_t i = 0; i < rows(); ++i) {
-    std::memcpy(dst + i * (end - begin) * es, src + (i * cols() + begin) * es, (end - begin) * es);
-  }
+  const size_t es = DataTypeSize(dtype_);
+  MemoryOpsOf(memory_).Copy2D(t.ptr(), (end - begin) * es,
+                              static_cast<const char*>(ptr()) + begin * es, cols() * es,
+                              (end - begin) * es, rows());
   return t;
 }
 
@@ -171,12 +227,10 @@ void Tensor::SetCols(int64_t begin, const Tensor& src) {
     throw UsageError("tensor: SetCols of " + ShapeString(src.shape_) + " at column " +
                      std::to_string(begin) + " does not fit " + ShapeString(shape_));
   }
-  size_t es = DataTypeSize(dtype_);
-  const char* s = static_cast<const char*>(src.ptr());
-  char* d = static_cast<char*>(ptr());
-  for (int64_t i = 0; i < rows(); ++i) {
-    std::memcpy(d + (i * cols() + begin) * es, s + i * k * es, k * es);
-  }
+  const size_t es = DataTypeSize(dtype_);
+  CopyOps(memory_, src.memory_)
+      .Copy2D(static_cast<char*>(ptr()) + begin * es, cols() * es, src.ptr(), k * es, k * es,
+              rows());
 }
 
 void Tensor::CopyFrom(const Tensor& src) {
@@ -185,7 +239,15 @@ void Tensor::CopyFrom(const Tensor& src) {
                      DataTypeName(src.dtype_) + " into " + ShapeString(shape_) + " " +
                      DataTypeName(dtype_));
   }
-  if (numel_ > 0) std::memmove(ptr(), src.ptr(), bytes());
+  if (numel_ > 0)
+    CopyOps(memory_, src.memory_).Copy2D(ptr(), bytes(), src.ptr(), bytes(), bytes(), 1);
+}
+
+Tensor Tensor::ToMemory(MemoryType m) const {
+  if (m == memory_ || !defined()) return *this;
+  Tensor t(shape_, dtype_, m);
+  t.CopyFrom(*this);
+  return t;
 }
 
 Tensor Tensor::Clone() const {
@@ -201,7 +263,7 @@ Tensor Tensor::To(DataType dtype) const {
 }
 
 void Tensor::Zero() {
-  if (numel_ > 0) std::memset(ptr(), 0, bytes());
+  if (numel_ > 0) MemoryOpsOf(memory_).SetZero(ptr(), bytes());
 }
 
 void Tensor::Fill(double v) {

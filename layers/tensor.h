@@ -10,7 +10,10 @@
 // Matrix view: every tensor is also read as a row-major matrix [rows(), cols()] where cols()
 // is the last dimension and rows() the product of the others; row/column slicing uses it.
 // Row slices are views (contiguous); column slices are copies (strided in memory).
-// Element access (Get/Set, Fill*, MaxRelError) is for host memory only.
+// Element access (Get/Set, Fill*, MaxRelError) is for host memory only. Allocation, zeroing
+// and copies (CopyCols, SetCols, CopyFrom, Clone, Zero, ToMemory) go through the MemoryOps of
+// the tensor's memory type, so they work on device tensors too: host ops are built in, a
+// device backend registers its own (layers/cuda registers kCuda's when it is linked).
 #ifndef TPBENCH_LAYERS_TENSOR_H_
 #define TPBENCH_LAYERS_TENSOR_H_
 
@@ -30,11 +33,30 @@ using Shape = std::vector<int64_t>;
 constexpr int kMaxTensorDims = 4;
 std::string ShapeString(const Shape& s);  // "[6, 8]"
 
+// How tensors of one memory type are allocated, zeroed and copied.
+class MemoryOps {
+ public:
+  virtual ~MemoryOps() = default;
+  virtual void* Allocate(size_t bytes) = 0;  // zero-filled, 64-byte aligned or better
+  virtual void Free(void* p) = 0;
+  virtual void SetZero(void* p, size_t bytes) = 0;
+  // height rows of width bytes, row pitches dpitch and spitch (bytes). Either side may be in
+  // host memory or in this memory type; the copy is complete (visible to the next op of the
+  // backend, and to the host when dst is host memory) when it returns.
+  virtual void Copy2D(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
+                      size_t height) = 0;
+};
+// Registers the ops of a device memory type (kHost's are built in and cannot be replaced).
+// ops must outlive every tensor of that type.
+void RegisterMemoryOps(MemoryType m, MemoryOps* ops);
+// The ops of m; UsageError when no backend for m is linked into this binary.
+MemoryOps& MemoryOpsOf(MemoryType m);
+
 class Tensor {
  public:
   Tensor() = default;  // empty: no storage, numel() == 0, defined() == false
-  // Allocates zero-filled storage. Throws UsageError on > 4 dims or negative sizes, and for
-  // kCuda until a CUDA backend provides the allocator.
+  // Allocates zero-filled storage. Throws UsageError on > 4 dims or negative sizes, and for a
+  // memory type whose backend is not linked in (kCuda without layers/cuda).
   Tensor(Shape shape, DataType dtype, MemoryType memory = MemoryType::kHost);
 
   bool defined() const { return storage_ != nullptr; }
@@ -79,9 +101,10 @@ class Tensor {
   // Copies src (same numel and dtype) into this tensor's storage.
   void CopyFrom(const Tensor& src);
 
-  Tensor Clone() const;             // deep copy, same shape and dtype
-  Tensor To(DataType dtype) const;  // deep copy converted to dtype (host)
-  void Zero();                      // sets every element to 0
+  Tensor Clone() const;                 // deep copy, same shape, dtype and memory
+  Tensor ToMemory(MemoryType m) const;  // deep copy into memory m (this tensor if already there)
+  Tensor To(DataType dtype) const;      // deep copy converted to dtype (host)
+  void Zero();                          // sets every element to 0
   // Fills with uniform values in [lo, hi) from a counter-based generator: element i of the
   // tensor gets a value that depends only on (seed, i), so every rank that builds the same
   // full tensor from the same seed gets the same bits, and f32/f64 tensors filled from one

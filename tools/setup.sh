@@ -21,6 +21,14 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# The GPU configuration (bazel build --config=cuda, docs/gpu.md) needs the CUDA 13 toolkit with
+# cuBLAS and NCCL at /usr/local/cuda; it does not come from Debian's mirror, so only report it.
+if [[ -x /usr/local/cuda/bin/nvcc && -e /usr/local/cuda/include/nccl.h ]]; then
+  echo "tools/setup.sh: CUDA toolkit with NCCL found at /usr/local/cuda"
+else
+  echo "tools/setup.sh: note: no CUDA toolkit with NCCL at /usr/local/cuda (needed by --config=cuda)"
+fi
+
 if ((${#missing[@]} == 0)); then
   echo "tools/setup.sh: all ${#PACKAGES[@]} packages present"
   exit 0

@@ -1,9 +1,11 @@
 // layers/tp1d/tp1d.cc: 1D (Megatron-LM) tensor-parallel layers. See tp1d.h.
 #include "layers/tp1d/tp1d.h"
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "comm/error.h"
 #include "comm/work.h"
@@ -16,6 +18,14 @@ void CheckDivisible(const std::string& what, int64_t n, int64_t t) {
                      ") is not divisible by the tensor-parallel size t (" + std::to_string(t) +
                      ")");
   }
+}
+
+std::string Tp1dAlgorithm(const Communicator& comm) {
+  for (OpKind k : {OpKind::kAllReduce, OpKind::kAllGather, OpKind::kReduceScatter}) {
+    const std::vector<std::string> offered = comm.Algorithms(k);
+    if (std::find(offered.begin(), offered.end(), "ring") == offered.end()) return "auto";
+  }
+  return "ring";
 }
 
 void ValidateTp1d(const LayerConfig& cfg, int64_t t, bool sequence_parallel) {
@@ -85,7 +95,7 @@ void Tp1d::Wait(const WorkPtr& w) const {
 void Tp1d::AllReduce(Tensor* x) const {
   Wait(Issue([&] {
     return tp_->AllReduce(x->data(), x->data(), static_cast<size_t>(x->numel()), x->dtype(),
-                          ReduceOp::kSum, OpOptions{opt_.algo, Stream::Inline()});
+                          ReduceOp::kSum, OpOptions{opt_.algo, c_->CommStream(false)});
   }));
 }
 
@@ -95,7 +105,7 @@ WorkPtr Tp1d::StartGatherRows(const Tensor& x, Tensor* out, bool async) const {
   *out = c_->NewTensor({x.rows() * t(), x.cols()}, x.dtype());
   return Issue([&] {
     return tp_->AllGather(x.data(), out->data(), static_cast<size_t>(x.numel()), x.dtype(),
-                          OpOptions{opt_.algo, async ? Stream::Async() : Stream::Inline()});
+                          OpOptions{opt_.algo, c_->CommStream(async)});
   });
 }
 
@@ -116,13 +126,12 @@ void Tp1d::ColumnBackward(const LinearParams& p, const Tensor& x, const Tensor& 
     WorkPtr ag = StartGatherRows(x, &xg, opt_.overlap);
     Tensor dx_full = c.NewTensor({dy.rows(), p.w.rows()}, dy.dtype());
     c.Gemm(false, true, 1.0, dy, p.w, 0.0, &dx_full);
-    c.Synchronize();
     Wait(ag);
     *dx = c.NewTensor({x.rows(), p.w.rows()}, dy.dtype());
     WorkPtr rs = Issue([&] {
-      return tp_->ReduceScatter(
-          dx_full.data(), dx->data(), static_cast<size_t>(dx->numel()), dx->dtype(), ReduceOp::kSum,
-          OpOptions{opt_.algo, opt_.overlap ? Stream::Async() : Stream::Inline()});
+      return tp_->ReduceScatter(dx_full.data(), dx->data(), static_cast<size_t>(dx->numel()),
+                                dx->dtype(), ReduceOp::kSum,
+                                OpOptions{opt_.algo, c_->CommStream(opt_.overlap)});
     });
     if (!opt_.overlap) Wait(rs);
     ::tpbench::LinearBackward(c, p, xg, dy, nullptr, grads);
@@ -131,8 +140,7 @@ void Tp1d::ColumnBackward(const LinearParams& p, const Tensor& x, const Tensor& 
   }
   *dx = c.NewTensor({dy.rows(), p.w.rows()}, dy.dtype());
   c.Gemm(false, true, 1.0, dy, p.w, 0.0, dx);  // dX_partial = dY_r W_r^T
-  c.Synchronize();
-  const OpOptions o{opt_.algo, opt_.overlap ? Stream::Async() : Stream::Inline()};
+  const OpOptions o{opt_.algo, c.CommStream(opt_.overlap)};
   WorkPtr w = Issue([&] {
     return tp_->AllReduce(dx->data(), dx->data(), static_cast<size_t>(dx->numel()), dx->dtype(),
                           ReduceOp::kSum, o);
@@ -149,13 +157,12 @@ Tensor Tp1d::RowForward(const LinearParams& p, const Tensor& x) const {
   Compute& c = *c_;
   Tensor y = c.NewTensor({x.rows(), p.w.cols()}, x.dtype());
   c.Gemm(false, false, 1.0, x, p.w, 0.0, &y);
-  c.Synchronize();
   if (opt_.sequence_parallel) {
     CheckDivisible("row-parallel output rows (tokens)", y.rows(), t());
     Tensor ys = c.NewTensor({y.rows() / t(), y.cols()}, y.dtype());
     Wait(Issue([&] {
       return tp_->ReduceScatter(y.data(), ys.data(), static_cast<size_t>(ys.numel()), y.dtype(),
-                                ReduceOp::kSum, OpOptions{opt_.algo, Stream::Inline()});
+                                ReduceOp::kSum, OpOptions{opt_.algo, c_->CommStream(false)});
     }));
     y = ys;
   } else {
@@ -179,7 +186,6 @@ void Tp1d::RowBackward(const LinearParams& p, const Tensor& x, const Tensor& dy,
     // The bias saw only this rank's rows: sum its gradient over TP.
     grads->b = c_->NewTensor(p.b.shape(), p.b.dtype());
     c_->BiasGrad(dy, &grads->b);
-    c_->Synchronize();
     AllReduce(&grads->b);
   }
 }
@@ -274,7 +280,6 @@ Tensor Tp1dLayer::Backward(const LayerParams& p, const LayerCache& cache, const 
   c.Add(dx, dy, &dx);
   if (tp_->options().sequence_parallel) {
     // LayerNorm saw only this rank's rows: sum gamma/beta gradients over TP.
-    c.Synchronize();
     for (Tensor* g : {&grads->ln2.gamma, &grads->ln2.beta, &grads->ln1.gamma, &grads->ln1.beta}) {
       tp_->AllReduce(g);
     }

@@ -36,11 +36,11 @@
 
 namespace tpbench {
 
-// The algorithm of the 1D layers' collectives on comm: "ring" (so the bytes are TP_SCHEMES.md
-// section 6's) on backends with tpbench's algorithms; the library's own ("auto") on mpi.
-inline std::string Tp1dAlgorithm(const Communicator& comm) {
-  return comm.backend() == "mpi" ? "auto" : "ring";
-}
+// The algorithm of the 1D layers' collectives on comm, asked of the communicator (never by its
+// backend's name): "ring" (so the bytes are TP_SCHEMES.md section 6's) when it offers ring for
+// all-reduce, all-gather and reduce-scatter (tpbench's algorithms), else the library's own
+// ("auto": mpi, nccl).
+std::string Tp1dAlgorithm(const Communicator& comm);
 
 struct Tp1dOptions {
   // Algorithm of every collective ("ring" makes the volumes those of TP_SCHEMES.md section 6;

@@ -52,7 +52,7 @@ void Tp2d::Wait(const WorkPtr& w) const {
 }
 
 OpOptions Tp2d::Opt(Communicator* g, OpKind k, bool async) const {
-  return OpOptions{SchemeAlgorithm(*g, k), async ? Stream::Async() : Stream::Inline()};
+  return OpOptions{SchemeAlgorithm(*g, k), c_->CommStream(async)};
 }
 
 WorkPtr Tp2d::StartBroadcast(Communicator* g, int root, const Tensor& mine, Tensor* buf,
@@ -107,7 +107,6 @@ Tensor Tp2d::MatmulAB(const Tensor& x, const Tensor& w) const {
     for (int64_t t = 0; t < q; ++t) {
       c.Gemm(false, false, 1.0, xp.RowChunk(q, t), wp.RowChunk(q, t), t ? 1.0 : 0.0, &y);
     }
-    c.Synchronize();
     return y;
   }
   Tensor xb[2], wb[2];
@@ -125,13 +124,11 @@ Tensor Tp2d::MatmulAB(const Tensor& x, const Tensor& w) const {
     const int s = static_cast<int>(t % 2);
     Wait(wx[s]);
     Wait(ww[s]);
-    c.Synchronize();  // step t-1's GEMM has read the buffers step t+1 fills
     if (t + 1 < q) start(t + 1);
     const Tensor& xt = j() == t ? x : xb[s];
     const Tensor& wt = i() == t ? w : wb[s];
     c.Gemm(false, false, 1.0, xt, wt, t ? 1.0 : 0.0, &y);
   }
-  c.Synchronize();
   return y;
 }
 
@@ -153,7 +150,6 @@ Tensor Tp2d::SummaReduce(Communicator* bg, const Tensor& mine, Communicator* rg,
       Tensor block = cs.RowChunk(q, t);
       gemm(panel.RowChunk(q, t), &block);
     }
-    c.Synchronize();
     ReduceScatter(rg, cs, &out);
     return out;
   }
@@ -167,11 +163,9 @@ Tensor Tp2d::SummaReduce(Communicator* bg, const Tensor& mine, Communicator* rg,
     const int s = static_cast<int>(t % 2), root = static_cast<int>(t);
     if (t == 0) wb[0] = StartBroadcast(bg, 0, mine, &bb[0], opt_.overlap);
     Wait(wb[s]);
-    c.Synchronize();
     if (t + 1 < q) wb[1 - s] = StartBroadcast(bg, root + 1, mine, &bb[1 - s], opt_.overlap);
     Wait(wr[s]);  // C buffer s is free once step t-2's reduce is done
     gemm(bg->rank() == root ? mine : bb[s], &cb[s]);
-    c.Synchronize();
     void* dst = rg->rank() == root ? out.data() : nullptr;
     wr[s] = Issue([&] {
       return rg->Reduce(cb[s].data(), dst, static_cast<size_t>(cb[s].numel()), cb[s].dtype(),
@@ -219,7 +213,6 @@ void Tp2d::LinearBackward(const LinearParams& p, const Tensor& x, const Tensor& 
   if (p.b.defined()) {
     Tensor colsum = c_->NewTensor({dy.cols()}, dy.dtype());
     c_->BiasGrad(dy, &colsum);
-    c_->Synchronize();
     if (depth_mode()) {
       AllReduce(xz_, &colsum);  // over every row of the column, all depths
       grads->b = colsum;
@@ -243,7 +236,6 @@ Tensor Tp2d::LayerNormForward(const LayerNormParams& p, double eps, int64_t h, c
   }
   Tensor stats = c.NewTensor({2, x.rows()}, x.dtype());
   c.LayerNormStats(x, &stats);
-  c.Synchronize();
   for (int64_t k = 0; k < 2; ++k) {
     Tensor part = stats.RowChunk(2, k);
     AllReduce(row_, &part);
@@ -262,7 +254,6 @@ Tensor Tp2d::LayerNormBackward(const Ln2dCache& cache, int64_t h, const Tensor& 
   const Tensor& x = cache.ln.x;
   Tensor stats = c.NewTensor({2, x.rows()}, x.dtype());
   c.LayerNormBackwardStats(x, cache.gamma, cache.ln.mean, cache.ln.rstd, dy, &stats);
-  c.Synchronize();
   for (int64_t k = 0; k < 2; ++k) {
     Tensor part = stats.RowChunk(2, k);
     AllReduce(row_, &part);
@@ -271,7 +262,6 @@ Tensor Tp2d::LayerNormBackward(const Ln2dCache& cache, int64_t h, const Tensor& 
   Tensor dg = c.NewTensor(cache.gamma.shape(), x.dtype()), db = dg.Clone();
   c.LayerNormBackwardApply(x, cache.gamma, cache.ln.mean, cache.ln.rstd, dy, stats, h, &dx, &dg,
                            &db);
-  c.Synchronize();
   if (depth_mode()) {
     AllReduce(xz_, &dg);
     AllReduce(xz_, &db);

@@ -49,7 +49,7 @@ WorkPtr Tp3d::Gather(Communicator* g, const Tensor& mine, Tensor* out) const {
   *out = c_->NewTensor(s, mine.dtype());
   return Issue([&] {
     return g->AllGather(mine.data(), out->data(), static_cast<size_t>(mine.numel()), mine.dtype(),
-                        {SchemeAlgorithm(*g, OpKind::kAllGather), Stream::Inline()});
+                        {SchemeAlgorithm(*g, OpKind::kAllGather), c_->CommStream(false)});
   });
 }
 
@@ -58,9 +58,9 @@ WorkPtr Tp3d::ReduceScatter(Communicator* g, const Tensor& in, Tensor* out, bool
   s[0] /= g->size();
   *out = c_->NewTensor(s, in.dtype());
   return Issue([&] {
-    return g->ReduceScatter(
-        in.data(), out->data(), static_cast<size_t>(out->numel()), in.dtype(), ReduceOp::kSum,
-        {SchemeAlgorithm(*g, OpKind::kReduceScatter), async ? Stream::Async() : Stream::Inline()});
+    return g->ReduceScatter(in.data(), out->data(), static_cast<size_t>(out->numel()), in.dtype(),
+                            ReduceOp::kSum,
+                            {SchemeAlgorithm(*g, OpKind::kReduceScatter), c_->CommStream(async)});
   });
 }
 
@@ -68,7 +68,7 @@ void Tp3d::AllReduce(Communicator* g, Tensor* x) const {
   Wait(Issue([&] {
     return g->AllReduce(x->data(), x->data(), static_cast<size_t>(x->numel()), x->dtype(),
                         ReduceOp::kSum,
-                        {SchemeAlgorithm(*g, OpKind::kAllReduce), Stream::Inline()});
+                        {SchemeAlgorithm(*g, OpKind::kAllReduce), c_->CommStream(false)});
   }));
 }
 
@@ -83,7 +83,6 @@ Tensor Tp3d::LinearForward(const LinearParams& p, const Tensor& x, bool odd,
   Wait(Gather(g_.weight, p.w, &cache->wg));  // [in/q, out/q]: in chunk_q[b]
   Tensor yp = c.NewTensor({cache->xg.rows(), cache->wg.cols()}, x.dtype());
   c.Gemm(false, false, 1.0, cache->xg, cache->wg, 0.0, &yp);  // partial over b
-  c.Synchronize();
   Tensor y;
   Wait(ReduceScatter(b, yp, &y, false));  // [B/q^2, out/q]: rows sub-chunk b
   if (p.b.defined()) c.AddBias(p.b, &y);
@@ -102,18 +101,15 @@ void Tp3d::LinearBackward(const LinearParams& p, const Linear3dCache& cache, con
   if (dx != nullptr) {
     dxp = c.NewTensor({dyg.rows(), cache.wg.rows()}, dy.dtype());
     c.Gemm(false, true, 1.0, dyg, cache.wg, 0.0, &dxp);
-    c.Synchronize();
     wx = ReduceScatter(a, dxp, dx, opt_.overlap);  // in flight during the dW GEMM
     if (!opt_.overlap) Wait(wx);
   }
   Tensor dwp = c.NewTensor(cache.wg.shape(), dy.dtype());
   c.Gemm(true, false, 1.0, cache.xg, dyg, 0.0, &dwp);
-  c.Synchronize();
   WorkPtr ww = ReduceScatter(g_.weight, dwp, &grads->w, opt_.overlap);
   if (p.b.defined()) {
     grads->b = c.NewTensor(p.b.shape(), p.b.dtype());
     c.BiasGrad(dy, &grads->b);
-    c.Synchronize();
     AllReduce(odd ? g_.ixw : g_.oxw, &grads->b);  // every row: over i and b
   }
   Wait(wx);
@@ -127,7 +123,6 @@ Tensor Tp3d::LayerNormForward(const LayerNormParams& p, double eps, int64_t h, c
   Compute& c = *c_;
   Tensor stats = c.NewTensor({2, x.rows()}, x.dtype());
   c.LayerNormStats(x, &stats);
-  c.Synchronize();
   AllReduce(g_.output, &stats);
   cache->ln.x = x;
   cache->gamma = p.gamma;
@@ -144,14 +139,12 @@ Tensor Tp3d::LayerNormBackward(const Ln3dCache& cache, int64_t h, const Tensor& 
   const Tensor& x = cache.ln.x;
   Tensor stats = c.NewTensor({2, x.rows()}, x.dtype());
   c.LayerNormBackwardStats(x, cache.gamma, cache.ln.mean, cache.ln.rstd, dy, &stats);
-  c.Synchronize();
   AllReduce(g_.output, &stats);
   Tensor dx = c.NewTensor(x.shape(), x.dtype());
   grads->gamma = c.NewTensor(cache.gamma.shape(), x.dtype());
   grads->beta = c.NewTensor(cache.gamma.shape(), x.dtype());
   c.LayerNormBackwardApply(x, cache.gamma, cache.ln.mean, cache.ln.rstd, dy, stats, h, &dx,
                            &grads->gamma, &grads->beta);
-  c.Synchronize();
   AllReduce(g_.ixw, &grads->gamma);  // replicated over i and j: every row's share
   AllReduce(g_.ixw, &grads->beta);
   return dx;
