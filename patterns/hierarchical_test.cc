@@ -24,29 +24,33 @@ std::vector<int> NodeMajor(int nodes, int per_node) {
 }
 
 // Runs algo on ranks placed by `nodes`; returns per-rank stats; counts wrong elements.
-std::vector<RankStats> RunAllReduce(const std::string& algo, const std::vector<int>& nodes, size_t count,
-                           DataType t, ReduceOp op, bool in_place, uint64_t* wrong) {
+std::vector<RankStats> RunAllReduce(const std::string& algo, const std::vector<int>& nodes,
+                                    size_t count, DataType t, ReduceOp op, bool in_place,
+                                    uint64_t* wrong) {
   ThreadTransportOptions opt;
   opt.nodes = nodes;
   *wrong = 0;
   std::vector<uint64_t> w(nodes.size(), 0);
-  auto stats = RunRanks(static_cast<int>(nodes.size()), [&](P2P& p) {
-    CollArgs a;
-    a.kind = OpKind::kAllReduce;
-    a.dtype = t;
-    a.op = op;
-    a.count = count;
-    a.rank = p.rank();
-    a.size = p.size();
-    const size_t bytes = count * DataTypeSize(t);
-    std::vector<char> send(bytes + 1), recv(bytes + 1);
-    FillInput(a, send.data(), 9);
-    a.send = in_place ? recv.data() : send.data();
-    a.recv = recv.data();
-    if (in_place) FillInput(a, recv.data(), 9);
-    FindAlgorithm(OpKind::kAllReduce, algo)->run(p, a);
-    w[p.rank()] = CountWrong(a, recv.data(), 9);
-  }, opt);
+  auto stats = RunRanks(
+      static_cast<int>(nodes.size()),
+      [&](P2P& p) {
+        CollArgs a;
+        a.kind = OpKind::kAllReduce;
+        a.dtype = t;
+        a.op = op;
+        a.count = count;
+        a.rank = p.rank();
+        a.size = p.size();
+        const size_t bytes = count * DataTypeSize(t);
+        std::vector<char> send(bytes + 1), recv(bytes + 1);
+        FillInput(a, send.data(), 9);
+        a.send = in_place ? recv.data() : send.data();
+        a.recv = recv.data();
+        if (in_place) FillInput(a, recv.data(), 9);
+        FindAlgorithm(OpKind::kAllReduce, algo)->run(p, a);
+        w[p.rank()] = CountWrong(a, recv.data(), 9);
+      },
+      opt);
   for (uint64_t x : w) *wrong += x;
   return stats;
 }
@@ -97,24 +101,24 @@ TEST(HierarchicalAllReduce, ExactWithBytesByNodeAsModelled) {
 // (all from the node's last rank).
 TEST(HierarchicalAllReduce, SendsLessAcrossNodesThanTheFlatRing) {
   uint64_t wrong = 0, hier = 0, flat = 0;
-  for (const RankStats& s :
-       RunAllReduce("hierarchical", NodeMajor(2, 4), 1 << 18, DataType::kF32, ReduceOp::kSum, false, &wrong)) {
+  for (const RankStats& s : RunAllReduce("hierarchical", NodeMajor(2, 4), 1 << 18, DataType::kF32,
+                                         ReduceOp::kSum, false, &wrong)) {
     hier += s.inter_node_bytes;
   }
-  for (const RankStats& s :
-       RunAllReduce("ring", NodeMajor(2, 4), 1 << 18, DataType::kF32, ReduceOp::kSum, false, &wrong)) {
+  for (const RankStats& s : RunAllReduce("ring", NodeMajor(2, 4), 1 << 18, DataType::kF32,
+                                         ReduceOp::kSum, false, &wrong)) {
     flat += s.inter_node_bytes;
   }
   EXPECT_EQ(wrong, 0u);
   const uint64_t S = 1 << 20;
-  EXPECT_EQ(hier, 2 * S);         // both nodes: 2 x 2(N-1)/N S
+  EXPECT_EQ(hier, 2 * S);          // both nodes: 2 x 2(N-1)/N S
   EXPECT_EQ(flat, 2 * S * 7 / 4);  // both boundary ranks: 2 x 2(n-1)/n S
 }
 
 TEST(HierarchicalAllReduce, IrregularNodesRunTheFlatRing) {
   uint64_t wrong = 0;
-  const auto stats =
-      RunAllReduce("hierarchical", {0, 0, 0, 1}, 1000, DataType::kF32, ReduceOp::kSum, false, &wrong);
+  const auto stats = RunAllReduce("hierarchical", {0, 0, 0, 1}, 1000, DataType::kF32,
+                                  ReduceOp::kSum, false, &wrong);
   EXPECT_EQ(wrong, 0u);
   for (int r = 0; r < 4; ++r) {
     EXPECT_EQ(stats[r].bytes, ModelSent(OpKind::kAllReduce, "ring", 1000, 4, 4, r).bytes);

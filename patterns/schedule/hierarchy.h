@@ -15,10 +15,10 @@ namespace tpbench {
 struct Hierarchy {
   bool regular = false;  // every node holds the same number of ranks
   int nodes = 0, per_node = 0;
-  int node_index = 0;             // this rank's node, numbered by each node's lowest rank
-  int local = 0;                  // this rank's position among its node's ranks
-  std::vector<int> local_ranks;   // group ranks on this rank's node, ascending
-  std::vector<int> cross_ranks;   // the rank at position `local` on every node, node order
+  int node_index = 0;            // this rank's node, numbered by each node's lowest rank
+  int local = 0;                 // this rank's position among its node's ranks
+  std::vector<int> local_ranks;  // group ranks on this rank's node, ascending
+  std::vector<int> cross_ranks;  // the rank at position `local` on every node, node order
 };
 
 // node_of[r] is the node of group rank r (any integer ids).
@@ -37,8 +37,9 @@ inline Hierarchy HierarchyOf(const std::vector<int>& node_of, int me) {
   }
   h.nodes = static_cast<int>(ids.size());
   h.per_node = h.nodes ? static_cast<int>(members[0].size()) : 0;
-  h.regular = std::all_of(members.begin(), members.end(),
-                          [&](const std::vector<int>& m) { return static_cast<int>(m.size()) == h.per_node; });
+  h.regular = std::all_of(members.begin(), members.end(), [&](const std::vector<int>& m) {
+    return static_cast<int>(m.size()) == h.per_node;
+  });
   for (int k = 0; k < h.nodes; ++k) {
     auto pos = std::find(members[k].begin(), members[k].end(), me);
     if (pos == members[k].end()) continue;
