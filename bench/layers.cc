@@ -122,6 +122,42 @@ std::vector<std::string> ParseSchemes(const std::string& value, int world, int64
   return out;
 }
 
+// --compute against --backend: device compute needs a device communicator for the TP schemes,
+// and the other way round; "--backend all" keeps the backends that fit.
+void CheckComputeBackends(FlagParser& p, Config* c) {
+  const bool tp = std::any_of(c->schemes.begin(), c->schemes.end(),
+                              [](const std::string& s) { return s != "serial"; });
+  if (p.Value("--backend", "ucx") == "all") {
+    c->backends.erase(std::remove_if(c->backends.begin(), c->backends.end(),
+                                     [&](const std::string& b) {
+                                       return (b == "nccl") != (c->compute != "host");
+                                     }),
+                      c->backends.end());
+  }
+  for (const std::string& b : c->backends) {
+    const bool device_backend = b == "nccl";
+    if (tp && device_backend != (c->compute != "host")) {
+      throw UsageError("--compute " + c->compute + " and --backend " + b +
+                       ": the TP schemes need device memory on both (--compute cuda --backend "
+                       "nccl) or host memory on both");
+    }
+  }
+}
+
+// The test hooks' flags (--debug-corrupt-rank, --debug-drop-grad).
+void ParseHooks(FlagParser& p, Config* c) {
+  c->corrupt_rank = static_cast<int>(
+      ParseInt(p.Value("--debug-corrupt-rank", "-1"), "--debug-corrupt-rank", -1, 1 << 20));
+  c->drop_grad = p.Value("--debug-drop-grad", "");
+  if (c->drop_grad.empty()) return;
+  std::string valid;
+  LayerParams names;
+  for (const auto& [n, t] : names.Named()) valid += (valid.empty() ? "" : ", ") + n;
+  if ((", " + valid + ", ").find(", " + c->drop_grad + ", ") == std::string::npos) {
+    throw UsageError("--debug-drop-grad: unknown gradient '" + c->drop_grad + "'; valid: " + valid);
+  }
+}
+
 Config ParseConfig(FlagParser& p, int world) {
   Config c;
   c.depth = ParseInt(p.Value("--depth", "1"), "--depth", 1, 1 << 20);
@@ -148,36 +184,8 @@ Config ParseConfig(FlagParser& p, int world) {
   c.dump = p.Value("--dump", "");
   c.rounds = static_cast<int>(ParseInt(p.Value("--rounds", "1"), "--rounds", 1, 10000));
   c.compute = ParseNames("--compute", p.Value("--compute", "host"), ComputeNames()).at(0);
-  // Device compute needs a device communicator for the TP schemes, and the other way round.
-  const bool tp = std::any_of(c.schemes.begin(), c.schemes.end(),
-                              [](const std::string& s) { return s != "serial"; });
-  if (p.Value("--backend", "ucx") == "all") {  // every backend that fits --compute
-    c.backends.erase(std::remove_if(c.backends.begin(), c.backends.end(),
-                                    [&](const std::string& b) {
-                                      return (b == "nccl") != (c.compute != "host");
-                                    }),
-                     c.backends.end());
-  }
-  for (const std::string& b : c.backends) {
-    const bool device_backend = b == "nccl";
-    if (tp && device_backend != (c.compute != "host")) {
-      throw UsageError("--compute " + c.compute + " and --backend " + b +
-                       ": the TP schemes need device memory on both (--compute cuda --backend "
-                       "nccl) or host memory on both");
-    }
-  }
-  c.corrupt_rank = static_cast<int>(
-      ParseInt(p.Value("--debug-corrupt-rank", "-1"), "--debug-corrupt-rank", -1, 1 << 20));
-  c.drop_grad = p.Value("--debug-drop-grad", "");
-  if (!c.drop_grad.empty()) {
-    std::string valid;
-    LayerParams names;
-    for (const auto& [n, t] : names.Named()) valid += (valid.empty() ? "" : ", ") + n;
-    if ((", " + valid + ", ").find(", " + c.drop_grad + ", ") == std::string::npos) {
-      throw UsageError("--debug-drop-grad: unknown gradient '" + c.drop_grad +
-                       "'; valid: " + valid);
-    }
-  }
+  CheckComputeBackends(p, &c);
+  ParseHooks(p, &c);
   // Bad meshes and shapes exit 2 before any traffic, with the scheme's message.
   for (const std::string& s : c.schemes) {
     if (s == "serial") continue;
@@ -465,6 +473,17 @@ UntimedStep RunUntimed(const Case& c, Mesh* mesh, Layer* layer) {
   return u;
 }
 
+// max_rel_err over the ranks; a case above its tolerance is listed for the exit code (7).
+double CheckedError(const Case& c, const Config& cfg, double err, const Layer& layer) {
+  err = Bootstrap::MaxOverRanks(err);
+  if (!(err <= Tolerance(c.dtype, cfg.compute))) {
+    const std::string& missing = layer.missing();
+    g_failed.push_back(c.name + " (" + std::to_string(err) +
+                       (missing.empty() ? "" : "; missing gradients: " + missing) + ")");
+  }
+  return err;
+}
+
 void RunCase(benchmark::State& st, size_t index) {
   const Case& c = g_cases[index];
   const Config& cfg = *c.cfg;
@@ -505,12 +524,7 @@ void RunCase(benchmark::State& st, size_t index) {
     model = static_cast<double>(skel.ModelBytesPerRank());
     comm_s = skel.Time(cfg.warmup, st.iterations());
   }
-  err = Bootstrap::MaxOverRanks(err);
-  if (!(err <= Tolerance(c.dtype, cfg.compute))) {
-    const std::string& missing = layer.missing();
-    g_failed.push_back(c.name + " (" + std::to_string(err) +
-                       (missing.empty() ? "" : "; missing gradients: " + missing) + ")");
-  }
+  err = CheckedError(c, cfg, err, layer);
   st.counters["fwd_ms"] = fwd / n * 1e3;
   st.counters["bwd_ms"] = bwd / n * 1e3;
   st.counters["step_ms"] = step * 1e3;
