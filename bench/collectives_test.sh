@@ -15,7 +15,7 @@ source "$(dirname "$0")/test_lib.sh"
 expect 2 "unknown flag '--colls all_reduce'" -- --colls all_reduce
 expect 2 "-d: unknown dtype 'f128'; valid: f32, f64, f16, bf16, i8, u8, i32, i64, all" -- -d f128
 expect 2 "-o: unknown reduction 'mean'; valid: sum, prod, min, max, avg, all" -- -o mean
-expect 2 "--algo: unknown algorithm 'fastest' for all_reduce; valid: auto, native, rabenseifner" -- --algo fastest
+expect 2 "--algo: unknown algorithm 'fastest' for all_reduce; valid: auto, native, hierarchical, rabenseifner" -- --algo fastest
 expect 2 "--coll: unknown collective 'allreduce'; valid: all_reduce" -- --coll allreduce
 expect 2 "--backend: unknown backend 'gloo'; valid: ucx, mpi, all" -- --backend gloo
 expect 2 "-b: '12Q' is not a size" -- -b 12Q
