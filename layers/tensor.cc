@@ -41,8 +41,8 @@ namespace {
 class HostMemoryOps : public MemoryOps {
  public:
   void* Allocate(size_t bytes) override {
-    void* p = std::aligned_alloc(64, bytes);
-    TP_CHECK_MSG(p != nullptr, "out of host memory");
+    // Out of memory is exit 3 naming the size, as everywhere (comm/error.h).
+    void* p = AlignedAllocOrThrow(64, bytes, "a host tensor");
     std::memset(p, 0, bytes);
     return p;
   }
