@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "comm/error.h"
+#include "layers/pre_ln_block.h"
 #include "layers/scheme.h"
 
 namespace tpbench {
@@ -328,32 +329,12 @@ Tp2dLayer::Tp2dLayer(const Tp2d* tp, const LayerConfig& cfg) : tp_(tp), cfg_(cfg
 }
 
 Tensor Tp2dLayer::Forward(const LayerParams& p, const Tensor& x, Block2dCache* cache) const {
-  Compute& c = tp_->compute();
-  const AttentionShape shape{cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal};
-  const int64_t h = cfg_.hidden;
-  Tensor z1 = tp_->LayerNormForward(p.ln1, cfg_.ln_eps, h, x, &cache->ln1);
-  Tensor a = tp_->AttentionForward(shape, p.attn, z1, &cache->attn);
-  cache->y = c.NewTensor(x.shape(), x.dtype());
-  c.Add(x, a, &cache->y);
-  Tensor z2 = tp_->LayerNormForward(p.ln2, cfg_.ln_eps, h, cache->y, &cache->ln2);
-  Tensor m = tp_->MlpForward(p.mlp, z2, &cache->mlp);
-  Tensor out = c.NewTensor(x.shape(), x.dtype());
-  c.Add(cache->y, m, &out);
-  return out;
+  return PreLnBlockForward(*tp_, cfg_, p, x, cache);
 }
 
 Tensor Tp2dLayer::Backward(const LayerParams& p, const Block2dCache& cache, const Tensor& dout,
                            LayerGrads* grads) const {
-  Compute& c = tp_->compute();
-  const AttentionShape shape{cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal};
-  const int64_t h = cfg_.hidden;
-  Tensor dz2 = tp_->MlpBackward(p.mlp, cache.mlp, dout, &grads->mlp);
-  Tensor dy = tp_->LayerNormBackward(cache.ln2, h, dz2, &grads->ln2);
-  c.Add(dy, dout, &dy);
-  Tensor dz1 = tp_->AttentionBackward(shape, p.attn, cache.attn, dy, &grads->attn);
-  Tensor dx = tp_->LayerNormBackward(cache.ln1, h, dz1, &grads->ln1);
-  c.Add(dx, dy, &dx);
-  return dx;
+  return PreLnBlockBackward(*tp_, cfg_, p, cache, dout, grads);
 }
 
 }  // namespace tpbench

@@ -56,7 +56,6 @@ struct Attention2dCache {
   CoreAttentionCache core;
 };
 struct Block2dCache {
-  Tensor y;  // after the attention residual
   Ln2dCache ln1, ln2;
   Attention2dCache attn;
   MlpCache mlp;
