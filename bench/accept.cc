@@ -8,6 +8,7 @@
 //
 // Writes OUT/verdict.json, OUT/summary.md, OUT/junit.xml and OUT/index.html (heatmap of the
 // pairwise bandwidth matrix, per-rank bars; bench/accept_html.py).
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -491,9 +492,22 @@ void WriteHtml(const std::string& dir) {
     std::fprintf(stderr, "tpbench: note: %s not found; no index.html\n", script.c_str());
     return;
   }
-  const std::string cmd = "MPLCONFIGDIR=\"${MPLCONFIGDIR:-/tmp/tpbench-mpl}\" /usr/bin/python3 '" +
-                          script + "' '" + dir + "/verdict.json' '" + dir + "'";
-  if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "tpbench: note: index.html failed\n");
+  // No shell: the folder may hold any character. matplotlib needs a writable config folder.
+  const std::string verdict = dir + "/verdict.json";
+  const char* args[] = {"/usr/bin/python3", script.c_str(), verdict.c_str(), dir.c_str(), nullptr};
+  std::fflush(stdout);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const char* tmp = std::getenv("TMPDIR");
+    setenv("MPLCONFIGDIR", (std::string(tmp ? tmp : "/tmp") + "/tpbench-mpl").c_str(), 0);
+    execv(args[0], const_cast<char* const*>(args));
+    _exit(127);
+  }
+  int status = 1;
+  if (pid > 0) waitpid(pid, &status, 0);
+  if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "tpbench: note: index.html failed\n");
+  }
 }
 
 int Main(int argc, char** argv) {
