@@ -18,17 +18,22 @@
 //   - messages between one pair with the same tag are matched in the order they were posted;
 //   - tags are small integers (0..kMaxTag) local to the op; use them to separate steps;
 //   - messages of different ops, and of different groups, never match each other.
+// Algorithms touch buffer contents only through Reduce and Copy (never memcpy or
+// comm/reduce.h directly): a host transport keeps the defaults (host memory), a device
+// transport (comm/nccl) runs them on its memory, ordered after the receives waited for.
 #ifndef TPBENCH_COMM_P2P_H_
 #define TPBENCH_COMM_P2P_H_
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "comm/communicator.h"
+#include "comm/reduce.h"
 #include "comm/types.h"
 #include "comm/work.h"
 
@@ -63,6 +68,23 @@ class P2P {
   virtual int node(int r) const {
     (void)r;
     return 0;
+  }
+
+  // out = a (op) b element-wise over count elements (out may alias a or b); `streaming`:
+  // out is final and will not be read again soon (ReduceIntoStreaming on the host). Default:
+  // the host reduction of comm/reduce.h.
+  virtual void Reduce(void* out, const void* a, const void* b, size_t count, DataType t,
+                      ReduceOp op, bool streaming = false) {
+    if (streaming) {
+      ReduceIntoStreaming(out, a, b, count, t, op);
+    } else {
+      ReduceInto(out, a, b, count, t, op);
+    }
+  }
+  // Copies bytes from src to dst (non-overlapping, or the same pointer: then nothing).
+  // Default: memcpy.
+  virtual void Copy(void* dst, const void* src, size_t bytes) {
+    if (bytes > 0 && dst != src) std::memcpy(dst, src, bytes);
   }
 
   // Conveniences built on the above.

@@ -17,12 +17,12 @@ void AllGatherBruck(P2P& p, const CollArgs& a) {
   char* recv = static_cast<char*>(a.recv);
   if (blk == 0) return;
   if (n == 1) {
-    internal::CopyUnlessSame(recv, a.send, blk);
+    internal::CopyUnlessSame(p, recv, a.send, blk);
     return;
   }
   // Slot j of the rotated buffer holds block (r + j) mod n; slot 0 is this rank's.
   char* rot = p.Scratch(n * blk, 1);
-  std::memcpy(rot, a.send, blk);
+  p.Copy(rot, a.send, blk);
   for (int k = 0; k < BruckSteps(n); ++k) {
     // Step k: send slots [0, c) to r - 2^k, receive c slots from r + 2^k after the 2^k held.
     const BruckStep s = BruckAllGatherStep(r, n, k);
@@ -30,8 +30,8 @@ void AllGatherBruck(P2P& p, const CollArgs& a) {
                kTagStep + k);
   }
   // Un-rotate: slots [0, n-r) are blocks [r, n), slots [n-r, n) are blocks [0, r).
-  std::memcpy(recv + r * blk, rot, (n - r) * blk);
-  std::memcpy(recv, rot + (n - r) * blk, r * blk);
+  p.Copy(recv + r * blk, rot, (n - r) * blk);
+  p.Copy(recv, rot + (n - r) * blk, r * blk);
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ void AllGatherRecursiveDoubling(P2P& p, const CollArgs& a) {
   const size_t blk = a.count * a.elem_size();
   char* recv = static_cast<char*>(a.recv);
   if (blk == 0) return;
-  internal::CopyUnlessSame(recv + r * blk, a.send, blk);
+  internal::CopyUnlessSame(p, recv + r * blk, a.send, blk);
   if (n == 1) return;
   const Fold f(n);
   // Fold: an extra rank gives its block to its proxy, then receives every other block.

@@ -18,7 +18,7 @@ void AllGatherRing(P2P& p, const CollArgs& a) {
   char* recv = static_cast<char*>(a.recv);
   if (blk == 0) return;
   // This rank's own block goes to its place first (a no-op in place).
-  internal::CopyUnlessSame(recv + r * blk, a.send, blk);
+  internal::CopyUnlessSame(p, recv + r * blk, a.send, blk);
   // n-1 ring steps over blocks of `count` elements.
   const BlockPartition part{a.count * n, n};
   internal::RingAllGather(p, recv, part, es, r, n, RingLeft(r, n), RingRight(r, n), kTag);

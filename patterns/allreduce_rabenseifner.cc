@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "comm/coll.h"
-#include "comm/reduce.h"
 #include "patterns/internal/halving_doubling.h"
 #include "patterns/internal/util.h"
 #include "patterns/registry.h"
@@ -27,7 +26,7 @@ void AllReduceRabenseifner(P2P& p, const CollArgs& a) {
   char* recv = static_cast<char*>(a.recv);
   const char* src = static_cast<const char*>(a.send);
   if (n == 1 || a.count == 0) {
-    internal::CopyUnlessSame(recv, src, bytes);
+    internal::CopyUnlessSame(p, recv, src, bytes);
     return;
   }
   const Fold f(n);
@@ -40,7 +39,7 @@ void AllReduceRabenseifner(P2P& p, const CollArgs& a) {
   if (f.IsProxy(r)) {
     char* tmp = p.Scratch(bytes, 0);
     p.Recv(tmp, bytes, r - 1, kTagFold);
-    ReduceInto(recv, tmp, src, a.count, a.dtype, a.op);  // the extra (r-1) is the left operand
+    p.Reduce(recv, tmp, src, a.count, a.dtype, a.op);  // the extra (r-1) is the left operand
     src = recv;
   }
   // The vector is split into p nearly-equal groups, one per new rank.

@@ -4,7 +4,6 @@
 // Every pair combines with the lower new rank's data as the left operand, so all ranks end
 // with bit-identical results.
 #include "comm/coll.h"
-#include "comm/reduce.h"
 #include "patterns/internal/util.h"
 #include "patterns/registry.h"
 #include "patterns/schedule/recursive_doubling.h"
@@ -22,7 +21,7 @@ void AllReduceRecursiveDoubling(P2P& p, const CollArgs& a) {
   char* recv = static_cast<char*>(a.recv);
   const char* cur = static_cast<const char*>(a.send);
   if (n == 1 || a.count == 0) {
-    internal::CopyUnlessSame(recv, cur, bytes);
+    internal::CopyUnlessSame(p, recv, cur, bytes);
     return;
   }
   const Fold f(n);
@@ -35,7 +34,7 @@ void AllReduceRecursiveDoubling(P2P& p, const CollArgs& a) {
   char* tmp = p.Scratch(bytes, 0);
   if (f.IsProxy(r)) {
     p.Recv(tmp, bytes, r - 1, kTagFold);
-    ReduceInto(recv, tmp, cur, a.count, a.dtype, a.op);  // the extra (r-1) is the left operand
+    p.Reduce(recv, tmp, cur, a.count, a.dtype, a.op);  // the extra (r-1) is the left operand
     cur = recv;
   }
   const int nr = f.NewRank(r);
@@ -45,9 +44,9 @@ void AllReduceRecursiveDoubling(P2P& p, const CollArgs& a) {
     const int peer = f.OldRank(partner);
     p.SendRecv(cur, bytes, peer, tmp, bytes, peer, kTagStep + s);
     if (nr < partner) {
-      ReduceInto(recv, cur, tmp, a.count, a.dtype, a.op);
+      p.Reduce(recv, cur, tmp, a.count, a.dtype, a.op);
     } else {
-      ReduceInto(recv, tmp, cur, a.count, a.dtype, a.op);
+      p.Reduce(recv, tmp, cur, a.count, a.dtype, a.op);
     }
     cur = recv;
   }

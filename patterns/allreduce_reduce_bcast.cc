@@ -18,7 +18,7 @@ void AllReduceReduceBcast(P2P& p, const CollArgs& a) {
   const size_t bytes = a.count * a.elem_size();
   char* recv = static_cast<char*>(a.recv);
   if (p.size() == 1 || a.count == 0) {
-    internal::CopyUnlessSame(recv, a.send, bytes);
+    internal::CopyUnlessSame(p, recv, a.send, bytes);
     return;
   }
   // Phase 1: reduce to rank 0; recv is every rank's accumulator.

@@ -19,7 +19,7 @@ void AllReduceRing(P2P& p, const CollArgs& a) {
   const size_t es = a.elem_size();
   char* recv = static_cast<char*>(a.recv);
   if (n == 1 || a.count == 0) {
-    internal::CopyUnlessSame(recv, a.send, a.count * es);
+    internal::CopyUnlessSame(p, recv, a.send, a.count * es);
     return;
   }
   const BlockPartition part{a.count, n};

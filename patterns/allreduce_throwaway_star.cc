@@ -4,7 +4,6 @@
 // S bytes arrive there), rank 0 reduces in rank order and sends the result back: rank 0 sends
 // (n-1) S bytes in n-1 messages, every other rank S bytes in one.
 #include "comm/coll.h"
-#include "comm/reduce.h"
 #include "patterns/internal/util.h"
 #include "patterns/registry.h"
 
@@ -17,7 +16,7 @@ constexpr int kTagDown = 1;
 void AllReduceThrowawayStar(P2P& p, const CollArgs& a) {
   const size_t bytes = a.count * a.elem_size();
   char* recv = static_cast<char*>(a.recv);
-  internal::CopyUnlessSame(recv, a.send, bytes);
+  internal::CopyUnlessSame(p, recv, a.send, bytes);
   if (p.size() == 1 || bytes == 0) return;
   if (p.rank() != 0) {
     // Phase 1: my vector up to rank 0. Phase 2: the result back.
@@ -29,7 +28,7 @@ void AllReduceThrowawayStar(P2P& p, const CollArgs& a) {
   char* tmp = p.Scratch(bytes);
   for (int r = 1; r < p.size(); ++r) {
     p.Recv(tmp, bytes, r, kTagUp);
-    ReduceInto(recv, recv, tmp, a.count, a.dtype, a.op);
+    p.Reduce(recv, recv, tmp, a.count, a.dtype, a.op);
   }
   // Phase 2: the result to everyone.
   for (int r = 1; r < p.size(); ++r) p.Send(recv, bytes, r, kTagDown);

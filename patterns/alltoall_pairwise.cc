@@ -19,10 +19,10 @@ void AllToAllPairwise(P2P& p, const CollArgs& a) {
   // In place (send == recv): keep the input intact in scratch while blocks arrive.
   if (src == recv) {
     char* copy = p.Scratch(n * blk, 1);
-    std::memcpy(copy, src, n * blk);
+    p.Copy(copy, src, n * blk);
     src = copy;
   }
-  internal::CopyUnlessSame(recv + r * blk, src + r * blk, blk);
+  internal::CopyUnlessSame(p, recv + r * blk, src + r * blk, blk);
   for (int k = 1; k < n; ++k) {
     // Step k: block for r+k out, block from r-k in.
     const PairwiseStep s = PairwiseExchangeStep(r, n, k);

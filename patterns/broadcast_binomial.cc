@@ -16,7 +16,7 @@ void BroadcastBinomial(P2P& p, const CollArgs& a) {
   char* recv = static_cast<char*>(a.recv);
   const char* send = static_cast<const char*>(a.send);
   // The root's own copy (a no-op in place).
-  if (p.rank() == a.root) internal::CopyUnlessSame(recv, send, bytes);
+  if (p.rank() == a.root) internal::CopyUnlessSame(p, recv, send, bytes);
   internal::BinomialBroadcast(p, send, recv, bytes, a.root, kTag);
 }
 

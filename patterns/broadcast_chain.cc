@@ -32,7 +32,7 @@ void BroadcastChain(P2P& p, const CollArgs& a) {
         sends.Add(p.Isend(send + i * seg, std::min(seg, bytes - i * seg), next, kTag));
       }
     }
-    internal::CopyUnlessSame(recv, send, bytes);
+    internal::CopyUnlessSame(p, recv, send, bytes);
     sends.WaitAll(p);
     return;
   }

@@ -22,7 +22,7 @@ void BroadcastScatterAllGather(P2P& p, const CollArgs& a) {
   const size_t es = a.elem_size();
   if (a.count == 0) return;
   char* buf = static_cast<char*>(a.recv);
-  if (r == a.root) internal::CopyUnlessSame(buf, a.send, a.count * es);
+  if (r == a.root) internal::CopyUnlessSame(p, buf, a.send, a.count * es);
   if (n == 1) return;
   const BlockPartition part{a.count, n};  // block v belongs to relative rank v
   const BinomialNode t = BinomialTreeNode(r, n, a.root);

@@ -14,7 +14,7 @@ void ReduceBinomial(P2P& p, const CollArgs& a) {
   if (a.count == 0) return;
   const bool is_root = p.rank() == a.root;
   if (p.size() == 1) {
-    internal::CopyUnlessSame(a.recv, a.send, a.count * a.elem_size());
+    internal::CopyUnlessSame(p, a.recv, a.send, a.count * a.elem_size());
     return;
   }
   // The root accumulates in recv; other ranks in scratch (their recv may be null).

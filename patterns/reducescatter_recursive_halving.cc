@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "comm/coll.h"
-#include "comm/reduce.h"
 #include "patterns/internal/halving_doubling.h"
 #include "patterns/internal/util.h"
 #include "patterns/registry.h"
@@ -25,7 +24,7 @@ void ReduceScatterRecursiveHalving(P2P& p, const CollArgs& a) {
   const char* src = static_cast<const char*>(a.send);
   if (blk == 0) return;
   if (n == 1) {
-    internal::CopyUnlessSame(recv, src, blk);
+    internal::CopyUnlessSame(p, recv, src, blk);
     return;
   }
   const Fold f(n);
@@ -39,7 +38,7 @@ void ReduceScatterRecursiveHalving(P2P& p, const CollArgs& a) {
   if (f.IsProxy(r)) {
     char* tmp = p.Scratch(total, 0);
     p.Recv(tmp, total, r - 1, kTagFold);
-    ReduceInto(work, tmp, src, a.count * n, a.dtype, a.op);  // the extra (r-1) on the left
+    p.Reduce(work, tmp, src, a.count * n, a.dtype, a.op);  // the extra (r-1) on the left
     src = work;
   }
   // New rank g is responsible for the blocks of original ranks [First(g), First(g+1)).

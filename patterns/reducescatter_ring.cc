@@ -16,7 +16,7 @@ void ReduceScatterRing(P2P& p, const CollArgs& a) {
   const int n = p.size(), r = p.rank();
   if (a.count == 0) return;
   if (n == 1) {
-    internal::CopyUnlessSame(a.recv, a.send, a.count * a.elem_size());
+    internal::CopyUnlessSame(p, a.recv, a.send, a.count * a.elem_size());
     return;
   }
   internal::RingReduceScatterArgs rs;

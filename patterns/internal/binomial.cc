@@ -1,7 +1,6 @@
 // patterns/internal/binomial.cc: binomial-tree broadcast and reduce.
 #include "patterns/internal/binomial.h"
 
-#include "comm/reduce.h"
 #include "patterns/internal/util.h"
 #include "patterns/schedule/binomial_tree.h"
 
@@ -30,11 +29,11 @@ void BinomialReduce(P2P& p, const char* src, char* acc, size_t count, DataType t
     // Combine the children's partials, smallest (nearest) subtree first.
     for (int i = node.num_children - 1; i >= 0; --i) {
       p.Recv(tmp, bytes, node.children[i].rank, tag);
-      ReduceInto(acc, partial, tmp, count, t, op);
+      p.Reduce(acc, partial, tmp, count, t, op);
       partial = acc;
     }
   } else if (node.parent < 0) {
-    CopyUnlessSame(acc, src, bytes);  // a lone root
+    CopyUnlessSame(p, acc, src, bytes);  // a lone root
   }
   // Send the subtree's partial to the parent.
   if (node.parent >= 0) p.Send(partial, bytes, node.parent, tag);

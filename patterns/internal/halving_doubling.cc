@@ -1,8 +1,6 @@
 // patterns/internal/halving_doubling.cc: recursive halving and recursive doubling phases.
 #include "patterns/internal/halving_doubling.h"
 
-#include "comm/reduce.h"
-
 namespace tpbench {
 namespace internal {
 
@@ -25,10 +23,10 @@ void RecursiveHalving(P2P& p, const Fold& f, int nr, const std::vector<size_t>& 
     const char* lhs = nr < h.partner ? cur + keep_off : tmp;
     const char* rhs = nr < h.partner ? tmp : cur + keep_off;
     if (s == f.steps - 1 && last_dst != nullptr) {
-      ReduceInto(work + keep_off, lhs, rhs, last_skip / es, t, op);
-      ReduceInto(last_dst, lhs + last_skip, rhs + last_skip, (keep_len - last_skip) / es, t, op);
+      p.Reduce(work + keep_off, lhs, rhs, last_skip / es, t, op);
+      p.Reduce(last_dst, lhs + last_skip, rhs + last_skip, (keep_len - last_skip) / es, t, op);
     } else {
-      ReduceInto(work + keep_off, lhs, rhs, keep_len / es, t, op);
+      p.Reduce(work + keep_off, lhs, rhs, keep_len / es, t, op);
     }
     cur = work;
   }

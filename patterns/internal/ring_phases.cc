@@ -3,7 +3,6 @@
 
 #include <vector>
 
-#include "comm/reduce.h"
 #include "patterns/internal/util.h"
 #include "patterns/schedule/ring.h"
 #include "patterns/segments.h"
@@ -52,13 +51,9 @@ void RingReduceScatter(P2P& p, const RingReduceScatterArgs& a) {
       const size_t e = i * seg, m = std::min(seg, len - e);
       p.Wait(rr[i % kRingInflight]);
       // The last step's output is final and large outputs leave the cache anyway: stream it.
-      if (last && len * es >= kStreamingMinBytes) {
-        ReduceIntoStreaming(dst + e * es, mine + e * es, tmp + (i % kRingInflight) * seg * es, m,
-                            a.dtype, a.op);
-      } else {
-        ReduceInto(dst + e * es, mine + e * es, tmp + (i % kRingInflight) * seg * es, m, a.dtype,
-                   a.op);
-      }
+      const bool stream = last && len * es >= kStreamingMinBytes;
+      p.Reduce(dst + e * es, mine + e * es, tmp + (i % kRingInflight) * seg * es, m, a.dtype, a.op,
+               stream);
       if (!last) out_sends.Add(p.Isend(dst + e * es, m * es, a.right, a.tag));
       if (i + kRingInflight < nseg) post(i + kRingInflight);
     }

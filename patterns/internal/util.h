@@ -1,11 +1,10 @@
 // patterns/internal/util.h: small helpers shared by the algorithm files: byte-offset
-// pointers, copy-unless-same, and a request list with inline storage (no allocation for
-// the common few-request case).
+// pointers, copy-unless-same (through the transport), and a request list with inline storage (no
+// allocation for the common few-request case).
 #ifndef TPBENCH_PATTERNS_INTERNAL_UTIL_H_
 #define TPBENCH_PATTERNS_INTERNAL_UTIL_H_
 
 #include <cstddef>
-#include <cstring>
 #include <vector>
 
 #include "comm/p2p.h"
@@ -16,8 +15,9 @@ namespace internal {
 inline char* At(void* p, size_t off) { return static_cast<char*>(p) + off; }
 inline const char* At(const void* p, size_t off) { return static_cast<const char*>(p) + off; }
 
-inline void CopyUnlessSame(void* dst, const void* src, size_t bytes) {
-  if (bytes > 0 && dst != src) std::memcpy(dst, src, bytes);
+// Through the transport (P2P::Copy): the buffers may be device memory.
+inline void CopyUnlessSame(P2P& p, void* dst, const void* src, size_t bytes) {
+  if (bytes > 0 && dst != src) p.Copy(dst, src, bytes);
 }
 
 // Requests in flight; WaitAll() completes and clears them.

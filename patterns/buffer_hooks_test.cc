@@ -1,0 +1,155 @@
+// patterns/buffer_hooks_test.cc: every algorithm touches buffer contents only through the
+// transport's hooks (P2P::Reduce, P2P::Copy), which is what lets the same algorithms run on
+// device memory (comm/nccl). A wrapper P2P over the in-process transport counts the hook calls
+// and can swap the reduction: with the hook's op forced to max, a sum must come out as the
+// max on every rank, which fails if any reduction bypasses the hook (a direct ReduceInto).
+// Copies are counted and the results checked; the copy path's bypass check is the grep-able
+// rule in comm/p2p.h (no memcpy in patterns/), not a test.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "comm/coll.h"
+#include "comm/p2p.h"
+#include "comm/types.h"
+#include "patterns/registry.h"
+#include "patterns/testing/thread_transport.h"
+
+namespace tpbench {
+namespace {
+
+// Forwards everything to `inner`; Reduce and Copy go through the default (host) hooks of the
+// inner transport after being counted, with the reduction optionally replaced.
+class HookedP2P final : public P2P {
+ public:
+  HookedP2P(P2P& inner, const ReduceOp* force) : inner_(inner), force_(force) {}
+  int rank() const override { return inner_.rank(); }
+  int size() const override { return inner_.size(); }
+  Request Isend(const void* b, size_t n, int peer, int tag) override {
+    return inner_.Isend(b, n, peer, tag);
+  }
+  Request Irecv(void* b, size_t n, int peer, int tag) override {
+    return inner_.Irecv(b, n, peer, tag);
+  }
+  void WaitAll(Request* r, int n) override { inner_.WaitAll(r, n); }
+  char* Scratch(size_t bytes, int slot) override { return inner_.Scratch(bytes, slot); }
+  int node(int r) const override { return inner_.node(r); }
+  void Reduce(void* out, const void* a, const void* b, size_t count, DataType t, ReduceOp op,
+              bool streaming) override {
+    ++reduces;
+    inner_.Reduce(out, a, b, count, t, force_ ? *force_ : op, streaming);
+  }
+  void Copy(void* dst, const void* src, size_t bytes) override {
+    if (bytes > 0 && dst != src) ++copies;
+    inner_.Copy(dst, src, bytes);
+  }
+  int reduces = 0, copies = 0;
+
+ private:
+  P2P& inner_;
+  const ReduceOp* force_;
+};
+
+bool Reduces(OpKind k) {
+  return k == OpKind::kAllReduce || k == OpKind::kReduceScatter || k == OpKind::kReduce;
+}
+
+// Rank q's element i: small integers, exact in f32.
+float In(int q, size_t i) { return static_cast<float>((q * 7 + i * 3) % 5); }
+
+struct Outcome {
+  std::vector<std::vector<float>> out;  // per rank
+  int reduces = 0, copies = 0;
+};
+
+// Runs alg on n ranks over HookedP2P: f32, `count` elements per block, out of place.
+Outcome RunHooked(const Algorithm& alg, int n, size_t count, const ReduceOp* force) {
+  const bool split = alg.kind == OpKind::kReduceScatter || alg.kind == OpKind::kAllToAll;
+  const bool gathers = alg.kind == OpKind::kAllGather || alg.kind == OpKind::kAllToAll;
+  const size_t in_n = split ? count * n : count, out_n = gathers ? count * n : count;
+  Outcome o;
+  o.out.assign(n, std::vector<float>(out_n, -1.f));
+  std::vector<std::vector<float>> in(n, std::vector<float>(in_n));
+  for (int q = 0; q < n; ++q) {
+    for (size_t i = 0; i < in_n; ++i) in[q][i] = In(q, i);
+  }
+  std::atomic<int> reduces{0}, copies{0};
+  RunRanks(n, [&](P2P& p) {
+    HookedP2P h(p, force);
+    CollArgs a;
+    a.kind = alg.kind;
+    a.send = in[p.rank()].data();
+    a.recv = o.out[p.rank()].data();
+    a.count = count;
+    a.op = ReduceOp::kSum;
+    a.rank = p.rank();
+    a.size = n;
+    alg.run(h, a);
+    reduces += h.reduces;
+    copies += h.copies;
+  });
+  o.reduces = reduces;
+  o.copies = copies;
+  return o;
+}
+
+// Expected element i of rank r's output when reducing with `op` (sum or max).
+float Expected(OpKind k, int n, int r, size_t count, size_t i, ReduceOp op) {
+  const size_t idx = k == OpKind::kReduceScatter ? r * count + i : i;
+  float v = In(0, idx);
+  for (int q = 1; q < n; ++q) v = op == ReduceOp::kMax ? std::max(v, In(q, idx)) : v + In(q, idx);
+  return v;
+}
+
+TEST(BufferHooks, EveryReductionGoesThroughTheHook) {
+  const ReduceOp kMax = ReduceOp::kMax;
+  for (const Algorithm& alg : AllAlgorithms()) {
+    if (!Reduces(alg.kind)) continue;
+    for (int n : {2, 3, 4, 5}) {
+      const size_t count = 1000;
+      const std::string what =
+          std::string(OpKindName(alg.kind)) + "/" + alg.name + " n=" + std::to_string(n);
+      for (const ReduceOp* force : {static_cast<const ReduceOp*>(nullptr), &kMax}) {
+        const ReduceOp expect_op = force ? kMax : ReduceOp::kSum;
+        Outcome o = RunHooked(alg, n, count, force);
+        EXPECT_GT(o.reduces, 0) << what;
+        for (int r = 0; r < n; ++r) {
+          if (alg.kind == OpKind::kReduce && r != 0) continue;  // root 0 only
+          for (size_t i = 0; i < count; ++i) {
+            ASSERT_EQ(o.out[r][i], Expected(alg.kind, n, r, count, i, expect_op))
+                << what << (force ? " (hook forced to max)" : "") << " rank " << r << " elem " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(BufferHooks, MovingAlgorithmsCopyThroughTheHook) {
+  for (const Algorithm& alg : AllAlgorithms()) {
+    if (Reduces(alg.kind)) continue;
+    const int n = 3;
+    const size_t count = 257;
+    Outcome o = RunHooked(alg, n, count, nullptr);
+    const std::string what = std::string(OpKindName(alg.kind)) + "/" + alg.name;
+    // Out of place, every algorithm copies at least the root's / its own block locally.
+    EXPECT_GT(o.copies, 0) << what;
+    for (int r = 0; r < n; ++r) {
+      const std::vector<float>& out = o.out[r];
+      for (size_t i = 0; i < out.size(); ++i) {
+        float want = In(0, i);  // broadcast from root 0
+        if (alg.kind == OpKind::kAllGather) want = In(static_cast<int>(i / count), i % count);
+        if (alg.kind == OpKind::kAllToAll) {
+          want = In(static_cast<int>(i / count), r * count + i % count);
+        }
+        ASSERT_EQ(out[i], want) << what << " rank " << r << " elem " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tpbench
