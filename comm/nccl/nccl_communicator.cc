@@ -17,7 +17,9 @@
 #include "comm/bootstrap.h"
 #include "comm/coll.h"
 #include "comm/cuda/cuda_check.h"
+#include "comm/cuda/device_reduce.h"
 #include "comm/error.h"
+#include "comm/nccl/nccl_transport.h"
 #include "comm/world.h"
 
 #define NCCL_CHECK(call)                                                                     \
@@ -60,8 +62,25 @@ ncclRedOp_t NcclOp(ReduceOp op) {
 // timed-out Work aborts it).
 struct NcclHandle {
   ncclComm_t comm = nullptr;
+  std::vector<ncclComm_t> pairs;  // the NcclTransport's pair communicators, if any
   bool aborted = false;
+
+  void Abort() {
+    if (aborted) return;
+    ncclCommAbort(comm);
+    for (ncclComm_t c : pairs) ncclCommAbort(c);
+    aborted = true;
+  }
 };
+
+NcclP2PAlgorithms& Registered() {
+  static NcclP2PAlgorithms algorithms;
+  return algorithms;
+}
+
+bool IsNative(const std::string& algo) {
+  return algo.empty() || algo == "auto" || algo == "native";
+}
 
 class NcclWork : public Work {
  public:
@@ -90,10 +109,7 @@ class NcclWork : public Work {
       if (finished_) break;
       if (Clock::now() > deadline) {
         // A hung NCCL op cannot be cancelled; its communicator is aborted (unusable after).
-        if (!handle_->aborted) {
-          ncclCommAbort(handle_->comm);
-          handle_->aborted = true;
-        }
+        handle_->Abort();
         Finish(std::make_exception_ptr(
             TimeoutError("timeout after " + std::to_string(timeout.count()) + " ms: " + Describe() +
                          " did not complete; ncclCommAbort called")));
@@ -148,7 +164,7 @@ CollArgs Make(OpKind k, const void* s, void* r, size_t n, DataType t) {
   return a;
 }
 
-class NcclCommunicator : public Communicator {
+class NcclCommunicator : public Communicator, public TransportOwner {
  public:
   NcclCommunicator(ncclComm_t comm, std::string name, std::vector<int> world_ranks, int device)
       : handle_(std::make_shared<NcclHandle>()),
@@ -164,11 +180,12 @@ class NcclCommunicator : public Communicator {
     CUDA_CHECK(cudaStreamCreate(&s));  // blocking: ordered with the legacy stream's copies
     stream_ = s;
     CUDA_CHECK(cudaMalloc(&scratch_, 64));
-    counters_.measured = false;  // NCCL's wire bytes are not observable (see the header)
   }
 
   ~NcclCommunicator() override {
     cudaStreamSynchronize(stream_);
+    if (transport_ && handle_->aborted) transport_->Abandon();
+    transport_.reset();
     if (!handle_->aborted) ncclCommDestroy(handle_->comm);
     cudaFree(scratch_);
     cudaStreamDestroy(stream_);
@@ -288,20 +305,48 @@ class NcclCommunicator : public Communicator {
     cudaEventDestroy(ready);
     CUDA_CHECK(cudaEventRecord(start, stream_));
     work->MarkStarted();
-    Issue(a);
+    if (IsNative(o.algo)) {
+      Issue(a);
+      Count(a);
+    } else {
+      RunAlgorithm(a, o.algo);
+    }
     CUDA_CHECK(cudaEventRecord(stop, stream_));
     if (caller != nullptr) CUDA_CHECK(cudaStreamWaitEvent(caller, stop, 0));
-    Count(a);
     if (o.stream.kind == Stream::Kind::kInline) work->Wait();
     return work;
   }
 
   const Counters& counters() const override { return counters_; }
-  void ResetCounters() override { counters_.Reset(); }
+  void ResetCounters() override {
+    counters_.Reset();
+    counters_.measured = true;
+  }
   void set_timeout(std::chrono::milliseconds t) override { timeout_ = t; }
   std::chrono::milliseconds timeout() const override { return timeout_; }
-  std::vector<std::string> Algorithms(OpKind) const override { return {"auto", "native"}; }
+  std::vector<std::string> Algorithms(OpKind k) const override {
+    std::vector<std::string> out = {"auto", "native"};
+    const bool p2p = k != OpKind::kBarrier && k != OpKind::kSendRecv && k != OpKind::kInternal;
+    if (p2p && Registered().names) {
+      for (std::string& n : Registered().names(k)) out.push_back(std::move(n));
+    }
+    return out;
+  }
   bool device_memory() const override { return true; }
+
+  // TransportOwner (for the NcclTransport of tpbench's algorithms).
+  Counters& op_counters() override { return counters_; }
+  const std::string& current_op() const override { return current_op_; }
+  std::string DescribePeers(const std::vector<int>& group_ranks) const override {
+    std::string s = "ranks ", w;
+    for (size_t i = 0; i < group_ranks.size(); ++i) {
+      s += (i ? ", " : "") + std::to_string(group_ranks[i]);
+      w += (i ? ", " : "") + std::to_string(world_ranks_[static_cast<size_t>(group_ranks[i])]);
+    }
+    return s + " (world ranks " + w + ")";
+  }
+  std::chrono::milliseconds op_timeout() const override { return timeout_; }
+  void NoteWaiting(const std::string&) override {}  // waits never block the host here
 
  private:
   void Validate(const CollArgs& a, const OpOptions& o) const {
@@ -309,9 +354,12 @@ class NcclCommunicator : public Communicator {
       throw BackendError("backend nccl: group '" + name_ + "' was aborted after a timeout");
     }
     const std::string algo = o.algo.empty() ? "auto" : o.algo;
-    if (algo != "auto" && algo != "native") {
+    const std::vector<std::string> valid = Algorithms(a.kind);
+    if (std::find(valid.begin(), valid.end(), algo) == valid.end()) {
+      std::string list;
+      for (const std::string& v : valid) list += (list.empty() ? "" : ", ") + v;
       throw UsageError("backend nccl: unknown algorithm '" + algo + "' for " + OpKindName(a.kind) +
-                       "; valid: auto, native");
+                       "; valid: " + list);
     }
     auto bad_rank = [&](int r) { return r < 0 || r >= size_; };
     if ((a.kind == OpKind::kBroadcast || a.kind == OpKind::kReduce) && bad_rank(a.root)) {
@@ -367,8 +415,37 @@ class NcclCommunicator : public Communicator {
     }
   }
 
+  // tpbench's algorithm `algo` over the NcclTransport (made on the group's first such op: every
+  // member runs the same ops in the same order, so all of them make it at the same op).
+  void RunAlgorithm(const CollArgs& in, const std::string& algo) {
+    CollArgs a = in;
+    const bool avg = a.op == ReduceOp::kAvg;
+    if (avg) a.op = ReduceOp::kSum;
+    if (a.kind == OpKind::kBroadcast && a.send == nullptr) a.send = a.recv;  // non-root
+    if (!transport_) {
+      transport_ =
+          std::make_unique<NcclTransport>(handle_->comm, rank_, size_, world_ranks_, stream_);
+      handle_->pairs = transport_->comms();
+    }
+    current_op_ = std::string(OpKindName(a.kind)) + "/" + algo + " of " + std::to_string(a.count) +
+                  " x " + DataTypeName(a.dtype) + " on group '" + name_ + "' (" +
+                  std::to_string(size_) + " ranks, this is rank " + std::to_string(rank_) + ")";
+    TransportOp op;
+    op.kind = a.kind;
+    op.deadline = Clock::now() + timeout_;
+    op.owner = this;
+    transport_->BeginOp(op);
+    Registered().run(*transport_, a, algo);
+    transport_->EndOp();
+    if (avg && (a.kind != OpKind::kReduce || rank_ == a.root)) {
+      CUDA_CHECK(static_cast<cudaError_t>(DeviceDivide(a.recv, a.count, static_cast<int>(a.dtype),
+                                                       size_, static_cast<void*>(stream_))));
+    }
+  }
+
   // The payload this rank handed to NCCL (not its wire bytes: see the header).
   void Count(const CollArgs& a) {
+    counters_.measured = false;
     const uint64_t block = a.count * a.elem_size();
     uint64_t b = block;
     if (a.kind == OpKind::kAllToAll) b = block * static_cast<uint64_t>(size_);
@@ -394,7 +471,9 @@ class NcclCommunicator : public Communicator {
   int device_ = 0;
   int rank_ = 0, size_ = 1;
   cudaStream_t stream_ = nullptr;
-  void* scratch_ = nullptr;  // barrier's element
+  void* scratch_ = nullptr;                   // barrier's element
+  std::unique_ptr<NcclTransport> transport_;  // tpbench's algorithms (RunAlgorithm)
+  std::string current_op_;
   std::chrono::milliseconds timeout_;
   Counters counters_;
 };
@@ -426,6 +505,8 @@ std::unique_ptr<Communicator> CreateNcclWorld() {
   for (int r = 0; r < size; ++r) world[static_cast<size_t>(r)] = r;
   return std::make_unique<NcclCommunicator>(comm, "world", std::move(world), device);
 }
+
+void RegisterNcclP2PAlgorithms(const NcclP2PAlgorithms& algorithms) { Registered() = algorithms; }
 
 TPBENCH_REGISTER_BACKEND("nccl", /*order=*/2, CreateNcclWorld);
 

@@ -23,20 +23,40 @@
 //   bytes (its ring/tree algorithms) are not observable, so counters().measured is false.
 // - Deadline: Wait polls the op's end event; past the deadline it calls ncclCommAbort and
 //   throws TimeoutError naming the op, the group and its world ranks (exit 4).
-// - Algorithms(kind) is {"auto", "native"} (NCCL's own choice); device_memory() is true.
+// - Algorithms(kind) is {"auto", "native"} (NCCL's own choice), plus tpbench's own algorithms
+//   once patterns/ has registered them (RegisterNcclP2PAlgorithms; //patterns:backends does
+//   under --config=cuda). Such an op runs the algorithm over NCCL point-to-point
+//   (nccl_transport.h; the transport is made on the group's first such op) on the
+//   communicator's stream, reductions and copies in device kernels; avg is sum, then a
+//   device division. Its counters are the bytes this rank sent (measured); counters().measured
+//   turns false once a native op was counted since the last ResetCounters. device_memory()
+//   is true.
 // Builds and links; never ran on a GPU.
 #ifndef TPBENCH_COMM_NCCL_NCCL_COMMUNICATOR_H_
 #define TPBENCH_COMM_NCCL_NCCL_COMMUNICATOR_H_
 
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "comm/coll.h"
 #include "comm/communicator.h"
+#include "comm/p2p.h"
 
 namespace tpbench {
 
 // The world communicator of the nccl backend (after Bootstrap::Init). Throws BackendError
 // without a usable GPU.
 std::unique_ptr<Communicator> CreateNcclWorld();
+
+// tpbench's algorithms, supplied from above comm/ (patterns/nccl_algorithms.cc): the names
+// offered for a kind (without "auto"), and running one by name over a P2P.
+struct NcclP2PAlgorithms {
+  std::vector<std::string> (*names)(OpKind kind) = nullptr;
+  void (*run)(P2P& p, const CollArgs& a, const std::string& algo) = nullptr;
+};
+// Replaces the registered set (call before creating communicators). CUDA builds only.
+void RegisterNcclP2PAlgorithms(const NcclP2PAlgorithms& algorithms);
 
 }  // namespace tpbench
 
