@@ -30,6 +30,7 @@
 #include "comm/bootstrap.h"
 #include "comm/communicator.h"
 #include "comm/cuda/cuda_device.h"
+#include "comm/cuda/cuda_graph.h"
 #include "comm/error.h"
 #include "comm/verify.h"
 #include "comm/world.h"
@@ -56,6 +57,8 @@ constexpr const char* kUsage = R"(usage: collectives [--np N] [flags] [--benchma
   --algo LIST        algorithm names (see --list), a list, all, or auto (default auto);
                      a name a backend lacks is skipped for it (that backend runs auto)
   --inplace [0|1|both]  out-of-place only (0), in-place only (1 or bare flag), both (default)
+  --cuda-graph [N]   --backend nccl only: capture N ops (bare flag: 10) into a CUDA graph once
+                     per case and time its replays (nccl-tests' -G); time_us is per op
   --groups SPEC      run concurrent sub-groups: N (N groups of consecutive ranks, e.g. the rows
                      of a mesh) or N:strided (ranks r, r+N, ...: the columns); default: world
   --np N             launch N ranks under mpirun (when not started by a launcher)
@@ -91,6 +94,7 @@ struct Case {
   long iters = 0;
   int warmup = 0;
   int checks = 1;
+  int graph_ops = 0;                    // --cuda-graph: ops per captured graph (0: off)
   std::vector<Corruption> corruptions;  // test hook (--debug-corrupt)
   std::string section;  // table section: backend, collective, algorithm, group layout
   std::string groups;   // "" or the group layout, e.g. "2c" (2 groups, contiguous ranks)
@@ -102,6 +106,7 @@ struct Config {
   double factor = 2;
   long iters = 0;
   int warmup = 3, checks = 1, root = 0;
+  int cuda_graph = 0;  // --cuda-graph N
   double timeout_s = 300;
   std::vector<std::string> backends, colls, algos;
   std::vector<DataType> dtypes;
@@ -292,6 +297,15 @@ Config ParseConfig(FlagParser& p, int world) {
   c.corrupt_rank = static_cast<int>(
       ParseInt(p.Value("--debug-corrupt-rank", "-1"), "--debug-corrupt-rank", -1, 1 << 20));
   ParseLists(p, &c);
+  c.cuda_graph =
+      static_cast<int>(ParseInt(p.ValueOr("--cuda-graph", "0", "10"), "--cuda-graph", 0, 100000));
+  for (const std::string& b : c.cuda_graph > 0 ? c.backends : std::vector<std::string>{}) {
+    if (b != "nccl") {
+      throw UsageError("--cuda-graph: backend '" + b +
+                       "' runs on the host and has no CUDA stream to capture; --cuda-graph "
+                       "needs --backend nccl");
+    }
+  }
   ParseGroups(p, world, &c);
   CheckAlgoNames(c);
   return c;
@@ -450,6 +464,35 @@ CheckResult CheckCase(const Case& c, const OpOptions& opt, int corrupt_rank) {
   return out;
 }
 
+// The timed loop: time per op is the slowest rank's; the agreement itself is not timed.
+double TimeOps(benchmark::State& st, const Case& c, const Buffers& b, const OpOptions& opt,
+               int slow_rank) {
+  Bootstrap::Barrier();
+  return TimedLoop(st, [&] {
+    if (slow_rank == Bootstrap::rank()) usleep(2000);
+    auto t0 = Now();
+    WorkPtr w = c.comm->Run(b.run, opt);
+    w->Wait();
+    // Device backends: the op's CUDA-event time (the launch overhead is not in it).
+    return b.device ? w->DurationUs() * 1e-6 : SecondsSince(t0);
+  });
+}
+
+// --cuda-graph: graph_ops ops captured once on a fresh stream (after one uncaptured op, so
+// that set-up never happens inside the capture), then each iteration replays the graph; the
+// time per op is the replay's CUDA-event time / graph_ops, the slowest rank's.
+double TimeGraphReplays(benchmark::State& st, const Case& c, const Buffers& b,
+                        const OpOptions& opt) {
+  if (c.warmup == 0) c.comm->Run(b.run, opt)->Wait();
+  OpOptions captured = opt;
+  CudaGraph graph([&](void* stream) {
+    captured.stream = Stream::Device(stream);
+    for (int i = 0; i < c.graph_ops; ++i) c.comm->Run(b.run, captured);
+  });
+  Bootstrap::Barrier();
+  return TimedLoop(st, [&] { return graph.Replay(c.comm->timeout()) / c.graph_ops; });
+}
+
 void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank) {
   const Case& c = g_cases[index];
   Communicator& comm = *c.comm;
@@ -467,16 +510,8 @@ void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank
   OpOptions opt;
   opt.algo = c.algo;
   for (int i = 0; i < c.warmup; ++i) comm.Run(b.run, opt)->Wait();
-  Bootstrap::Barrier();
-  // Time per op is the slowest rank's; the agreement itself is not timed.
-  const double t = TimedLoop(st, [&] {
-    if (slow_rank == Bootstrap::rank()) usleep(2000);
-    auto t0 = Now();
-    WorkPtr w = comm.Run(b.run, opt);
-    w->Wait();
-    // Device backends: the op's CUDA-event time (the launch overhead is not in it).
-    return b.device ? w->DurationUs() * 1e-6 : SecondsSince(t0);
-  });
+  const double t =
+      c.graph_ops > 0 ? TimeGraphReplays(st, c, b, opt) : TimeOps(st, c, b, opt, slow_rank);
   const CheckResult check = CheckCase(c, opt, corrupt_rank);
   g_totals.wrong += check.wrong;
   if (c.checks == 0) {
@@ -495,6 +530,7 @@ void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank
   st.counters["count"] = static_cast<double>(b.args.count);
   st.counters["ranks"] = comm.size();
   st.counters["in_place"] = c.in_place;
+  if (c.graph_ops > 0) st.counters["cuda_graph_ops"] = c.graph_ops;
   if (comm.counters().measured && c.checks > 0) {
     st.counters["bytes_sent_per_rank"] = check.max_bytes;
     st.counters["msgs_per_rank"] = check.max_msgs;
@@ -601,6 +637,7 @@ void AddSection(const Config& cfg, Communicator* comm, OpKind kind, const std::s
   c.root = info.has_root ? cfg.root : 0;
   c.warmup = cfg.warmup;
   c.checks = cfg.checks;
+  c.graph_ops = cfg.cuda_graph;
   c.corruptions = cfg.corruptions;
   c.section = std::string(info.name) + "  backend=" + c.backend + "  algo=" + algo +
               "  ranks=" + std::to_string(comm->size()) +

@@ -23,6 +23,8 @@ expect 2 "-e must not be smaller than -b" -- -b 1M -e 1K
 expect 2 "--groups 3 does not divide the 2 ranks of this job" -- --np 2 --groups 3
 expect 2 "-r 2 is not a rank of a group of 2" -- --np 2 --coll broadcast -r 2
 expect 2 "--np: 'x' is not a number of ranks" -- --np x
+expect 2 "--cuda-graph: backend 'ucx' runs on the host and has no CUDA stream to capture; --cuda-graph needs --backend nccl" -- --cuda-graph
+expect 2 "--cuda-graph: 'lots' is not an integer in [0, 100000]" -- --backend mpi --cuda-graph lots
 expect 0 "rabenseifner" -- --list
 
 # --- a real 2-rank run: every collective, both backends; table, footer and JSON contract
