@@ -517,8 +517,8 @@ void RunCase(benchmark::State& st, size_t index) {
   const double exposed = Bootstrap::MaxOverRanks(layer.exposed_comm_s()) / n;
   // The communication skeleton alone (same collectives and sizes, no compute).
   double comm_s = 0, model = 0;
-  // The skeleton runs on host buffers: device backends leave comm_ms out (0).
-  if (!serial && cfg.compute == "host") {
+  // The skeleton's buffers are in the communicator's memory (device memory on nccl).
+  if (!serial) {
     const TpScheme& scheme = FindScheme(c.scheme);
     PlanSkeleton skel(mesh, scheme.Plan(layer.config(), c.kind, mesh->shape(), c.opt), c.dtype);
     model = static_cast<double>(skel.ModelBytesPerRank());

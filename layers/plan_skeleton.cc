@@ -19,8 +19,15 @@ PlanSkeleton::PlanSkeleton(Mesh* mesh, CommPlan plan, DataType dtype)
     most = std::max(most, o.n);
     mesh_->Group(plan_.groups.at(o.group));  // every group split up front, in plan order
   }
-  a_.assign(static_cast<size_t>(most) * DataTypeSize(dtype), 0);
-  b_.assign(a_.size(), 0);
+  const size_t bytes = static_cast<size_t>(most) * DataTypeSize(dtype);
+  device_ = mesh_->comm().device_memory();
+  if (device_) {
+    da_ = DeviceBuffer(std::max<size_t>(bytes, 1));  // zeroed
+    db_ = DeviceBuffer(std::max<size_t>(bytes, 1));
+  } else {
+    a_.assign(bytes, 0);
+    b_.assign(bytes, 0);
+  }
 }
 
 uint64_t PlanSkeleton::ModelBytesPerRank() const {
@@ -37,19 +44,15 @@ void PlanSkeleton::Run(size_t begin, size_t end) {
       const int root = static_cast<int>(c % g.size());
       switch (o.kind) {
         case OpKind::kAllReduce:
-          g.AllReduce(a_.data(), a_.data(), n, dtype_, ReduceOp::kSum, opt)->Wait();
+          g.AllReduce(a(), a(), n, dtype_, ReduceOp::kSum, opt)->Wait();
           break;
-        case OpKind::kAllGather:
-          g.AllGather(a_.data(), b_.data(), n / gs, dtype_, opt)->Wait();
-          break;
+        case OpKind::kAllGather: g.AllGather(a(), b(), n / gs, dtype_, opt)->Wait(); break;
         case OpKind::kReduceScatter:
-          g.ReduceScatter(a_.data(), b_.data(), n / gs, dtype_, ReduceOp::kSum, opt)->Wait();
+          g.ReduceScatter(a(), b(), n / gs, dtype_, ReduceOp::kSum, opt)->Wait();
           break;
-        case OpKind::kBroadcast:
-          g.Broadcast(a_.data(), a_.data(), n, dtype_, root, opt)->Wait();
-          break;
+        case OpKind::kBroadcast: g.Broadcast(a(), a(), n, dtype_, root, opt)->Wait(); break;
         case OpKind::kReduce:
-          g.Reduce(a_.data(), b_.data(), n, dtype_, ReduceOp::kSum, root, opt)->Wait();
+          g.Reduce(a(), b(), n, dtype_, ReduceOp::kSum, root, opt)->Wait();
           break;
         default: TP_CHECK(false);
       }

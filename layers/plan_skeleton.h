@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "comm/cuda/cuda_device.h"
 #include "layers/mesh.h"
 #include "layers/scheme.h"
 
@@ -18,6 +19,8 @@ namespace tpbench {
 // The communication of a plan alone: the same collectives in the same order on the same
 // sizes, no compute, every op inline; the groups of a mesh run concurrently (every rank runs
 // its own ROW group's op, ...). //bench:layers times it (comm_ms), //bench:patterns reports it.
+// The buffers are in the communicator's memory: device memory (comm/cuda DeviceBuffer) when
+// the mesh's communicator says device_memory() (nccl), host memory otherwise.
 class PlanSkeleton {
  public:
   PlanSkeleton(Mesh* mesh, CommPlan plan, DataType dtype);
@@ -32,10 +35,15 @@ class PlanSkeleton {
   double Time(int warmup, int64_t iters);
 
  private:
+  char* a() { return device_ ? da_.data() : a_.data(); }
+  char* b() { return device_ ? db_.data() : b_.data(); }
+
   Mesh* mesh_;
   CommPlan plan_;
   DataType dtype_;
-  std::vector<char> a_, b_;
+  bool device_ = false;
+  std::vector<char> a_, b_;  // host communicators
+  DeviceBuffer da_, db_;     // device communicators
 };
 
 }  // namespace tpbench
