@@ -177,7 +177,9 @@ class NcclCommunicator : public Communicator, public TransportOwner {
     NCCL_CHECK(ncclCommCount(comm, &size_));
     CUDA_CHECK(cudaSetDevice(device_));
     cudaStream_t s = nullptr;
-    CUDA_CHECK(cudaStreamCreate(&s));  // blocking: ordered with the legacy stream's copies
+    // Non-blocking: legacy-stream work (a tensor's cudaMemset, another thread's copies) must not
+    // wait for a collective in flight; host callers' ops wait for the legacy stream by an event.
+    CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
     stream_ = s;
     CUDA_CHECK(cudaMalloc(&scratch_, 64));
   }
@@ -205,7 +207,7 @@ class NcclCommunicator : public Communicator, public TransportOwner {
     CUDA_CHECK(cudaMalloc(&d, sizeof(long long) * 3 * static_cast<size_t>(size_ + 1)));
     std::vector<long long> all(3 * static_cast<size_t>(size_));
     try {
-      CUDA_CHECK(cudaMemcpy(d, mine, sizeof mine, cudaMemcpyHostToDevice));
+      CUDA_CHECK(cudaMemcpyAsync(d, mine, sizeof mine, cudaMemcpyHostToDevice, stream_));
       NCCL_CHECK(ncclAllGather(d, d + 3, 3, ncclInt64, handle_->comm, stream_));
       CUDA_CHECK(cudaStreamSynchronize(stream_));
       CUDA_CHECK(
@@ -296,12 +298,10 @@ class NcclCommunicator : public Communicator, public TransportOwner {
     CUDA_CHECK(cudaEventCreate(&stop));
     auto work = std::make_shared<NcclWork>([this, a] { return Describe(a); }, timeout_, handle_,
                                            start, stop);
-    // Ordered after the caller's queued work (its stream, or the legacy stream for host
-    // callers: stream_ is a blocking stream).
-    if (caller != nullptr) {
-      CUDA_CHECK(cudaEventRecord(ready, caller));
-      CUDA_CHECK(cudaStreamWaitEvent(stream_, ready, 0));
-    }
+    // Ordered after the caller's queued work: its stream (exactly what it queued so far: the
+    // producers), or the legacy stream for host callers (their cudaMemcpy uploads).
+    CUDA_CHECK(cudaEventRecord(ready, caller != nullptr ? caller : cudaStreamLegacy));
+    CUDA_CHECK(cudaStreamWaitEvent(stream_, ready, 0));
     cudaEventDestroy(ready);
     CUDA_CHECK(cudaEventRecord(start, stream_));
     work->MarkStarted();

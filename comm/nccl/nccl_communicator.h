@@ -12,9 +12,12 @@
 //   need a machine with one GPU per rank (docs/gpu.md).
 // - Split(color, key) is ncclCommSplit; the group's world ranks are exchanged with a small
 //   ncclAllGather.
-// - One CUDA stream per communicator. An op on Stream::Device(s) waits for the work queued on
-//   s before it (an event), runs on the communicator's stream between two timing events, and
-//   makes s wait for its end; an Inline/Async op (host callers) runs the same way and waits.
+// - One CUDA stream per communicator (non-blocking: legacy-stream work never waits for it).
+//   An op on Stream::Device(s) waits for the work queued on s before it (an event), runs on
+//   the communicator's stream between two timing events, and makes s wait for its end; an
+//   Inline/Async op (host callers) waits for the legacy stream the same way, and the host
+//   waits for it. Overlap is the caller's choice of s: CudaCompute::CommStream(true) is a
+//   side stream, so the compute stream does not wait for the op (layers/cuda/cuda_compute.h).
 //   Work::DurationUs is the CUDA-event time of the op.
 // - Collectives map to NCCL (avg is ncclAvg); send/recv and sendrecv are ncclSend/ncclRecv in
 //   one group; all_to_all is a group of sends and receives; barrier is a one-element

@@ -42,7 +42,7 @@ void NcclTransport::CreateEdges(ncclComm_t group) {
   char* d = nullptr;
   CUDA_CHECK(cudaMalloc(&d, row * (n + 1)));
   try {
-    CUDA_CHECK(cudaMemcpy(d, &ids[rank_ * n], row, cudaMemcpyHostToDevice));
+    CUDA_CHECK(cudaMemcpyAsync(d, &ids[rank_ * n], row, cudaMemcpyHostToDevice, op_stream_));
     TP_NCCL_CHECK(ncclAllGather(d, d + row, row, ncclUint8, group, op_stream_));
     CUDA_CHECK(cudaStreamSynchronize(op_stream_));
     CUDA_CHECK(cudaMemcpy(ids.data(), d + row, row * n, cudaMemcpyDeviceToHost));

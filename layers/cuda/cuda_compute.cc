@@ -143,11 +143,30 @@ CudaCompute::CudaCompute(bool tf32) : tf32_(tf32) {
   blas_ = h;
   CUBLAS_CHECK(cublasSetStream(h, s));
   CUBLAS_CHECK(cublasSetMathMode(h, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  cudaStream_t cs = nullptr;
+  CUDA_CHECK(cudaStreamCreateWithFlags(&cs, cudaStreamNonBlocking));
+  comm_stream_ = cs;
+  cudaEvent_t ev = nullptr;
+  CUDA_CHECK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
+  producers_ = ev;
 }
 
 CudaCompute::~CudaCompute() {
+  if (comm_stream_) cudaStreamSynchronize(static_cast<cudaStream_t>(comm_stream_));
+  if (producers_) cudaEventDestroy(static_cast<cudaEvent_t>(producers_));
+  if (comm_stream_) cudaStreamDestroy(static_cast<cudaStream_t>(comm_stream_));
   if (blas_) cublasDestroy(static_cast<cublasHandle_t>(blas_));
   if (stream_) cudaStreamDestroy(static_cast<cudaStream_t>(stream_));
+}
+
+Stream CudaCompute::CommStream(bool async) const {
+  if (!async) return Stream::Device(stream_);
+  // The side stream waits for what the compute stream holds now (the producers of the
+  // collective about to be issued); the compute stream never waits for the side stream.
+  cudaEvent_t ev = static_cast<cudaEvent_t>(producers_);
+  CUDA_CHECK(cudaEventRecord(ev, static_cast<cudaStream_t>(stream_)));
+  CUDA_CHECK(cudaStreamWaitEvent(static_cast<cudaStream_t>(comm_stream_), ev, 0));
+  return Stream::Device(comm_stream_);
 }
 
 Tensor CudaCompute::NewTensor(const Shape& shape, DataType dtype) {
@@ -157,6 +176,7 @@ Tensor CudaCompute::NewTensor(const Shape& shape, DataType dtype) {
 void CudaCompute::Synchronize() {
   CUDA_CHECK(cudaGetLastError());
   CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)));
+  CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(comm_stream_)));
 }
 
 void CudaCompute::Gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b,

@@ -11,9 +11,13 @@
 //   Tensor y_host = y.ToMemory(MemoryType::kHost);
 //
 // dtypes: every op takes f32 and f64; Gemm and GemmBatched also f16 and bf16 (cublasGemmEx,
-// f32 accumulation). Communication is issued on the same stream (CommStream), so no fence is
-// needed between a kernel and the collective that reads its output. Builds and links; never
-// ran on a GPU (docs/gpu.md).
+// f32 accumulation). Communication: CommStream(false) is the compute stream itself (the
+// collective is ordered after the kernels before it and before the kernels after it);
+// CommStream(true) (overlap) is a side stream that has just been made to wait for the compute
+// stream's work so far (one event: exactly the producers queued before the call), and the
+// compute stream does not wait for it: kernels issued after the collective run while it is
+// in flight, and Work::Wait (the host waits for the op's end event) is where the layer code
+// may use its output. Builds and links; never ran on a GPU (docs/gpu.md).
 #ifndef TPBENCH_LAYERS_CUDA_CUDA_COMPUTE_H_
 #define TPBENCH_LAYERS_CUDA_CUDA_COMPUTE_H_
 
@@ -36,7 +40,7 @@ class CudaCompute : public Compute {
   MemoryType memory() const override { return MemoryType::kCuda; }
   Tensor NewTensor(const Shape& shape, DataType dtype) override;
   void Synchronize() override;
-  Stream CommStream(bool async) const override { return Stream::Device(stream_); }
+  Stream CommStream(bool async) const override;
 
   void Gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b, double beta,
             Tensor* c) override;
@@ -74,8 +78,10 @@ class CudaCompute : public Compute {
 
  private:
   bool tf32_ = false;
-  void* stream_ = nullptr;  // cudaStream_t
-  void* blas_ = nullptr;    // cublasHandle_t
+  void* stream_ = nullptr;       // cudaStream_t
+  void* comm_stream_ = nullptr;  // cudaStream_t: CommStream(true)
+  void* producers_ = nullptr;    // cudaEvent_t recorded by CommStream(true)
+  void* blas_ = nullptr;         // cublasHandle_t
 };
 
 // Registers the kCuda MemoryOps (cudaMalloc/cudaFree/cudaMemcpy2D) with layers/tensor.h; done

@@ -1,19 +1,25 @@
 // layers/cuda/cuda_compute_test.cc: every CudaCompute op against HostCompute on random data,
 // f32 and f64, within the dtype's tolerance (f32 1e-5, f64 1e-12 of the largest magnitude:
 // both accumulate reductions in double); f32 GEMMs on TF32 and f16/bf16 GEMMs against the f32
-// host GEMM of the same (rounded) inputs (TF32 5e-3, f16 5e-3, bf16 3e-2). Without a GPU the
-// test reports itself skipped (comm/cuda/gpu_test.h).
+// host GEMM of the same (rounded) inputs (TF32 5e-3, f16 5e-3, bf16 3e-2). CommStream's
+// ordering: the overlap stream waits for the producers, the compute stream does not wait for
+// it, and the plain one is the compute stream (spin kernels on mapped host flags). Without a
+// GPU the test reports itself skipped (comm/cuda/gpu_test.h).
 #include "layers/cuda/cuda_compute.h"
 
+#include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "comm/cuda/gpu_test.h"
 #include "comm/types.h"
+#include "layers/cuda/test_kernels.h"
 #include "layers/host_compute.h"
 #include "layers/tensor.h"
 
@@ -211,6 +217,69 @@ TEST(CudaCompute, DeviceTensorsRoundTrip) {
   back.Zero();
   back.CopyFrom(d);
   EXPECT_EQ(MaxAbsError(back, h), 0.0);
+}
+
+}  // namespace
+}  // namespace tpbench
+
+namespace tpbench {
+namespace {
+
+// Three flags in mapped host memory, zeroed.
+struct Flags {
+  Flags() {
+    cudaHostAlloc(reinterpret_cast<void**>(&f), 3 * sizeof(int), cudaHostAllocMapped);
+    for (int i = 0; i < 3; ++i) f[i] = 0;
+  }
+  ~Flags() { cudaFreeHost(f); }
+  // True once *p == 1 within ms milliseconds (read by the host).
+  static bool Becomes(volatile int* p, int ms) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < end) {
+      if (*p == 1) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return *p == 1;
+  }
+  int* f = nullptr;
+};
+
+TEST(CommStream, OverlapStreamWaitsForProducersOnly) {
+  CudaCompute c;
+  Flags fl;
+  volatile int* f = fl.f;
+  // A producer still running: work on the overlap stream must wait for it.
+  cuda_test::SpinUntil(fl.f + 0, 1, c.stream());
+  Stream s = c.CommStream(/*async=*/true);
+  ASSERT_NE(s.handle, c.stream());
+  cuda_test::Store(fl.f + 1, 1, s.handle);
+  EXPECT_FALSE(Flags::Becomes(f + 1, 200)) << "the overlap stream ran before its producer";
+  f[0] = 1;
+  EXPECT_TRUE(Flags::Becomes(f + 1, 5000));
+  // A "collective" in flight on the overlap stream: compute issued after it runs meanwhile.
+  f[0] = 0;
+  s = c.CommStream(true);
+  cuda_test::SpinUntil(fl.f + 0, 1, s.handle);
+  cuda_test::Store(fl.f + 2, 1, c.stream());
+  EXPECT_TRUE(Flags::Becomes(f + 2, 5000)) << "the compute stream waited for the collective";
+  f[0] = 1;
+  c.Synchronize();
+}
+
+// The failure the test above exists to catch: a collective on CommStream(false) (the compute
+// stream) holds back the compute after it.
+TEST(CommStream, PlainStreamIsTheComputeStream) {
+  CudaCompute c;
+  Flags fl;
+  volatile int* f = fl.f;
+  Stream s = c.CommStream(/*async=*/false);
+  EXPECT_EQ(s.handle, c.stream());
+  cuda_test::SpinUntil(fl.f + 0, 1, s.handle);
+  cuda_test::Store(fl.f + 2, 1, c.stream());
+  EXPECT_FALSE(Flags::Becomes(f + 2, 200));
+  f[0] = 1;
+  EXPECT_TRUE(Flags::Becomes(f + 2, 5000));
+  c.Synchronize();
 }
 
 }  // namespace
