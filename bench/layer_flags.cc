@@ -39,8 +39,12 @@ std::vector<DataType> ParseFloatTypes(FlagParser& p) {
       out.push_back(DataType::kF32);
     } else if (s == "f64") {
       out.push_back(DataType::kF64);
+    } else if (s == "f16") {
+      out.push_back(DataType::kF16);
+    } else if (s == "bf16") {
+      out.push_back(DataType::kBF16);
     } else {
-      throw UsageError("--dtype: '" + s + "' is not f32 or f64");
+      throw UsageError("--dtype: '" + s + "' is not f32, f64, f16 or bf16");
     }
   }
   return out;

@@ -21,7 +21,8 @@ std::vector<std::string> ParseNames(const std::string& flag, const std::string& 
 // --batch (2) --seq (64) --hidden (256) --heads (8) --ffn (4) --causal (boolean flag);
 // validated (LayerConfig::Validate).
 LayerConfig ParseLayerShape(FlagParser& p);
-// --dtype f32, f64 or a list (f32).
+// --dtype f32, f64, f16, bf16 or a list (f32). (//bench:layers takes f16/bf16 only with a
+// CUDA compute backend.)
 std::vector<DataType> ParseFloatTypes(FlagParser& p);
 // "b:2,s:64,h:256,nh:8" (+ ",ffn:F" unless 4, + ",causal").
 std::string ShapeName(const LayerConfig& s);

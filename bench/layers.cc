@@ -53,7 +53,8 @@ constexpr const char* kUsage = R"(usage: layers [--np N] [flags] [--benchmark_* 
   --hidden H         hidden size (default 256)
   --heads NH         attention heads (default 8)
   --ffn F            MLP width factor: fc1 is H -> F*H (default 4)
-  --dtype LIST       f32, f64 or a list (default f32)
+  --dtype LIST       f32, f64, f16, bf16 or a list (default f32); f16 and bf16 need
+                     --compute cuda or cuda-tf32 (checked against the f64 host reference)
   --compute NAME     compute backend of the layers: host (OpenBLAS, default), cuda or
                      cuda-tf32 (cuBLAS + kernels; builds with --config=cuda; the TP schemes
                      then need --backend nccl, one GPU per rank); the check always uses a
@@ -84,6 +85,8 @@ Exit codes: 2 bad flag or shape, 4 timeout, 7 max_rel_err above tolerance.
 )";
 
 const char* const kCases[] = {"linear", "mlp", "attention", "block"};
+
+bool IsHalf(DataType dt) { return dt == DataType::kF16 || dt == DataType::kBF16; }
 
 struct Config {
   std::vector<std::string> schemes, cases, backends, summas;
@@ -184,6 +187,13 @@ Config ParseConfig(FlagParser& p, int world) {
   c.dump = p.Value("--dump", "");
   c.rounds = static_cast<int>(ParseInt(p.Value("--rounds", "1"), "--rounds", 1, 10000));
   c.compute = ParseNames("--compute", p.Value("--compute", "host"), ComputeNames()).at(0);
+  for (DataType dt : c.dtypes) {
+    if (IsHalf(dt) && c.compute == "host") {
+      throw UsageError(std::string("--dtype ") + DataTypeName(dt) +
+                       ": the host compute runs f32 and f64 only; f16 and bf16 need --compute "
+                       "cuda or cuda-tf32");
+    }
+  }
   CheckComputeBackends(p, &c);
   ParseHooks(p, &c);
   // Bad meshes and shapes exit 2 before any traffic, with the scheme's message.
@@ -202,6 +212,8 @@ struct Case {
   std::string scheme, kind, name;
   std::string backend;  // of the TP schemes' communicator; empty for serial
   DataType dtype = DataType::kF32;
+  DataType inputs_dtype = DataType::kF32;  // the dtype inputs are rounded to (= dtype but in
+                                           // the f64 reference of a f16/bf16 case)
   bool overlap = false;
   SchemeOptions opt;  // overlap, depth, summa of the TP scheme
 };
@@ -221,8 +233,13 @@ Mesh* MeshOf(Communicator* comm, const MeshShape& axes) {
 }
 
 // f32 on TF32 tensor cores (--compute cuda-tf32) rounds GEMM inputs to 10 mantissa bits.
+// f16 and bf16 (against the f64 reference on the same rounded inputs; docs/layers.md): every
+// op's output is rounded to the dtype (unit roundoff f16 2^-11, bf16 2^-8), ~20 ops deep in a
+// block's backward; chosen, not calibrated on a GPU.
 double Tolerance(DataType dt, const std::string& compute) {
   if (dt == DataType::kF64) return 1e-9;
+  if (dt == DataType::kF16) return 2e-2;
+  if (dt == DataType::kBF16) return 1e-1;
   return compute == "cuda-tf32" ? 1e-2 : 1e-4;
 }
 
@@ -306,6 +323,11 @@ class Layer {
   double Error() {
     Case rc = c_;
     rc.scheme = "serial";
+    // f16/bf16: the reference is f64 on the same (rounded) inputs and parameters.
+    if (IsHalf(c_.dtype)) {
+      rc.dtype = DataType::kF64;
+      rc.inputs_dtype = c_.dtype;
+    }
     Layer ref(rc, nullptr, "host");
     ref.Forward();
     ref.Backward();
@@ -356,7 +378,10 @@ class Layer {
           {"grad." + params[i].first, Full(params[i].first, Host(*grads[i].second), f.shape())});
     }
     if (Bootstrap::rank() != 0) return;
-    for (auto& f : files) WriteNpy(dir + "/" + f.first + ".npy", f.second);
+    for (auto& f : files) {  // .npy holds f32/f64: halves are written widened to f32
+      WriteNpy(dir + "/" + f.first + ".npy",
+               IsHalf(f.second.dtype()) ? f.second.To(DataType::kF32) : f.second);
+    }
   }
 
   LayerConfig config() const { return cfg_; }
@@ -380,13 +405,16 @@ class Layer {
   static Tensor Host(const Tensor& t) { return t.ToMemory(MemoryType::kHost); }
   AttentionShape AttnShape() const { return {cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal}; }
   // The full parameters and inputs, identical on every rank (seeded).
+  // (An f64 reference of a half case: rounded to inputs_dtype, held in f64.)
   LayerParams FullParams() const {
-    return LayerParams::Init(cfg_, DataType::kF64, /*seed=*/11).To(c_.dtype);
+    LayerParams p = LayerParams::Init(cfg_, DataType::kF64, /*seed=*/11);
+    if (c_.inputs_dtype != c_.dtype) p = p.To(c_.inputs_dtype);
+    return p.To(c_.dtype);
   }
   Tensor FullInput(uint64_t seed) const {
-    Tensor x({cfg_.tokens(), cfg_.hidden}, c_.dtype);
+    Tensor x({cfg_.tokens(), cfg_.hidden}, c_.inputs_dtype);
     x.FillUniform(seed, -1, 1);
-    return x;
+    return x.dtype() == c_.dtype ? x : x.To(c_.dtype);
   }
   // The error of this rank's slice `got` of tensor `name` against the reference's full
   // tensor: max |got - slice| over the largest magnitude of the whole reference (MaxRelError
@@ -613,6 +641,7 @@ void AddCases(const Config& cfg, int world, std::vector<std::string>* names,
               c.backend = backend;
               c.kind = kind;
               c.dtype = dt;
+              c.inputs_dtype = dt;
               c.overlap = ov && !serial;
               c.opt = opt;
               c.opt.overlap = c.overlap;

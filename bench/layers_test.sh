@@ -21,6 +21,9 @@ expect 2 "heads (3) is not divisible by the tensor-parallel size t (2)" -- \
 expect 2 "is not divisible by the tensor-parallel size t (2)" -- \
   --np 2 --scheme 1d-sp --batch 1 --seq 3 --hidden 16 --heads 4
 expect 2 "--scheme: unknown name '4d'" -- --np 2 --scheme 4d "${tiny[@]}"
+expect 2 "--dtype bf16: the host compute runs f32 and f64 only; f16 and bf16 need --compute cuda or cuda-tf32" -- \
+  --scheme serial --dtype f32,bf16 "${tiny[@]}"
+expect 2 "--dtype: 'f8' is not f32, f64, f16 or bf16" -- --scheme serial --dtype f8 "${tiny[@]}"
 # A wrong dX on one rank is caught by the check against the serial reference: exit 7, naming
 # the case.
 expect 7 "max_rel_err above tolerance: tp1d/mlp/f64/b:2,s:4,h:16,nh:4/overlap:on/backend:ucx/ranks:2" -- \

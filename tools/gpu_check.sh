@@ -15,8 +15,9 @@
 #   6. //bench:layers --backend nccl --compute cuda on 1 rank: every TP scheme whose mesh fits
 #      P = 1, and serial, every case, f32 and f64, overlap off and on, against the serial
 #      f64-free host reference (max_rel_err within the dtype's tolerance, exit 7 otherwise)
-#   7. a short GPU benchmark: the block layer, f32, cuda and cuda-tf32
-# (bf16/f16 layer runs do not exist yet: docs/gpu.md.)
+#   7. bf16 and f16 layers on 1 rank: every scheme that fits P = 1 and serial, every case,
+#      against the f64 host reference (tolerances f16 2e-2, bf16 1e-1; exit 7 above them)
+#   8. a short GPU benchmark: the block layer, f32, cuda and cuda-tf32
 # and prints one summary table. Exit 0 when every step passed, 1 otherwise; without a GPU it
 # says so and exits 0 with every step SKIPPED. Output files go to $TPBENCH_GPU_OUT or a
 # temporary folder (printed).
@@ -71,7 +72,7 @@ probe="bazel-bin/comm/cuda/cuda_device_test"
 if "$probe" >"$out/probe.log" 2>&1 && grep -q "^SKIPPED" "$out/probe.log"; then
   reason=$(sed -n 's/^SKIPPED: //p' "$out/probe.log")
   for s in "GPU tests" "nccl collectives (1 rank)" "tpbench algos over nccl (1 rank)" \
-    "cuda-graph (1 rank)" "TP layers P=1 on GPU" "GPU benchmark"; do
+    "cuda-graph (1 rank)" "TP layers P=1 on GPU" "bf16/f16 layers (1 rank)" "GPU benchmark"; do
     record "$s" SKIPPED 0 "$reason"
   done
   summary
@@ -108,6 +109,10 @@ run_step "cuda-graph (1 rank)" "$out/graph.log" \
 run_step "TP layers P=1 on GPU" "$out/layers.log" \
   bazel-bin/bench/layers --backend nccl --compute cuda --scheme all --case all \
   --dtype f32,f64 --overlap both -n 2 -w 1 --benchmark_out="$out/layers.json"
+
+run_step "bf16/f16 layers (1 rank)" "$out/layers_half.log" \
+  bazel-bin/bench/layers --backend nccl --compute cuda --scheme all --case all \
+  --dtype bf16,f16 --overlap on -n 2 -w 1 --benchmark_out="$out/layers_half.json"
 
 run_step "GPU benchmark (block, f32)" "$out/bench.log" \
   bash -c "bazel-bin/bench/layers --scheme serial --compute cuda --case block --batch 8 \

@@ -6,10 +6,12 @@
 #include <cuda_runtime.h>
 #include <library_types.h>
 
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "comm/cuda/cuda_check.h"
 #include "comm/error.h"
@@ -108,6 +110,39 @@ cudaDataType_t CudaType(DataType d) {
 }
 
 CudaMemoryOps* g_ops = nullptr;
+
+bool IsHalf(DataType d) { return d == DataType::kF16 || d == DataType::kBF16; }
+
+// An f32 device copy of a f16/bf16 device tensor (same shape).
+Tensor ToF32(const Tensor& t, void* stream) {
+  Tensor f(t.shape(), DataType::kF32, MemoryType::kCuda);
+  k::HalfToFloat(t.data(), t.dtype() == DataType::kBF16, P<float>(&f), t.numel(), stream);
+  return f;
+}
+
+// f16/bf16 ops (everything but the GEMMs) run on f32 device copies: every input and output
+// (outputs too: AddBias and Axpy accumulate) is converted to f32, run(ins, outs) runs the f32
+// op, and the outputs are rounded back (nearest even). So a half op rounds once, at its end,
+// as a native kernel computing in f32 would. The copies cost bandwidth (docs/gpu.md).
+void ViaF32(void* stream, std::initializer_list<const Tensor*> ins,
+            std::initializer_list<Tensor*> outs,
+            const std::function<void(std::vector<Tensor>&, std::vector<Tensor>&)>& run) {
+  std::vector<Tensor> in32, out32;
+  for (const Tensor* t : ins) in32.push_back(ToF32(*t, stream));
+  for (Tensor* t : outs) out32.push_back(ToF32(*t, stream));
+  run(in32, out32);
+  size_t i = 0;
+  for (Tensor* t : outs) {
+    const Tensor& f = out32[i++];
+    k::FloatToHalf(P<float>(f), t->dtype() == DataType::kBF16, t->data(), t->numel(), stream);
+  }
+}
+
+// True when the op's tensors are f16/bf16 (one dtype, checked): it goes through ViaF32.
+bool Halves(const char* op, std::initializer_list<const Tensor*> ts) {
+  CheckTensors(op, ts, /*halves=*/true);
+  return IsHalf((*ts.begin())->dtype());
+}
 
 }  // namespace
 
@@ -231,6 +266,9 @@ void CudaCompute::GemmBatched(int64_t batch, bool trans_a, bool trans_b, double 
 // Runs k::FN<float> or k::FN<double> by the dtype of t.
 
 void CudaCompute::AddBias(const Tensor& bias, Tensor* y) {
+  if (Halves("AddBias", {&bias, y})) {
+    return ViaF32(stream_, {&bias}, {y}, [&](auto& i, auto& o) { AddBias(i[0], &o[0]); });
+  }
   CheckTensors("AddBias", {&bias, y});
   if (bias.numel() != y->cols()) Fail("AddBias", "bias " + Sh(bias) + " for y " + Sh(*y));
   if (IsF32(*y)) {
@@ -242,6 +280,9 @@ void CudaCompute::AddBias(const Tensor& bias, Tensor* y) {
 }
 
 void CudaCompute::BiasGrad(const Tensor& dy, Tensor* dbias) {
+  if (Halves("BiasGrad", {&dy, dbias})) {
+    return ViaF32(stream_, {&dy}, {dbias}, [&](auto& i, auto& o) { BiasGrad(i[0], &o[0]); });
+  }
   CheckTensors("BiasGrad", {&dy, dbias});
   if (dbias->numel() != dy.cols()) Fail("BiasGrad", "dbias " + Sh(*dbias) + " for dy " + Sh(dy));
   if (IsF32(dy)) {
@@ -264,6 +305,9 @@ void ByType(const Tensor& t, F&& f) {
 }
 
 void CudaCompute::GeluForward(const Tensor& x, Tensor* y) {
+  if (Halves("GeluForward", {&x, y})) {
+    return ViaF32(stream_, {&x}, {y}, [&](auto& i, auto& o) { GeluForward(i[0], &o[0]); });
+  }
   CheckTensors("GeluForward", {&x, y});
   CheckSameNumel("GeluForward", x, *y);
   ByType(x, [&](auto* z) {
@@ -274,6 +318,10 @@ void CudaCompute::GeluForward(const Tensor& x, Tensor* y) {
 }
 
 void CudaCompute::GeluBackward(const Tensor& x, const Tensor& dy, Tensor* dx) {
+  if (Halves("GeluBackward", {&x, &dy, dx})) {
+    return ViaF32(stream_, {&x, &dy}, {dx},
+                  [&](auto& i, auto& o) { GeluBackward(i[0], i[1], &o[0]); });
+  }
   CheckTensors("GeluBackward", {&x, &dy, dx});
   CheckSameNumel("GeluBackward", x, dy);
   CheckSameNumel("GeluBackward", x, *dx);
@@ -285,6 +333,10 @@ void CudaCompute::GeluBackward(const Tensor& x, const Tensor& dy, Tensor* dx) {
 }
 
 void CudaCompute::SoftmaxForward(const Tensor& x, bool causal, Tensor* y) {
+  if (Halves("SoftmaxForward", {&x, y})) {
+    return ViaF32(stream_, {&x}, {y},
+                  [&](auto& i, auto& o) { SoftmaxForward(i[0], causal, &o[0]); });
+  }
   CheckTensors("SoftmaxForward", {&x, y});
   if (x.rows() != y->rows() || x.cols() != y->cols()) {
     Fail("SoftmaxForward", "x " + Sh(x) + " vs y " + Sh(*y));
@@ -302,6 +354,10 @@ void CudaCompute::SoftmaxForward(const Tensor& x, bool causal, Tensor* y) {
 }
 
 void CudaCompute::SoftmaxBackward(const Tensor& y, const Tensor& dy, Tensor* dx) {
+  if (Halves("SoftmaxBackward", {&y, &dy, dx})) {
+    return ViaF32(stream_, {&y, &dy}, {dx},
+                  [&](auto& i, auto& o) { SoftmaxBackward(i[0], i[1], &o[0]); });
+  }
   CheckTensors("SoftmaxBackward", {&y, &dy, dx});
   if (y.rows() != dy.rows() || y.cols() != dy.cols()) {
     Fail("SoftmaxBackward", "y " + Sh(y) + " vs dy " + Sh(dy));
@@ -317,6 +373,11 @@ void CudaCompute::SoftmaxBackward(const Tensor& y, const Tensor& dy, Tensor* dx)
 void CudaCompute::LayerNormForward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                    double eps, Tensor* y, Tensor* mean, Tensor* rstd) {
   const char* op = "LayerNormForward";
+  if (Halves(op, {&x, &gamma, &beta, y, mean, rstd})) {
+    return ViaF32(stream_, {&x, &gamma, &beta}, {y, mean, rstd}, [&](auto& i, auto& o) {
+      LayerNormForward(i[0], i[1], i[2], eps, &o[0], &o[1], &o[2]);
+    });
+  }
   CheckTensors(op, {&x, &gamma, &beta, y, mean, rstd});
   if (gamma.numel() != x.cols() || beta.numel() != x.cols() || y->numel() != x.numel() ||
       mean->numel() != x.rows() || rstd->numel() != x.rows()) {
@@ -336,6 +397,12 @@ void CudaCompute::LayerNormBackward(const Tensor& x, const Tensor& gamma, const 
                                     const Tensor& rstd, const Tensor& dy, Tensor* dx,
                                     Tensor* dgamma, Tensor* dbeta) {
   const char* op = "LayerNormBackward";
+  if (Halves(op, {&x, &gamma, &mean, &rstd, &dy, dx, dgamma, dbeta})) {
+    return ViaF32(stream_, {&x, &gamma, &mean, &rstd, &dy}, {dx, dgamma, dbeta},
+                  [&](auto& i, auto& o) {
+                    LayerNormBackward(i[0], i[1], i[2], i[3], i[4], &o[0], &o[1], &o[2]);
+                  });
+  }
   CheckTensors(op, {&x, &gamma, &mean, &rstd, &dy, dx, dgamma, dbeta});
   if (gamma.numel() != x.cols() || dgamma->numel() != x.cols() || dbeta->numel() != x.cols() ||
       dy.numel() != x.numel() || dx->numel() != x.numel() || mean.numel() != x.rows() ||
@@ -352,6 +419,9 @@ void CudaCompute::LayerNormBackward(const Tensor& x, const Tensor& gamma, const 
 }
 
 void CudaCompute::LayerNormStats(const Tensor& x, Tensor* stats) {
+  if (Halves("LayerNormStats", {&x, stats})) {
+    return ViaF32(stream_, {&x}, {stats}, [&](auto& i, auto& o) { LayerNormStats(i[0], &o[0]); });
+  }
   const char* op = "LayerNormStats";
   CheckTensors(op, {&x, stats});
   if (stats->numel() != 2 * x.rows()) Fail(op, "x " + Sh(x) + ", stats " + Sh(*stats));
@@ -366,6 +436,11 @@ void CudaCompute::LayerNormApply(const Tensor& x, const Tensor& stats, int64_t h
                                  const Tensor& gamma, const Tensor& beta, Tensor* y, Tensor* mean,
                                  Tensor* rstd) {
   const char* op = "LayerNormApply";
+  if (Halves(op, {&x, &stats, &gamma, &beta, y, mean, rstd})) {
+    return ViaF32(stream_, {&x, &stats, &gamma, &beta}, {y, mean, rstd}, [&](auto& i, auto& o) {
+      LayerNormApply(i[0], i[1], h_total, eps, i[2], i[3], &o[0], &o[1], &o[2]);
+    });
+  }
   CheckTensors(op, {&x, &stats, &gamma, &beta, y, mean, rstd});
   if (stats.numel() != 2 * x.rows() || gamma.numel() != x.cols() || beta.numel() != x.cols() ||
       y->numel() != x.numel() || mean->numel() != x.rows() || rstd->numel() != x.rows() ||
@@ -384,6 +459,11 @@ void CudaCompute::LayerNormApply(const Tensor& x, const Tensor& stats, int64_t h
 void CudaCompute::LayerNormBackwardStats(const Tensor& x, const Tensor& gamma, const Tensor& mean,
                                          const Tensor& rstd, const Tensor& dy, Tensor* stats) {
   const char* op = "LayerNormBackwardStats";
+  if (Halves(op, {&x, &gamma, &mean, &rstd, &dy, stats})) {
+    return ViaF32(stream_, {&x, &gamma, &mean, &rstd, &dy}, {stats}, [&](auto& i, auto& o) {
+      LayerNormBackwardStats(i[0], i[1], i[2], i[3], i[4], &o[0]);
+    });
+  }
   CheckTensors(op, {&x, &gamma, &mean, &rstd, &dy, stats});
   if (stats->numel() != 2 * x.rows() || gamma.numel() != x.cols() || dy.numel() != x.numel() ||
       mean.numel() != x.rows() || rstd.numel() != x.rows()) {
@@ -402,6 +482,13 @@ void CudaCompute::LayerNormBackwardApply(const Tensor& x, const Tensor& gamma, c
                                          int64_t h_total, Tensor* dx, Tensor* dgamma,
                                          Tensor* dbeta) {
   const char* op = "LayerNormBackwardApply";
+  if (Halves(op, {&x, &gamma, &mean, &rstd, &dy, &stats, dx, dgamma, dbeta})) {
+    return ViaF32(stream_, {&x, &gamma, &mean, &rstd, &dy, &stats}, {dx, dgamma, dbeta},
+                  [&](auto& i, auto& o) {
+                    LayerNormBackwardApply(i[0], i[1], i[2], i[3], i[4], i[5], h_total, &o[0],
+                                           &o[1], &o[2]);
+                  });
+  }
   CheckTensors(op, {&x, &gamma, &mean, &rstd, &dy, &stats, dx, dgamma, dbeta});
   if (stats.numel() != 2 * x.rows() || gamma.numel() != x.cols() || dy.numel() != x.numel() ||
       dx->numel() != x.numel() || dgamma->numel() != x.cols() || dbeta->numel() != x.cols() ||
@@ -419,6 +506,9 @@ void CudaCompute::LayerNormBackwardApply(const Tensor& x, const Tensor& gamma, c
 }
 
 void CudaCompute::Add(const Tensor& a, const Tensor& b, Tensor* out) {
+  if (Halves("Add", {&a, &b, out})) {
+    return ViaF32(stream_, {&a, &b}, {out}, [&](auto& i, auto& o) { Add(i[0], i[1], &o[0]); });
+  }
   CheckTensors("Add", {&a, &b, out});
   CheckSameNumel("Add", a, b);
   CheckSameNumel("Add", a, *out);
@@ -430,6 +520,9 @@ void CudaCompute::Add(const Tensor& a, const Tensor& b, Tensor* out) {
 }
 
 void CudaCompute::Axpy(double alpha, const Tensor& x, Tensor* y) {
+  if (Halves("Axpy", {&x, y})) {
+    return ViaF32(stream_, {&x}, {y}, [&](auto& i, auto& o) { Axpy(alpha, i[0], &o[0]); });
+  }
   CheckTensors("Axpy", {&x, y});
   CheckSameNumel("Axpy", x, *y);
   ByType(x, [&](auto* z) {
@@ -440,6 +533,9 @@ void CudaCompute::Axpy(double alpha, const Tensor& x, Tensor* y) {
 }
 
 void CudaCompute::ScaledCopy(double alpha, const Tensor& x, Tensor* y) {
+  if (Halves("ScaledCopy", {&x, y})) {
+    return ViaF32(stream_, {&x}, {y}, [&](auto& i, auto& o) { ScaledCopy(alpha, i[0], &o[0]); });
+  }
   CheckTensors("ScaledCopy", {&x, y});
   CheckSameNumel("ScaledCopy", x, *y);
   ByType(x, [&](auto* z) {
@@ -451,6 +547,10 @@ void CudaCompute::ScaledCopy(double alpha, const Tensor& x, Tensor* y) {
 
 void CudaCompute::SplitQkvHeads(const Tensor& qkv, int64_t b, int64_t s, int64_t nh, Tensor* q,
                                 Tensor* kt, Tensor* v) {
+  if (Halves("SplitQkvHeads", {&qkv, q, kt, v})) {
+    return ViaF32(stream_, {&qkv}, {q, kt, v},
+                  [&](auto& i, auto& o) { SplitQkvHeads(i[0], b, s, nh, &o[0], &o[1], &o[2]); });
+  }
   CheckTensors("SplitQkvHeads", {&qkv, q, kt, v});
   CheckHeads("SplitQkvHeads", qkv, *q, b, s, nh, 3);
   CheckSameNumel("SplitQkvHeads", *q, *kt);
@@ -469,6 +569,10 @@ void CudaCompute::SplitQkvHeads(const Tensor& qkv, int64_t b, int64_t s, int64_t
 
 void CudaCompute::MergeQkvHeads(const Tensor& q, const Tensor& kt, const Tensor& v, int64_t b,
                                 int64_t s, int64_t nh, Tensor* qkv) {
+  if (Halves("MergeQkvHeads", {&q, &kt, &v, qkv})) {
+    return ViaF32(stream_, {&q, &kt, &v}, {qkv},
+                  [&](auto& i, auto& o) { MergeQkvHeads(i[0], i[1], i[2], b, s, nh, &o[0]); });
+  }
   CheckTensors("MergeQkvHeads", {&q, &kt, &v, qkv});
   CheckHeads("MergeQkvHeads", *qkv, q, b, s, nh, 3);
   CheckSameNumel("MergeQkvHeads", q, kt);
@@ -485,6 +589,9 @@ void CudaCompute::MergeQkvHeads(const Tensor& q, const Tensor& kt, const Tensor&
 }
 
 void CudaCompute::MergeHeads(const Tensor& x, int64_t b, int64_t s, int64_t nh, Tensor* y) {
+  if (Halves("MergeHeads", {&x, y})) {
+    return ViaF32(stream_, {&x}, {y}, [&](auto& i, auto& o) { MergeHeads(i[0], b, s, nh, &o[0]); });
+  }
   CheckTensors("MergeHeads", {&x, y});
   CheckHeads("MergeHeads", *y, x, b, s, nh, 1);
   Tensor xx = x;  // a view; only read
@@ -496,6 +603,9 @@ void CudaCompute::MergeHeads(const Tensor& x, int64_t b, int64_t s, int64_t nh, 
 }
 
 void CudaCompute::SplitHeads(const Tensor& y, int64_t b, int64_t s, int64_t nh, Tensor* x) {
+  if (Halves("SplitHeads", {&y, x})) {
+    return ViaF32(stream_, {&y}, {x}, [&](auto& i, auto& o) { SplitHeads(i[0], b, s, nh, &o[0]); });
+  }
   CheckTensors("SplitHeads", {&y, x});
   CheckHeads("SplitHeads", y, *x, b, s, nh, 1);
   Tensor yy = y;  // a view; only read

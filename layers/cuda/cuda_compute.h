@@ -10,14 +10,16 @@
 //   c.Synchronize();
 //   Tensor y_host = y.ToMemory(MemoryType::kHost);
 //
-// dtypes: every op takes f32 and f64; Gemm and GemmBatched also f16 and bf16 (cublasGemmEx,
-// f32 accumulation). Communication: CommStream(false) is the compute stream itself (the
-// collective is ordered after the kernels before it and before the kernels after it);
-// CommStream(true) (overlap) is a side stream that has just been made to wait for the compute
-// stream's work so far (one event: exactly the producers queued before the call), and the
-// compute stream does not wait for it: kernels issued after the collective run while it is
-// in flight, and Work::Wait (the host waits for the op's end event) is where the layer code
-// may use its output. Builds and links; never ran on a GPU (docs/gpu.md).
+// dtypes: every op takes f32, f64, f16 and bf16. Gemm and GemmBatched on f16/bf16 are
+// cublasGemmEx (f32 accumulation); the other ops run f16/bf16 tensors through f32 device
+// copies (converted, the f32 kernel, rounded back to nearest even: one rounding per op).
+// Communication: CommStream(false) is the compute stream itself (the collective is ordered after
+// the kernels before it and before the kernels after it); CommStream(true) (overlap) is a side
+// stream that has just been made to wait for the compute stream's work so far (one event: exactly
+// the producers queued before the call), and the compute stream does not wait for it: kernels
+// issued after the collective run while it is in flight, and Work::Wait (the host waits for the
+// op's end event) is where the layer code may use its output. Builds and links; never ran on a GPU
+// (docs/gpu.md).
 #ifndef TPBENCH_LAYERS_CUDA_CUDA_COMPUTE_H_
 #define TPBENCH_LAYERS_CUDA_CUDA_COMPUTE_H_
 

@@ -207,6 +207,84 @@ TEST(CudaComputeLowPrecision, Gemm) {
   }
 }
 
+// f16/bf16 ops (f32 device copies, one rounding at the end): against HostCompute in f32 on
+// the same rounded inputs, within 2 units of the dtype's rounding of the largest magnitude
+// (bf16 2 * 2^-9, f16 2 * 2^-12: one output rounding plus f32-vs-double accumulation).
+class CudaHalfTest : public ::testing::TestWithParam<DataType> {};
+
+// Host: f32 tensors holding values the half dtype represents; device: those values in dt.
+void CompareHalf(const char* what, DataType dt, std::vector<Tensor> host,
+                 const std::vector<size_t>& outs,
+                 const std::function<void(Compute&, std::vector<Tensor>&)>& op) {
+  const double tol = dt == DataType::kBF16 ? 2 * 0x1.0p-9 : 2 * 0x1.0p-12;
+  HostCompute hc;
+  CudaCompute cc;
+  std::vector<Tensor> dev;
+  for (Tensor& t : host) {
+    t = t.To(dt).To(DataType::kF32);
+    dev.push_back(Dev(t.To(dt)));
+  }
+  op(hc, host);
+  op(cc, dev);
+  cc.Synchronize();
+  for (size_t i : outs) {
+    const Tensor got = dev[i].ToMemory(MemoryType::kHost);
+    EXPECT_EQ(got.dtype(), dt) << what;
+    EXPECT_LE(MaxRelError(got.To(DataType::kF32), host[i]), tol)
+        << what << " " << DataTypeName(dt) << " output " << i;
+  }
+}
+
+TEST_P(CudaHalfTest, OpsMatchTheF32HostOnRoundedInputs) {
+  const DataType dt = GetParam(), f = DataType::kF32;
+  const Shape s = {37, 300};
+  CompareHalf("AddBias", dt, {Rand({300}, f, 1), Rand(s, f, 2)}, {1},
+              [](Compute& c, std::vector<Tensor>& t) { c.AddBias(t[0], &t[1]); });
+  CompareHalf("BiasGrad", dt, {Rand(s, f, 3), Tensor({300}, f)}, {1},
+              [](Compute& c, std::vector<Tensor>& t) { c.BiasGrad(t[0], &t[1]); });
+  CompareHalf("GeluForward", dt, {Rand(s, f, 4, -4, 4), Tensor(s, f)}, {1},
+              [](Compute& c, std::vector<Tensor>& t) { c.GeluForward(t[0], &t[1]); });
+  CompareHalf("GeluBackward", dt, {Rand(s, f, 5, -4, 4), Rand(s, f, 6), Tensor(s, f)}, {2},
+              [](Compute& c, std::vector<Tensor>& t) { c.GeluBackward(t[0], t[1], &t[2]); });
+  CompareHalf("Add (out aliases a)", dt, {Rand(s, f, 7), Rand(s, f, 8)}, {0},
+              [](Compute& c, std::vector<Tensor>& t) { c.Add(t[0], t[1], &t[0]); });
+  CompareHalf("Axpy", dt, {Rand(s, f, 9), Rand(s, f, 10)}, {1},
+              [](Compute& c, std::vector<Tensor>& t) { c.Axpy(-0.75, t[0], &t[1]); });
+  CompareHalf("SoftmaxForward causal", dt, {Rand({4 * 70, 70}, f, 11, -8, 8), Tensor({280, 70}, f)},
+              {1}, [](Compute& c, std::vector<Tensor>& t) { c.SoftmaxForward(t[0], true, &t[1]); });
+  CompareHalf("SoftmaxBackward", dt, {Rand(s, f, 12, 0, 1), Rand(s, f, 13), Tensor(s, f)}, {2},
+              [](Compute& c, std::vector<Tensor>& t) { c.SoftmaxBackward(t[0], t[1], &t[2]); });
+  const int64_t R = 45, C = 300;
+  CompareHalf("LayerNormForward", dt,
+              {Rand({R, C}, f, 14, -2, 3), Rand({C}, f, 15), Rand({C}, f, 16), Tensor({R, C}, f),
+               Tensor({R}, f), Tensor({R}, f)},
+              {3, 4, 5}, [](Compute& c, std::vector<Tensor>& t) {
+                c.LayerNormForward(t[0], t[1], t[2], 1e-5, &t[3], &t[4], &t[5]);
+              });
+  HostCompute hc;  // backward from the host's statistics (CompareHalf rounds them too)
+  Tensor x = Rand({R, C}, f, 17, -2, 3).To(dt).To(f), g = Rand({C}, f, 18), b = Rand({C}, f, 19);
+  Tensor y({R, C}, f), mean({R}, f), rstd({R}, f);
+  hc.LayerNormForward(x, g.To(dt).To(f), b, 1e-5, &y, &mean, &rstd);
+  CompareHalf(
+      "LayerNormBackward", dt,
+      {x, g, mean, rstd, Rand({R, C}, f, 20), Tensor({R, C}, f), Tensor({C}, f), Tensor({C}, f)},
+      {5, 6, 7}, [](Compute& c, std::vector<Tensor>& t) {
+        c.LayerNormBackward(t[0], t[1], t[2], t[3], t[4], &t[5], &t[6], &t[7]);
+      });
+  const int64_t bb = 2, ss = 5, nh = 3, hd = 4;
+  CompareHalf("SplitQkvHeads", dt,
+              {Rand({bb * ss, 3 * nh * hd}, f, 21), Tensor({bb * nh * ss, hd}, f),
+               Tensor({bb * nh * ss, hd}, f), Tensor({bb * nh * ss, hd}, f)},
+              {1, 2, 3}, [&](Compute& c, std::vector<Tensor>& t) {
+                c.SplitQkvHeads(t[0], bb, ss, nh, &t[1], &t[2], &t[3]);
+              });
+}
+
+INSTANTIATE_TEST_SUITE_P(Halves, CudaHalfTest, ::testing::Values(DataType::kF16, DataType::kBF16),
+                         [](const ::testing::TestParamInfo<DataType>& i) {
+                           return std::string(DataTypeName(i.param));
+                         });
+
 TEST(CudaCompute, DeviceTensorsRoundTrip) {
   const Tensor h = Rand({6, 8}, DataType::kF64, 3);
   const Tensor d = Dev(h);

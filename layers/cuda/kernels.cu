@@ -1,6 +1,8 @@
 // layers/cuda/kernels.cu: the CUDA kernels behind CudaCompute. See kernels.h. Reductions
 // accumulate in double, as HostCompute does, so f32 results match it to rounding.
 // Row kernels use one block of kThreads threads per row.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -379,6 +381,61 @@ void PermuteHeads(T* rows, int64_t width, T* heads, int64_t b, int64_t s, int64_
 
 TP_INSTANTIATE(float)
 TP_INSTANTIATE(double)
+
+namespace {
+
+template <typename H>
+__device__ float ToF(H v);
+template <>
+__device__ float ToF<__half>(__half v) {
+  return __half2float(v);
+}
+template <>
+__device__ float ToF<__nv_bfloat16>(__nv_bfloat16 v) {
+  return __bfloat162float(v);
+}
+template <typename H>
+__device__ H FromF(float v);
+template <>
+__device__ __half FromF<__half>(float v) {
+  return __float2half_rn(v);
+}
+template <>
+__device__ __nv_bfloat16 FromF<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+
+template <typename H>
+__global__ void HalfToFloatKernel(const H* src, float* dst, int64_t n) {
+  TP_GRID_LOOP(i, n) { dst[i] = ToF<H>(src[i]); }
+}
+template <typename H>
+__global__ void FloatToHalfKernel(const float* src, H* dst, int64_t n) {
+  TP_GRID_LOOP(i, n) { dst[i] = FromF<H>(src[i]); }
+}
+
+}  // namespace
+
+void HalfToFloat(const void* src, bool bf16, float* dst, int64_t n, void* stream) {
+  if (n <= 0) return;
+  if (bf16) {
+    HalfToFloatKernel<<<Blocks(n), kThreads, 0, S(stream)>>>(static_cast<const __nv_bfloat16*>(src),
+                                                             dst, n);
+  } else {
+    HalfToFloatKernel<<<Blocks(n), kThreads, 0, S(stream)>>>(static_cast<const __half*>(src), dst,
+                                                             n);
+  }
+}
+
+void FloatToHalf(const float* src, bool bf16, void* dst, int64_t n, void* stream) {
+  if (n <= 0) return;
+  if (bf16) {
+    FloatToHalfKernel<<<Blocks(n), kThreads, 0, S(stream)>>>(src, static_cast<__nv_bfloat16*>(dst),
+                                                             n);
+  } else {
+    FloatToHalfKernel<<<Blocks(n), kThreads, 0, S(stream)>>>(src, static_cast<__half*>(dst), n);
+  }
+}
 
 }  // namespace cuda_kernels
 }  // namespace tpbench

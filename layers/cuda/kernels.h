@@ -60,6 +60,11 @@ template <typename T>
 void PermuteHeads(T* rows, int64_t width, T* heads, int64_t b, int64_t s, int64_t nh, int64_t hd,
                   int64_t stride, int64_t offset, bool to_heads, void* stream);
 
+// f16/bf16 storage <-> f32 (bf16: true for bf16, false for f16); to the 16-bit type rounds to
+// nearest even. CudaCompute runs the ops above on f16/bf16 tensors through f32 copies.
+void HalfToFloat(const void* src, bool bf16, float* dst, int64_t n, void* stream);
+void FloatToHalf(const float* src, bool bf16, void* dst, int64_t n, void* stream);
+
 }  // namespace cuda_kernels
 }  // namespace tpbench
 
