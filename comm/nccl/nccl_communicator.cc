@@ -318,10 +318,7 @@ class NcclCommunicator : public Communicator, public TransportOwner {
   }
 
   const Counters& counters() const override { return counters_; }
-  void ResetCounters() override {
-    counters_.Reset();
-    counters_.measured = true;
-  }
+  void ResetCounters() override { counters_.Reset(); }
   void set_timeout(std::chrono::milliseconds t) override { timeout_ = t; }
   std::chrono::milliseconds timeout() const override { return timeout_; }
   std::vector<std::string> Algorithms(OpKind k) const override {
@@ -435,6 +432,7 @@ class NcclCommunicator : public Communicator, public TransportOwner {
     op.deadline = Clock::now() + timeout_;
     op.owner = this;
     transport_->BeginOp(op);
+    counters_.measured = true;  // this op's counts are our own sends
     Registered().run(*transport_, a, algo);
     transport_->EndOp();
     if (avg && (a.kind != OpKind::kReduce || rank_ == a.root)) {

@@ -31,9 +31,9 @@
 //   under --config=cuda). Such an op runs the algorithm over NCCL point-to-point
 //   (nccl_transport.h; the transport is made on the group's first such op) on the
 //   communicator's stream, reductions and copies in device kernels; avg is sum, then a
-//   device division. Its counters are the bytes this rank sent (measured); counters().measured
-//   turns false once a native op was counted since the last ResetCounters. device_memory()
-//   is true.
+//   device division. Its counters are the bytes this rank sent (measured). counters().measured
+//   says what the last op was: true after one of tpbench's algorithms, false after a native
+//   NCCL op (whose counts are only the payload handed to NCCL). device_memory() is true.
 // Builds and links; never ran on a GPU.
 #ifndef TPBENCH_COMM_NCCL_NCCL_COMMUNICATOR_H_
 #define TPBENCH_COMM_NCCL_NCCL_COMMUNICATOR_H_

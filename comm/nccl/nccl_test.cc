@@ -162,7 +162,11 @@ void CheckRegisteredAlgorithm(Communicator& c) {
   Check("alg avg", c, v, twice, [&](Communicator& k, float* i, float* out) {
     return k.AllReduce(i, out, v.size(), DataType::kF32, ReduceOp::kAvg, o);
   });
-  Expect(c.counters().measured, "counters measured after tpbench algorithms only");
+  Expect(c.counters().measured, "counters measured after a tpbench algorithm");
+  Expect(c.counters().Get(OpKind::kAllReduce).bytes == 0,
+         "no bytes counted: one rank sends only to itself");
+  c.Barrier()->Wait();  // native (a one-element ncclAllReduce)
+  Expect(!c.counters().measured, "counters not measured after a native op");
   bool refused = false;
   o.algo = "no_such";
   try {
