@@ -5,10 +5,14 @@
 // max on every rank, which fails if any reduction bypasses the hook (a direct ReduceInto).
 // Copies are counted and the results checked; the copy path's bypass check is the grep-able
 // rule in comm/p2p.h (no memcpy in patterns/), not a test.
+// Also the NCCL transport's matching rule (comm/nccl/nccl_transport.h): messages are matched
+// per ordered pair in posting order with tags ignored, sizes equal. With every tag mapped to
+// 0 and rendezvous sends, every algorithm must still be exact.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -25,14 +29,15 @@ namespace {
 // inner transport after being counted, with the reduction optionally replaced.
 class HookedP2P final : public P2P {
  public:
-  HookedP2P(P2P& inner, const ReduceOp* force) : inner_(inner), force_(force) {}
+  HookedP2P(P2P& inner, const ReduceOp* force, bool tag_blind = false)
+      : inner_(inner), force_(force), tag_blind_(tag_blind) {}
   int rank() const override { return inner_.rank(); }
   int size() const override { return inner_.size(); }
   Request Isend(const void* b, size_t n, int peer, int tag) override {
-    return inner_.Isend(b, n, peer, tag);
+    return inner_.Isend(b, n, peer, tag_blind_ ? 0 : tag);
   }
   Request Irecv(void* b, size_t n, int peer, int tag) override {
-    return inner_.Irecv(b, n, peer, tag);
+    return inner_.Irecv(b, n, peer, tag_blind_ ? 0 : tag);
   }
   void WaitAll(Request* r, int n) override { inner_.WaitAll(r, n); }
   char* Scratch(size_t bytes, int slot) override { return inner_.Scratch(bytes, slot); }
@@ -51,6 +56,7 @@ class HookedP2P final : public P2P {
  private:
   P2P& inner_;
   const ReduceOp* force_;
+  bool tag_blind_;
 };
 
 bool Reduces(OpKind k) {
@@ -66,7 +72,8 @@ struct Outcome {
 };
 
 // Runs alg on n ranks over HookedP2P: f32, `count` elements per block, out of place.
-Outcome RunHooked(const Algorithm& alg, int n, size_t count, const ReduceOp* force) {
+Outcome RunHooked(const Algorithm& alg, int n, size_t count, const ReduceOp* force,
+                  bool tag_blind = false) {
   const bool split = alg.kind == OpKind::kReduceScatter || alg.kind == OpKind::kAllToAll;
   const bool gathers = alg.kind == OpKind::kAllGather || alg.kind == OpKind::kAllToAll;
   const size_t in_n = split ? count * n : count, out_n = gathers ? count * n : count;
@@ -77,20 +84,25 @@ Outcome RunHooked(const Algorithm& alg, int n, size_t count, const ReduceOp* for
     for (size_t i = 0; i < in_n; ++i) in[q][i] = In(q, i);
   }
   std::atomic<int> reduces{0}, copies{0};
-  RunRanks(n, [&](P2P& p) {
-    HookedP2P h(p, force);
-    CollArgs a;
-    a.kind = alg.kind;
-    a.send = in[p.rank()].data();
-    a.recv = o.out[p.rank()].data();
-    a.count = count;
-    a.op = ReduceOp::kSum;
-    a.rank = p.rank();
-    a.size = n;
-    alg.run(h, a);
-    reduces += h.reduces;
-    copies += h.copies;
-  });
+  ThreadTransportOptions opts;
+  opts.rendezvous = tag_blind;
+  RunRanks(
+      n,
+      [&](P2P& p) {
+        HookedP2P h(p, force, tag_blind);
+        CollArgs a;
+        a.kind = alg.kind;
+        a.send = in[p.rank()].data();
+        a.recv = o.out[p.rank()].data();
+        a.count = count;
+        a.op = ReduceOp::kSum;
+        a.rank = p.rank();
+        a.size = n;
+        alg.run(h, a);
+        reduces += h.reduces;
+        copies += h.copies;
+      },
+      opts);
   o.reduces = reduces;
   o.copies = copies;
   return o;
@@ -126,6 +138,78 @@ TEST(BufferHooks, EveryReductionGoesThroughTheHook) {
       }
     }
   }
+}
+
+// What every rank's output must be (sum for the reducing kinds).
+void ExpectExact(const Algorithm& alg, int n, size_t count, const Outcome& o,
+                 const std::string& what) {
+  for (int r = 0; r < n; ++r) {
+    if (alg.kind == OpKind::kReduce && r != 0) continue;
+    const std::vector<float>& out = o.out[r];
+    for (size_t i = 0; i < out.size(); ++i) {
+      float want = In(0, i);  // broadcast from root 0
+      if (Reduces(alg.kind)) want = Expected(alg.kind, n, r, count, i, ReduceOp::kSum);
+      if (alg.kind == OpKind::kAllGather) want = In(static_cast<int>(i / count), i % count);
+      if (alg.kind == OpKind::kAllToAll) {
+        want = In(static_cast<int>(i / count), r * count + i % count);
+      }
+      ASSERT_EQ(out[i], want) << what << " rank " << r << " elem " << i;
+    }
+  }
+}
+
+TEST(BufferHooks, AlgorithmsNeedNoTags) {
+  for (const Algorithm& alg : AllAlgorithms()) {
+    for (int n : {2, 3, 4, 5, 8}) {
+      for (size_t count : {size_t{1}, size_t{300}, size_t{70000}}) {
+        const std::string what = std::string(OpKindName(alg.kind)) + "/" + alg.name +
+                                 " n=" + std::to_string(n) + " count=" + std::to_string(count) +
+                                 " (tags ignored, rendezvous)";
+        Outcome o;
+        try {
+          o = RunHooked(alg, n, count, nullptr, /*tag_blind=*/true);
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << what << ": " << e.what();
+          continue;
+        }
+        ExpectExact(alg, n, count, o, what);
+      }
+    }
+  }
+}
+
+// The failure the test above exists to catch: a pattern that relies on tags (rank 1 receives
+// tag 2 before tag 1, of other sizes) is exact with tags and broken without them.
+TEST(BufferHooks, TagBlindMatchingBreaksATagReliantPattern) {
+  auto run = [](bool tag_blind) {
+    bool ok = true;
+    ThreadTransportOptions opts;
+    opts.rendezvous = true;
+    opts.timeout = std::chrono::milliseconds(2000);
+    try {
+      RunRanks(
+          2,
+          [&](P2P& p) {
+            HookedP2P h(p, nullptr, tag_blind);
+            int a[1] = {11}, b[2] = {21, 22};
+            if (h.rank() == 0) {
+              Request r[2] = {h.Isend(a, sizeof a, 1, 1), h.Isend(b, sizeof b, 1, 2)};
+              h.WaitAll(r, 2);
+            } else {
+              int x[1] = {0}, y[2] = {0, 0};
+              Request r[2] = {h.Irecv(y, sizeof y, 0, 2), h.Irecv(x, sizeof x, 0, 1)};
+              h.WaitAll(r, 2);
+              ok = x[0] == 11 && y[0] == 21 && y[1] == 22;
+            }
+          },
+          opts);
+    } catch (const std::exception&) {
+      ok = false;  // sizes do not match, or a timeout
+    }
+    return ok;
+  };
+  EXPECT_TRUE(run(false));
+  EXPECT_FALSE(run(true));
 }
 
 TEST(BufferHooks, MovingAlgorithmsCopyThroughTheHook) {
