@@ -12,7 +12,12 @@ in [0, 1], a positive peak_mem_bytes_per_rank (layers, not skeletons), max_rel_e
 (layers, not comm/... skeletons, which compute nothing) and below --max-rel-err, and
 comm_bytes_per_rank == comm_bytes_model for tp1d and tp1d-sp cases (ring collectives; also
 //bench:patterns' comm/tp1d/... skeletons), except on the mpi backend (field backend = mpi),
-which cannot count bytes and must not report them. The fields (kind, coll, backend, scheme)
+which cannot count bytes and must not report them. Collective results of tpbench's own
+algorithms carry the bytes the busiest rank sent to other nodes (inter_node_bytes_per_rank,
+measured), the model's (inter_node_bytes_model) and the ranks whose own figure is off their
+model (inter_node_ranks_off_model): when present, all three, measured == model and 0 ranks
+off; the mpi backend cannot tell its library's traffic apart and must not report them (absent:
+not measured, never 0). The fields (kind, coll, backend, scheme)
 come from tpbench.schema. A collective result without `wrong` was not checked (`-c 0`): it is accepted and counted as "unchecked", never as 0 wrong elements
 (--expect-wrong needs a checked result). Exits 0 when everything holds, 1 with every problem
 listed otherwise.
@@ -86,6 +91,36 @@ def check_layer(b, where, max_rel_err):
     return problems
 
 
+INTER_COUNTERS = ("inter_node_bytes_per_rank", "inter_node_bytes_model",
+                  "inter_node_ranks_off_model")
+
+
+def check_inter_node(b, where):
+    """Problems of one collective result's bytes across nodes (measured vs the model)."""
+    have = [k for k in INTER_COUNTERS if k in b]
+    if not have:
+        return []
+    if schema.fields(b).get("backend") == "mpi":
+        return ["%s: %s present for the mpi backend, which cannot measure bytes across nodes"
+                % (where, ", ".join(have))]
+    problems = []
+    for k in INTER_COUNTERS:
+        v = b.get(k)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or v != int(v):
+            problems.append("%s: counter '%s' is %r, not a count (the inter-node counters come "
+                            "together)" % (where, k, v))
+    if problems:
+        return problems
+    if b["inter_node_bytes_per_rank"] != b["inter_node_bytes_model"]:
+        problems.append("%s: inter_node_bytes_per_rank %d != inter_node_bytes_model %d (bytes "
+                        "across nodes off the model)" % (where, b["inter_node_bytes_per_rank"],
+                                                         b["inter_node_bytes_model"]))
+    if b["inter_node_ranks_off_model"] != 0:
+        problems.append("%s: inter_node_ranks_off_model %d: ranks sent other bytes across nodes "
+                        "than the model" % (where, b["inter_node_ranks_off_model"]))
+    return problems
+
+
 def check_collective(b, where, iterations, problems):
     """Appends the problems of one collective result; returns its `wrong` count, None when it
     has none (unchecked, -c 0), False when its counters are unusable."""
@@ -113,6 +148,7 @@ def check_collective(b, where, iterations, problems):
     for k in ("bytes_sent_per_rank", "msgs_per_rank"):
         if k in b and (b[k] < 0 or b[k] != int(b[k])):
             problems.append("%s: %s %g is not a count" % (where, k, b[k]))
+    problems += check_inter_node(b, where)
     if "wrong" not in b:
         return None
     if not isinstance(b["wrong"], (int, float)) or isinstance(b["wrong"], bool) or \

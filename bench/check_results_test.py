@@ -30,6 +30,54 @@ def run(doc, *args):
     return p.returncode, p.stdout + p.stderr
 
 
+def with_inter_node(doc, measured, model, off=0):
+    """good_results.json with the inter-node counters on its ucx results."""
+    n = 0
+    for b in doc["benchmarks"]:
+        if "/ucx/" in b["name"]:
+            b.update(inter_node_bytes_per_rank=measured, inter_node_bytes_model=model,
+                     inter_node_ranks_off_model=off)
+            n += 1
+    assert n > 0
+    return doc
+
+
+class InterNodeTest(unittest.TestCase):
+    def test_split_as_modelled_passes(self):
+        rc, out = run(with_inter_node(load("good_results.json"), 4096, 4096))
+        self.assertEqual(rc, 0, out)
+
+    def test_split_off_model_fails(self):
+        # Every rank sending across nodes (a wrong schedule): more bytes leave than modelled.
+        rc, out = run(with_inter_node(load("good_results.json"), 12288, 4096))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("bytes across nodes off the model", out)
+
+    def test_rank_off_model_fails(self):
+        # The busiest rank matches, another one does not.
+        rc, out = run(with_inter_node(load("good_results.json"), 4096, 4096, off=1))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("inter_node_ranks_off_model 1", out)
+
+    def test_half_the_counters_fail(self):
+        doc = with_inter_node(load("good_results.json"), 4096, 4096)
+        for b in doc["benchmarks"]:
+            b.pop("inter_node_bytes_model", None)
+        rc, out = run(doc)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("'inter_node_bytes_model' is None", out)
+
+    def test_mpi_must_not_report_them(self):
+        doc = load("good_results.json")
+        mpi = [b for b in doc["benchmarks"] if "/mpi/" in b["name"]]
+        self.assertTrue(mpi)
+        mpi[0].update(inter_node_bytes_per_rank=0, inter_node_bytes_model=0,
+                      inter_node_ranks_off_model=0)
+        rc, out = run(doc)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("cannot measure bytes across nodes", out)
+
+
 class CollectivesTest(unittest.TestCase):
     def test_good_passes(self):
         rc, out = run(load("good_results.json"))

@@ -34,6 +34,7 @@
 #include "comm/verify.h"
 #include "comm/world.h"
 #include "patterns/registry.h"
+#include "patterns/volume.h"
 
 namespace tpbench {
 namespace {
@@ -395,20 +396,25 @@ void Prepare(const Case& c, Buffers* b, int seed, bool fill) {
 struct CheckResult {
   int64_t wrong = 0;                   // summed over ranks and passes
   double max_bytes = 0, max_msgs = 0;  // sent by the busiest rank in one op
+  // Bytes sent to other nodes in one op: the most any rank sent (measured) and the model's
+  // most (ModelSentByNode); ranks whose own measured figure is not their model's.
+  double max_inter = 0, model_inter = 0, inter_off_ranks = 0;
 };
 
 // One correctness pass on fresh exactly-checkable data; `bug` (test hook) corrupts the result
-// as that bug would. Returns this rank's wrong elements; *applied tells whether the bug applied.
+// as that bug would. Returns this rank's wrong elements; *applied tells whether the bug applied;
+// *sent is what this rank sent in the op.
 int64_t CheckPass(const Case& c, const OpOptions& opt, int seed, int corrupt_rank,
-                  const Corruption* bug, bool* applied, uint64_t* bytes, uint64_t* msgs) {
+                  const Corruption* bug, bool* applied, OpCount* sent) {
   Buffers v;
   Prepare(c, &v, seed, /*fill=*/true);
   OpCount before = c.comm->counters().Get(c.kind);
   c.comm->Run(v.run, opt)->Wait();
   v.Download();
   OpCount after = c.comm->counters().Get(c.kind);
-  *bytes = after.bytes - before.bytes;
-  *msgs = after.msgs - before.msgs;
+  sent->bytes = after.bytes - before.bytes;
+  sent->msgs = after.msgs - before.msgs;
+  sent->inter_node_bytes = after.inter_node_bytes - before.inter_node_bytes;
   if (corrupt_rank == Bootstrap::rank() && RecvElements(v.args) > 0 && v.args.recv) {
     // Test hook: prove that a wrong element is counted and fails the run.
     StoreFromDouble(v.args.recv, 0, c.dtype, LoadAsDouble(v.args.recv, 0, c.dtype) + 1);
@@ -417,11 +423,22 @@ int64_t CheckPass(const Case& c, const OpOptions& opt, int seed, int corrupt_ran
   return static_cast<int64_t>(CountWrong(v.args, v.args.recv, seed));
 }
 
+// The bytes this rank sends to other nodes in one op of case c, by the volume model on the
+// nodes of the group's ranks (Bootstrap::node_of: by hostname).
+uint64_t ModelInterNode(const Case& c) {
+  const Communicator& comm = *c.comm;
+  std::vector<int> node_of;
+  for (int w : comm.world_ranks()) node_of.push_back(Bootstrap::node_of(w));
+  const size_t count = Collective(c.kind).CountFor(c.bytes, c.dtype, comm.size());
+  return ModelSentByNode(c.kind, c.algo, count, DataTypeSize(c.dtype), node_of, comm.rank(), c.root)
+      .inter;
+}
+
 // The correctness passes of a case, outside the timed loop; with --debug-corrupt each pass
 // runs once per bug, and rank 0 prints what each bug cost (a bug no rank applied says so).
 CheckResult CheckCase(const Case& c, const OpOptions& opt, int corrupt_rank) {
   CheckResult out;
-  uint64_t bytes = 0, msgs = 0;
+  OpCount sent;
   const size_t runs = std::max<size_t>(1, c.corruptions.size());
   std::vector<int64_t> wrong(runs, 0);
   std::vector<bool> applied(runs, false);
@@ -429,7 +446,7 @@ CheckResult CheckCase(const Case& c, const OpOptions& opt, int corrupt_rank) {
     for (size_t k = 0; k < runs; ++k) {
       const Corruption* bug = c.corruptions.empty() ? nullptr : &c.corruptions[k];
       bool hit = false;
-      wrong[k] += CheckPass(c, opt, pass + 7, corrupt_rank, bug, &hit, &bytes, &msgs);
+      wrong[k] += CheckPass(c, opt, pass + 7, corrupt_rank, bug, &hit, &sent);
       applied[k] = applied[k] || hit;
     }
   }
@@ -445,8 +462,15 @@ CheckResult CheckCase(const Case& c, const OpOptions& opt, int corrupt_rank) {
           c.name.c_str());
     }
   }
-  out.max_bytes = Bootstrap::MaxOverRanks(static_cast<double>(bytes));
-  out.max_msgs = Bootstrap::MaxOverRanks(static_cast<double>(msgs));
+  out.max_bytes = Bootstrap::MaxOverRanks(static_cast<double>(sent.bytes));
+  out.max_msgs = Bootstrap::MaxOverRanks(static_cast<double>(sent.msgs));
+  if (c.comm->counters().inter_node_measured) {
+    const uint64_t model = ModelInterNode(c);
+    out.max_inter = Bootstrap::MaxOverRanks(static_cast<double>(sent.inter_node_bytes));
+    out.model_inter = Bootstrap::MaxOverRanks(static_cast<double>(model));
+    out.inter_off_ranks = static_cast<double>(
+        Bootstrap::SumOverRanks(int64_t{sent.inter_node_bytes != model ? 1 : 0}));
+  }
   return out;
 }
 
@@ -498,6 +522,13 @@ void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank
   if (comm.counters().measured && c.checks > 0) {
     st.counters["bytes_sent_per_rank"] = check.max_bytes;
     st.counters["msgs_per_rank"] = check.max_msgs;
+  }
+  // Only where the backend tells bytes across nodes apart (tpbench's own algorithms): absent
+  // means not measured (mpi, nccl), never 0.
+  if (comm.counters().inter_node_measured && c.checks > 0) {
+    st.counters["inter_node_bytes_per_rank"] = check.max_inter;
+    st.counters["inter_node_bytes_model"] = check.model_inter;
+    st.counters["inter_node_ranks_off_model"] = check.inter_off_ranks;
   }
 }
 
