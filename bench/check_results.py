@@ -1,6 +1,6 @@
 """Checks a tpbench results JSON against the result contract (docs/results.md).
 
-    check_results.py RESULTS.json [--expect-wrong] [--iterations N]
+    check_results.py RESULTS.json [--expect-wrong] [--iterations N] [--expect-inter-node]
 
 Verifies Google Benchmark's schema (context, benchmarks[] with name, run_type, iterations,
 real_time, time_unit), the tpbench context keys, every benchmark's `fields` (with a kind) when
@@ -17,7 +17,9 @@ algorithms carry the bytes the busiest rank sent to other nodes (inter_node_byte
 measured), the model's (inter_node_bytes_model) and the ranks whose own figure is off their
 model (inter_node_ranks_off_model): when present, all three, measured == model and 0 ranks
 off; the mpi backend cannot tell its library's traffic apart and must not report them (absent:
-not measured, never 0). The fields (kind, coll, backend, scheme)
+not measured, never 0). --expect-inter-node (a run across nodes, every rank sending across):
+every checked non-mpi collective result must carry them, with a model above 0 (0 = 0 would
+prove nothing). The fields (kind, coll, backend, scheme)
 come from tpbench.schema. A collective result without `wrong` was not checked (`-c 0`): it is accepted and counted as "unchecked", never as 0 wrong elements
 (--expect-wrong needs a checked result). Exits 0 when everything holds, 1 with every problem
 listed otherwise.
@@ -95,9 +97,16 @@ INTER_COUNTERS = ("inter_node_bytes_per_rank", "inter_node_bytes_model",
                   "inter_node_ranks_off_model")
 
 
-def check_inter_node(b, where):
-    """Problems of one collective result's bytes across nodes (measured vs the model)."""
+def check_inter_node(b, where, expect=False):
+    """Problems of one collective result's bytes across nodes (measured vs the model);
+    expect: a checked non-mpi result must have them, with a positive model."""
     have = [k for k in INTER_COUNTERS if k in b]
+    if expect and "wrong" in b and schema.fields(b).get("backend") != "mpi":
+        if not have:
+            return ["%s: no inter-node counters (--expect-inter-node)" % where]
+        if b.get("inter_node_bytes_model") == 0:
+            return ["%s: inter_node_bytes_model is 0 (--expect-inter-node: every result "
+                    "sends across nodes)" % where]
     if not have:
         return []
     if schema.fields(b).get("backend") == "mpi":
@@ -121,7 +130,7 @@ def check_inter_node(b, where):
     return problems
 
 
-def check_collective(b, where, iterations, problems):
+def check_collective(b, where, iterations, problems, expect_inter=False):
     """Appends the problems of one collective result; returns its `wrong` count, None when it
     has none (unchecked, -c 0), False when its counters are unusable."""
     for k in COLL_COUNTERS:
@@ -148,7 +157,7 @@ def check_collective(b, where, iterations, problems):
     for k in ("bytes_sent_per_rank", "msgs_per_rank"):
         if k in b and (b[k] < 0 or b[k] != int(b[k])):
             problems.append("%s: %s %g is not a count" % (where, k, b[k]))
-    problems += check_inter_node(b, where)
+    problems += check_inter_node(b, where, expect_inter)
     if "wrong" not in b:
         return None
     if not isinstance(b["wrong"], (int, float)) or isinstance(b["wrong"], bool) or \
@@ -158,7 +167,7 @@ def check_collective(b, where, iterations, problems):
     return b["wrong"]
 
 
-def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4):
+def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4, expect_inter=False):
     problems = []
     if not isinstance(data, dict) or "context" not in data or "benchmarks" not in data:
         return ["top level: needs 'context' and 'benchmarks'"]
@@ -188,7 +197,7 @@ def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4):
         if not schema.is_collective(b):
             problems += check_layer(b, where, max_rel_err)
             continue
-        wrong = check_collective(b, where, iterations, problems)
+        wrong = check_collective(b, where, iterations, problems, expect_inter)
         if wrong is None:
             unchecked += 1  # -c 0: not checked, which is not "0 wrong"
         elif wrong is not False:
@@ -217,13 +226,15 @@ def main(argv):
     ap.add_argument("--expect-wrong", action="store_true")
     ap.add_argument("--iterations", type=int)
     ap.add_argument("--max-rel-err", type=float, default=1e-4)
+    ap.add_argument("--expect-inter-node", action="store_true")
     args = ap.parse_args(argv)
     try:
         data = results.read_json(args.results)
     except results.UsageError as e:
         print("check_results: %s" % e, file=sys.stderr)
         return 1
-    problems = check(data, args.expect_wrong, args.iterations, args.max_rel_err)
+    problems = check(data, args.expect_wrong, args.iterations, args.max_rel_err,
+                     args.expect_inter_node)
     for p in problems:
         print("check_results: %s: %s" % (args.results, p), file=sys.stderr)
     if not problems:

@@ -1,7 +1,9 @@
 """Tests of bench/check_results.py: each check is fed the failure it exists to catch.
 
 Fixtures: bench/testdata/good_results.json (collectives), layer_results.json (//bench:layers
-tp1d, tp1d-sp, the mpi backend, serial, and a //bench:patterns comm/ skeleton)."""
+tp1d, tp1d-sp, the mpi backend, serial, and a //bench:patterns comm/ skeleton),
+multinode_results.json (//tools/cluster:cluster_test's hierarchical and ring run on 2 emulated
+nodes x 2 ranks over ucx, with the bytes across nodes measured)."""
 
 import copy
 import json
@@ -43,6 +45,21 @@ def with_inter_node(doc, measured, model, off=0):
 
 
 class InterNodeTest(unittest.TestCase):
+    def test_real_run_across_nodes_passes_and_a_wrong_split_fails(self):
+        doc = load("multinode_results.json")
+        rc, out = run(doc, "--expect-inter-node")
+        self.assertEqual(rc, 0, out)
+        hier = [b for b in doc["benchmarks"] if b["fields"]["algo"] == "hierarchical"]
+        self.assertEqual(len(hier), 3)
+        # The flat ring's split passed off as the hierarchical one's: caught.
+        ring = {b["fields"]["coll"]: b for b in doc["benchmarks"]
+                if b["fields"]["algo"] == "ring"}
+        for b in hier:
+            b["inter_node_bytes_per_rank"] = ring[b["fields"]["coll"]]["inter_node_bytes_per_rank"]
+        rc, out = run(doc, "--expect-inter-node")
+        self.assertEqual(rc, 1, out)
+        self.assertEqual(out.count("bytes across nodes off the model"), 3, out)
+
     def test_split_as_modelled_passes(self):
         rc, out = run(with_inter_node(load("good_results.json"), 4096, 4096))
         self.assertEqual(rc, 0, out)
@@ -66,6 +83,20 @@ class InterNodeTest(unittest.TestCase):
         rc, out = run(doc)
         self.assertEqual(rc, 1, out)
         self.assertIn("'inter_node_bytes_model' is None", out)
+
+    def test_expected_across_nodes_but_absent_fails(self):
+        doc = load("good_results.json")
+        self.assertEqual(run(doc)[0], 0)
+        rc, out = run(doc, "--expect-inter-node")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("no inter-node counters", out)
+        rc, out = run(with_inter_node(doc, 4096, 4096), "--expect-inter-node")
+        self.assertEqual(rc, 0, out)
+
+    def test_expected_across_nodes_but_model_zero_fails(self):
+        rc, out = run(with_inter_node(load("good_results.json"), 0, 0), "--expect-inter-node")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("inter_node_bytes_model is 0", out)
 
     def test_mpi_must_not_report_them(self):
         doc = load("good_results.json")
