@@ -93,8 +93,7 @@ def check_layer(b, where, max_rel_err):
     return problems
 
 
-INTER_COUNTERS = ("inter_node_bytes_per_rank", "inter_node_bytes_model",
-                  "inter_node_ranks_off_model")
+INTER_COUNTERS = schema.INTER_NODE_METRICS
 
 
 def check_inter_node(b, where, expect=False):
