@@ -95,10 +95,10 @@ namespace {
 // The full shape of every parameter, in LayerParams::Named() order.
 std::vector<std::pair<std::string, Shape>> FullParamShapes(const LayerConfig& cfg) {
   const int64_t h = cfg.hidden, f = cfg.ffn_hidden();
-  return {{"ln1.gamma", {h}},    {"ln1.beta", {h}},       {"attn.qkv.w", {h, 3 * h}},
+  return {{"ln1.gamma", {h}},      {"ln1.beta", {h}},       {"attn.qkv.w", {h, 3 * h}},
           {"attn.qkv.b", {3 * h}}, {"attn.proj.w", {h, h}}, {"attn.proj.b", {h}},
-          {"ln2.gamma", {h}},    {"ln2.beta", {h}},       {"mlp.fc1.w", {h, f}},
-          {"mlp.fc1.b", {f}},    {"mlp.fc2.w", {f, h}},   {"mlp.fc2.b", {h}}};
+          {"ln2.gamma", {h}},      {"ln2.beta", {h}},       {"mlp.fc1.w", {h, f}},
+          {"mlp.fc1.b", {f}},      {"mlp.fc2.w", {f, h}},   {"mlp.fc2.b", {h}}};
 }
 bool StartsWith(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
@@ -122,15 +122,15 @@ MemoryModel LayerMemoryModel(const TpScheme& s, const LayerConfig& cfg, const st
   const bool keeps_gathered = !a.gathered.empty();
   MemoryModel m;
   // Before the step: the case's parameters, its input x and dY.
-  AddParams(&m, s, cfg, axes, "param ", [&](const std::string& n) {
-    return block || StartsWith(n, "attn.");
-  });
+  AddParams(&m, s, cfg, axes, "param ",
+            [&](const std::string& n) { return block || StartsWith(n, "attn."); });
   m.terms.push_back({"x, dY (inputs)", 2, a.x});
   // Kept by the forward for the backward.
   if (block) {
     m.terms.push_back({"ln1, ln2: mean, rstd", 4, a.ln_rows});
     if (!keeps_gathered) m.terms.push_back({"ln1, ln2: outputs", 2, a.x});
-    if (a.ln_gamma_gathered) m.terms.push_back({"ln1, ln2: gathered gamma", 2, a.ln_gamma_gathered});
+    if (a.ln_gamma_gathered)
+      m.terms.push_back({"ln1, ln2: gathered gamma", 2, a.ln_gamma_gathered});
   }
   m.terms.push_back({"attention: q, k, v", 3, a.head});
   m.terms.push_back({"attention probabilities", 1, a.probs});
@@ -147,7 +147,8 @@ MemoryModel LayerMemoryModel(const TpScheme& s, const LayerConfig& cfg, const st
   m.terms.push_back({"output", 1, a.x});
   // The backward so far: the gradients of the sub-layers after the attention core.
   AddParams(&m, s, cfg, axes, "grad ", [&](const std::string& n) {
-    return StartsWith(n, "attn.proj.") || (block && (StartsWith(n, "mlp.") || StartsWith(n, "ln2.")));
+    return StartsWith(n, "attn.proj.") ||
+           (block && (StartsWith(n, "mlp.") || StartsWith(n, "ln2.")));
   });
   if (block) m.terms.push_back({"dz2 (mlp dX), dy (ln2 dX + residual)", 2, a.x});
   m.terms.push_back({"proj dX (dcontext)", 1, a.head});

@@ -99,11 +99,11 @@ std::string MemoryModelTable(const MemoryModel& m, DataType dt);
 
 // A scheme's per-rank activation sizes (elements) from which LayerMemoryModel builds its model.
 struct ActivationSizes {
-  int64_t x = 0;        // the case's input, output, dX and dY (the "x" region)
-  int64_t ln_rows = 0;  // a LayerNorm's mean and rstd
-  int64_t head = 0;     // one of q, k, v and the context: b_l * nh_l * s * hd
-  int64_t probs = 0;    // the attention probabilities: b_l * nh_l * s * s
-  int64_t ffn = 0;      // fc1's output (and the GeLU's)
+  int64_t x = 0;                  // the case's input, output, dX and dY (the "x" region)
+  int64_t ln_rows = 0;            // a LayerNorm's mean and rstd
+  int64_t head = 0;               // one of q, k, v and the context: b_l * nh_l * s * hd
+  int64_t probs = 0;              // the attention probabilities: b_l * nh_l * s * s
+  int64_t ffn = 0;                // fc1's output (and the GeLU's)
   int64_t ln_gamma_gathered = 0;  // 2d: the [h/q] gamma each LayerNorm gathers and keeps
   // 3d: each linear keeps its gathered input and weight (name -> {Xg, Wg}); then neither the
   // LayerNorm outputs nor the context are kept (the linears hold gathered copies).
