@@ -12,7 +12,12 @@ in [0, 1], a positive peak_mem_bytes_per_rank (layers, not skeletons), max_rel_e
 (layers, not comm/... skeletons, which compute nothing) and below --max-rel-err, and
 comm_bytes_per_rank == comm_bytes_model for tp1d and tp1d-sp cases (ring collectives; also
 //bench:patterns' comm/tp1d/... skeletons), except on the mpi backend (field backend = mpi),
-which cannot count bytes and must not report them. The fields (kind, coll, backend, scheme)
+which cannot count bytes and must not report them. peak_mem_model_bytes_per_rank (the
+scheme's memory model, layers/scheme.h; attention and block cases), when present, is a positive
+number not above peak_mem_bytes_per_rank (it counts the tensors live at one instant of the
+step, which the high-water mark cannot be below), and with --exact-peak-model equal to it (the
+model is exact when the attention backward's working set is the high-water mark,
+docs/schemes.md "Memory per rank"). The fields (kind, coll, backend, scheme)
 come from tpbench.schema. A collective result without `wrong` was not checked (`-c 0`): it is accepted and counted as "unchecked", never as 0 wrong elements
 (--expect-wrong needs a checked result). Exits 0 when everything holds, 1 with every problem
 listed otherwise.
@@ -86,6 +91,25 @@ def check_layer(b, where, max_rel_err):
     return problems
 
 
+def check_peak_model(b, where, exact):
+    """Problems of a layer result's peak_mem_model_bytes_per_rank (none when it has none)."""
+    if "peak_mem_model_bytes_per_rank" not in b:
+        return []
+    model, peak = b["peak_mem_model_bytes_per_rank"], b.get("peak_mem_bytes_per_rank")
+    if not isinstance(model, (int, float)) or not model > 0:
+        return ["%s: peak_mem_model_bytes_per_rank %r is not a positive number" % (where, model)]
+    if not isinstance(peak, (int, float)):
+        return []  # check_layer names the missing counter
+    if model > peak:
+        return ["%s: peak_mem_model_bytes_per_rank %g above the measured high-water mark "
+                "peak_mem_bytes_per_rank %g (the model counts a tensor that is not live)"
+                % (where, model, peak)]
+    if exact and model != peak:
+        return ["%s: peak_mem_model_bytes_per_rank %g != peak_mem_bytes_per_rank %g "
+                "(--exact-peak-model; measured / model = %.4f)" % (where, model, peak, peak / model)]
+    return []
+
+
 def check_collective(b, where, iterations, problems):
     """Appends the problems of one collective result; returns its `wrong` count, None when it
     has none (unchecked, -c 0), False when its counters are unusable."""
@@ -122,7 +146,7 @@ def check_collective(b, where, iterations, problems):
     return b["wrong"]
 
 
-def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4):
+def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4, exact_peak_model=False):
     problems = []
     if not isinstance(data, dict) or "context" not in data or "benchmarks" not in data:
         return ["top level: needs 'context' and 'benchmarks'"]
@@ -151,6 +175,7 @@ def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4):
             problems.append("%s: time_unit %r, expected 'us'" % (where, b.get("time_unit")))
         if not schema.is_collective(b):
             problems += check_layer(b, where, max_rel_err)
+            problems += check_peak_model(b, where, exact_peak_model)
             continue
         wrong = check_collective(b, where, iterations, problems)
         if wrong is None:
@@ -181,13 +206,16 @@ def main(argv):
     ap.add_argument("--expect-wrong", action="store_true")
     ap.add_argument("--iterations", type=int)
     ap.add_argument("--max-rel-err", type=float, default=1e-4)
+    ap.add_argument("--exact-peak-model", action="store_true",
+                    help="peak_mem_model_bytes_per_rank must equal peak_mem_bytes_per_rank")
     args = ap.parse_args(argv)
     try:
         data = results.read_json(args.results)
     except results.UsageError as e:
         print("check_results: %s" % e, file=sys.stderr)
         return 1
-    problems = check(data, args.expect_wrong, args.iterations, args.max_rel_err)
+    problems = check(data, args.expect_wrong, args.iterations, args.max_rel_err,
+                     args.exact_peak_model)
     for p in problems:
         print("check_results: %s: %s" % (args.results, p), file=sys.stderr)
     if not problems:

@@ -484,6 +484,14 @@ double CheckedError(const Case& c, const Config& cfg, double err, const Layer& l
   return err;
 }
 
+// The scheme's model of peak_mem_bytes_per_rank (layers/scheme.h MemoryModel); -1 when the
+// scheme has none for the case (serial, linear, mlp).
+double PeakMemModel(const Case& c, const Layer& layer, const Mesh* mesh) {
+  if (c.scheme == "serial") return -1;
+  const MemoryModel m = FindScheme(c.scheme).Memory(layer.config(), c.kind, mesh->shape(), c.opt);
+  return m.terms.empty() ? -1 : static_cast<double>(MemoryModelBytes(m, c.dtype));
+}
+
 void RunCase(benchmark::State& st, size_t index) {
   const Case& c = g_cases[index];
   const Config& cfg = *c.cfg;
@@ -538,6 +546,8 @@ void RunCase(benchmark::State& st, size_t index) {
   st.counters["tflops"] = step > 0 ? Bootstrap::MaxOverRanks(flops) / step / 1e12 : 0;
   if (cfg.checks > 0) st.counters["max_rel_err"] = err;
   st.counters["peak_mem_bytes_per_rank"] = Bootstrap::MaxOverRanks(peak_mem);
+  const double mem_model = PeakMemModel(c, layer, mesh);
+  if (mem_model >= 0) st.counters["peak_mem_model_bytes_per_rank"] = mem_model;
   st.counters["peak_rss_bytes"] = Bootstrap::MaxOverRanks(PeakRssBytes());
   st.counters["ranks"] = serial ? 1 : comm.size();
 }
