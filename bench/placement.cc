@@ -73,8 +73,8 @@ std::string CheckedSpans(Mesh& mesh, const CommPlan& plan, const NodeOf& node_of
   std::string out;
   for (const auto& [name, varying] : plan.groups) {
     Communicator& g = mesh.Group(varying);
-    const int64_t measured = static_cast<int64_t>(
-        Bootstrap::MaxOverRanks(static_cast<double>(CommNodes(g, node_of))));
+    const int64_t measured =
+        static_cast<int64_t>(Bootstrap::MaxOverRanks(static_cast<double>(CommNodes(g, node_of))));
     CheckGroupNodes(name, mesh.GroupNodes(varying, node_of), measured);
     out += (out.empty() ? "" : ", ") + name + " " + std::to_string(g.size()) + " ranks on " +
            std::to_string(measured) + (measured == 1 ? " node" : " nodes (crosses nodes)");
