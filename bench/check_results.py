@@ -12,7 +12,12 @@ in [0, 1], a positive peak_mem_bytes_per_rank (layers, not skeletons), max_rel_e
 (layers, not comm/... skeletons, which compute nothing) and below --max-rel-err, and
 comm_bytes_per_rank == comm_bytes_model for tp1d and tp1d-sp cases (ring collectives; also
 //bench:patterns' comm/tp1d/... skeletons), except on the mpi backend (field backend = mpi),
-which cannot count bytes and must not report them. Collective results of tpbench's own
+which cannot count bytes and must not report them. peak_mem_model_bytes_per_rank (the
+scheme's memory model, layers/scheme.h; attention and block cases), when present, is a positive
+number not above peak_mem_bytes_per_rank (it counts the tensors live at one instant of the
+step, which the high-water mark cannot be below), and with --exact-peak-model equal to it (the
+model is exact when the attention backward's working set is the high-water mark,
+docs/schemes.md "Memory per rank"). Collective results of tpbench's own
 algorithms carry the bytes the busiest rank sent to other nodes (inter_node_bytes_per_rank,
 measured), the model's (inter_node_bytes_model) and the ranks whose own figure is off their
 model (inter_node_ranks_off_model): when present, all three, measured == model and 0 ranks
@@ -129,6 +134,25 @@ def check_inter_node(b, where, expect=False):
     return problems
 
 
+def check_peak_model(b, where, exact):
+    """Problems of a layer result's peak_mem_model_bytes_per_rank (none when it has none)."""
+    if "peak_mem_model_bytes_per_rank" not in b:
+        return []
+    model, peak = b["peak_mem_model_bytes_per_rank"], b.get("peak_mem_bytes_per_rank")
+    if not isinstance(model, (int, float)) or not model > 0:
+        return ["%s: peak_mem_model_bytes_per_rank %r is not a positive number" % (where, model)]
+    if not isinstance(peak, (int, float)):
+        return []  # check_layer names the missing counter
+    if model > peak:
+        return ["%s: peak_mem_model_bytes_per_rank %g above the measured high-water mark "
+                "peak_mem_bytes_per_rank %g (the model counts a tensor that is not live)"
+                % (where, model, peak)]
+    if exact and model != peak:
+        return ["%s: peak_mem_model_bytes_per_rank %g != peak_mem_bytes_per_rank %g "
+                "(--exact-peak-model; measured / model = %.4f)" % (where, model, peak, peak / model)]
+    return []
+
+
 def check_collective(b, where, iterations, problems, expect_inter=False):
     """Appends the problems of one collective result; returns its `wrong` count, None when it
     has none (unchecked, -c 0), False when its counters are unusable."""
@@ -166,7 +190,8 @@ def check_collective(b, where, iterations, problems, expect_inter=False):
     return b["wrong"]
 
 
-def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4, expect_inter=False):
+def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4, exact_peak_model=False,
+          expect_inter=False):
     problems = []
     if not isinstance(data, dict) or "context" not in data or "benchmarks" not in data:
         return ["top level: needs 'context' and 'benchmarks'"]
@@ -195,6 +220,7 @@ def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4, expect_in
             problems.append("%s: time_unit %r, expected 'us'" % (where, b.get("time_unit")))
         if not schema.is_collective(b):
             problems += check_layer(b, where, max_rel_err)
+            problems += check_peak_model(b, where, exact_peak_model)
             continue
         wrong = check_collective(b, where, iterations, problems, expect_inter)
         if wrong is None:
@@ -226,6 +252,8 @@ def main(argv):
     ap.add_argument("--iterations", type=int)
     ap.add_argument("--max-rel-err", type=float, default=1e-4)
     ap.add_argument("--expect-inter-node", action="store_true")
+    ap.add_argument("--exact-peak-model", action="store_true",
+                    help="peak_mem_model_bytes_per_rank must equal peak_mem_bytes_per_rank")
     args = ap.parse_args(argv)
     try:
         data = results.read_json(args.results)
@@ -233,7 +261,7 @@ def main(argv):
         print("check_results: %s" % e, file=sys.stderr)
         return 1
     problems = check(data, args.expect_wrong, args.iterations, args.max_rel_err,
-                     args.expect_inter_node)
+                     args.exact_peak_model, args.expect_inter_node)
     for p in problems:
         print("check_results: %s: %s" % (args.results, p), file=sys.stderr)
     if not problems:

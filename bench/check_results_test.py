@@ -202,6 +202,40 @@ class LayersTest(unittest.TestCase):
         self.assertEqual(rc, 1, out)
         self.assertIn("comm_bytes_model", out)
 
+    def peak_model_doc(self, model):
+        doc = load("layer_results.json")
+        doc["benchmarks"][0]["peak_mem_model_bytes_per_rank"] = model
+        return doc, doc["benchmarks"][0]["peak_mem_bytes_per_rank"]
+
+    def test_peak_model_equal_passes_exact(self):
+        doc, peak = self.peak_model_doc(None)
+        doc["benchmarks"][0]["peak_mem_model_bytes_per_rank"] = peak
+        self.assertEqual(run(doc, "--exact-peak-model")[0], 0)
+
+    def test_peak_model_above_measured_fails(self):
+        doc, peak = self.peak_model_doc(None)
+        doc["benchmarks"][0]["peak_mem_model_bytes_per_rank"] = peak + 64
+        rc, out = run(doc)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("above the measured high-water mark", out)
+
+    def test_peak_model_below_measured_fails_only_exact(self):
+        # A model missing a term (64 bytes short) is a lower bound: accepted by default (the
+        # peak may be elsewhere on other shapes), caught by --exact-peak-model.
+        doc, peak = self.peak_model_doc(None)
+        doc["benchmarks"][0]["peak_mem_model_bytes_per_rank"] = peak - 64
+        self.assertEqual(run(doc)[0], 0)
+        rc, out = run(doc, "--exact-peak-model")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("peak_mem_model_bytes_per_rank %g != peak_mem_bytes_per_rank" % (peak - 64),
+                      out)
+
+    def test_peak_model_not_a_number_fails(self):
+        doc, _ = self.peak_model_doc("big")
+        rc, out = run(doc)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("is not a positive number", out)
+
 
 if __name__ == "__main__":
     unittest.main()
