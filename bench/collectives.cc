@@ -68,9 +68,10 @@ constexpr const char* kUsage = R"(usage: collectives [--np N] [flags] [--benchma
   --check-sweep FILE validate every entry of a sweep file for each of its world sizes; exit
   --list [--json]    print the backends, collectives and algorithms (--json: as JSON, the
                      table the Python tools read), then exit
-  --debug-slow-rank R, --debug-corrupt-rank R
+  --debug-slow-rank R, --debug-corrupt-rank R, --debug-inter-node-rank R
                      test hooks: rank R sleeps 2 ms before every timed op / corrupts one
-                     output element of every correctness pass
+                     output element of every correctness pass / counts one byte more sent
+                     across nodes than its transport did (ucx: the bytes check fails, exit 7)
   --debug-corrupt LIST  test hook: each correctness pass runs once per listed bug, which
                      turns every rank's result into what that bug leaves (own_times_n,
                      replaced, dropped, doubled, permuted, shifted, or all; comm/verify.h);
@@ -110,8 +111,9 @@ struct Config {
   std::vector<int> in_place;
   int groups = 1;
   bool strided = false;
-  int slow_rank = -1;     // test hook: this rank sleeps 2 ms before every op
-  int corrupt_rank = -1;  // test hook: this rank corrupts one output element per check pass
+  int slow_rank = -1;        // test hook: this rank sleeps 2 ms before every op
+  int corrupt_rank = -1;     // test hook: this rank corrupts one output element per check pass
+  int inter_node_rank = -1;  // test hook: this rank counts one byte too many across nodes
   std::vector<Corruption> corruptions;  // test hook: the bugs each check pass simulates
 };
 
@@ -292,6 +294,8 @@ Config ParseConfig(FlagParser& p, int world) {
       ParseInt(p.Value("--debug-slow-rank", "-1"), "--debug-slow-rank", -1, 1 << 20));
   c.corrupt_rank = static_cast<int>(
       ParseInt(p.Value("--debug-corrupt-rank", "-1"), "--debug-corrupt-rank", -1, 1 << 20));
+  c.inter_node_rank = static_cast<int>(
+      ParseInt(p.Value("--debug-inter-node-rank", "-1"), "--debug-inter-node-rank", -1, 1 << 20));
   ParseLists(p, &c);
   ParseGroups(p, world, &c);
   CheckAlgoNames(c);
@@ -401,10 +405,15 @@ struct CheckResult {
   double max_inter = 0, model_inter = 0, inter_off_ranks = 0;
 };
 
+// Test hooks of the first entry (--debug-*-rank; -1: off).
+struct Hooks {
+  int slow_rank = -1, corrupt_rank = -1, inter_node_rank = -1;
+};
+
 // One correctness pass on fresh exactly-checkable data; `bug` (test hook) corrupts the result
 // as that bug would. Returns this rank's wrong elements; *applied tells whether the bug applied;
 // *sent is what this rank sent in the op.
-int64_t CheckPass(const Case& c, const OpOptions& opt, int seed, int corrupt_rank,
+int64_t CheckPass(const Case& c, const OpOptions& opt, int seed, const Hooks& hooks,
                   const Corruption* bug, bool* applied, OpCount* sent) {
   Buffers v;
   Prepare(c, &v, seed, /*fill=*/true);
@@ -415,7 +424,9 @@ int64_t CheckPass(const Case& c, const OpOptions& opt, int seed, int corrupt_ran
   sent->bytes = after.bytes - before.bytes;
   sent->msgs = after.msgs - before.msgs;
   sent->inter_node_bytes = after.inter_node_bytes - before.inter_node_bytes;
-  if (corrupt_rank == Bootstrap::rank() && RecvElements(v.args) > 0 && v.args.recv) {
+  // Test hook: prove that bytes across nodes off the model fail the run.
+  if (hooks.inter_node_rank == Bootstrap::rank()) sent->inter_node_bytes += 1;
+  if (hooks.corrupt_rank == Bootstrap::rank() && RecvElements(v.args) > 0 && v.args.recv) {
     // Test hook: prove that a wrong element is counted and fails the run.
     StoreFromDouble(v.args.recv, 0, c.dtype, LoadAsDouble(v.args.recv, 0, c.dtype) + 1);
   }
@@ -436,7 +447,7 @@ uint64_t ModelInterNode(const Case& c) {
 
 // The correctness passes of a case, outside the timed loop; with --debug-corrupt each pass
 // runs once per bug, and rank 0 prints what each bug cost (a bug no rank applied says so).
-CheckResult CheckCase(const Case& c, const OpOptions& opt, int corrupt_rank) {
+CheckResult CheckCase(const Case& c, const OpOptions& opt, const Hooks& hooks) {
   CheckResult out;
   OpCount sent;
   const size_t runs = std::max<size_t>(1, c.corruptions.size());
@@ -446,7 +457,7 @@ CheckResult CheckCase(const Case& c, const OpOptions& opt, int corrupt_rank) {
     for (size_t k = 0; k < runs; ++k) {
       const Corruption* bug = c.corruptions.empty() ? nullptr : &c.corruptions[k];
       bool hit = false;
-      wrong[k] += CheckPass(c, opt, pass + 7, corrupt_rank, bug, &hit, &sent);
+      wrong[k] += CheckPass(c, opt, pass + 7, hooks, bug, &hit, &sent);
       applied[k] = applied[k] || hit;
     }
   }
@@ -474,7 +485,18 @@ CheckResult CheckCase(const Case& c, const OpOptions& opt, int corrupt_rank) {
   return out;
 }
 
-void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank) {
+// Bytes across nodes, only where the backend tells them apart (tpbench's own algorithms):
+// absent means not measured (mpi, nccl), never 0. Ranks off the model fail the run (Verdict).
+void ReportInterNode(benchmark::State& st, const Case& c, const CheckResult& check) {
+  if (!c.comm->counters().inter_node_measured || c.checks == 0) return;
+  st.counters["inter_node_bytes_per_rank"] = check.max_inter;
+  st.counters["inter_node_bytes_model"] = check.model_inter;
+  st.counters["inter_node_ranks_off_model"] = check.inter_off_ranks;
+  g_totals.inter_node_checked = true;
+  g_totals.inter_node_off += static_cast<int64_t>(check.inter_off_ranks);
+}
+
+void RunCase(benchmark::State& st, size_t index, const Hooks& hooks) {
   const Case& c = g_cases[index];
   Communicator& comm = *c.comm;
   if (Bootstrap::rank() == 0) {
@@ -494,14 +516,14 @@ void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank
   Bootstrap::Barrier();
   // Time per op is the slowest rank's; the agreement itself is not timed.
   const double t = TimedLoop(st, [&] {
-    if (slow_rank == Bootstrap::rank()) usleep(2000);
+    if (hooks.slow_rank == Bootstrap::rank()) usleep(2000);
     auto t0 = Now();
     WorkPtr w = comm.Run(b.run, opt);
     w->Wait();
     // Device backends: the op's CUDA-event time (the launch overhead is not in it).
     return b.device ? w->DurationUs() * 1e-6 : SecondsSince(t0);
   });
-  const CheckResult check = CheckCase(c, opt, corrupt_rank);
+  const CheckResult check = CheckCase(c, opt, hooks);
   g_totals.wrong += check.wrong;
   if (c.checks == 0) {
     g_unchecked.insert(index);
@@ -523,13 +545,7 @@ void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank
     st.counters["bytes_sent_per_rank"] = check.max_bytes;
     st.counters["msgs_per_rank"] = check.max_msgs;
   }
-  // Only where the backend tells bytes across nodes apart (tpbench's own algorithms): absent
-  // means not measured (mpi, nccl), never 0.
-  if (comm.counters().inter_node_measured && c.checks > 0) {
-    st.counters["inter_node_bytes_per_rank"] = check.max_inter;
-    st.counters["inter_node_bytes_model"] = check.model_inter;
-    st.counters["inter_node_ranks_off_model"] = check.inter_off_ranks;
-  }
+  ReportInterNode(st, c, check);
 }
 
 using Entry = SweepEntry<Config>;
@@ -708,10 +724,16 @@ void Add(std::vector<Entry>* entries, int world, std::vector<std::string>* names
 
 int Verdict() {
   g_comms.Clear();
-  if (g_totals.wrong == 0) return 0;
-  if (Bootstrap::rank() == 0) {
+  if (g_totals.wrong == 0 && g_totals.inter_node_off == 0) return 0;
+  if (Bootstrap::rank() == 0 && g_totals.wrong != 0) {
     std::fprintf(stderr, "tpbench: error: %lld wrong elements (see #wrong)\n",
                  static_cast<long long>(g_totals.wrong));
+  }
+  if (Bootstrap::rank() == 0 && g_totals.inter_node_off != 0) {
+    std::fprintf(stderr,
+                 "tpbench: error: bytes sent across nodes differ from the volume model on %lld "
+                 "rank(s) x case(s) (see inter_node_ranks_off_model)\n",
+                 static_cast<long long>(g_totals.inter_node_off));
   }
   return static_cast<int>(ExitCode::kWrong);
 }
@@ -726,7 +748,7 @@ int Main(int argc, char** argv) {
     json ? PrintListJson() : PrintList();
     return 0;
   }
-  int slow_rank = -1, corrupt_rank = -1;  // test hooks, from the first entry
+  Hooks hooks;  // from the first entry
   CollectivesTable table(RowOf, &g_totals);
   BenchSpec<Config> b;
   b.usage = kUsage;
@@ -735,12 +757,13 @@ int Main(int argc, char** argv) {
   b.add = [&](std::vector<Entry>* entries, int world, std::vector<std::string>* names,
               std::vector<long>* iters) {
     if (!entries->empty()) {
-      slow_rank = (*entries)[0].cfg.slow_rank;
-      corrupt_rank = (*entries)[0].cfg.corrupt_rank;
+      hooks.slow_rank = (*entries)[0].cfg.slow_rank;
+      hooks.corrupt_rank = (*entries)[0].cfg.corrupt_rank;
+      hooks.inter_node_rank = (*entries)[0].cfg.inter_node_rank;
     }
     Add(entries, world, names, iters);
   };
-  b.run = [&](benchmark::State& st, size_t i) { RunCase(st, i, slow_rank, corrupt_rank); };
+  b.run = [&](benchmark::State& st, size_t i) { RunCase(st, i, hooks); };
   b.backends = [] { return g_backends; };
   b.mesh = [] { return g_mesh; };
   b.reporter = &table;

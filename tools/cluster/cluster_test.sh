@@ -59,7 +59,8 @@ timeout -k 5 60 "$bin" --np 4 --hosts cluster --ranks-per-node 2 --backend ucx \
   --inplace 0 --benchmark_out="$tmp/hier.json" >"$tmp/hier.log" 2>&1
 rc=$?
 echo "(collectives, hierarchical and ring: ${SECONDS} s)"
-if [[ $rc != 0 ]] || ! grep -q "# Out of bounds values : 0 OK" "$tmp/hier.log"; then
+if [[ $rc != 0 ]] || ! grep -q "# Out of bounds values : 0 OK" "$tmp/hier.log" ||
+   ! grep -q "# Bytes across nodes   : = model OK" "$tmp/hier.log"; then
   echo "FAIL: hierarchical and ring across 2 nodes exited $rc"; cat "$tmp/hier.log"; fail=1
 fi
 # Bytes across nodes: measured by the ucx transport, equal to the model for every result, none
