@@ -1,6 +1,6 @@
 """Checks a tpbench results JSON against the result contract (docs/results.md).
 
-    check_results.py RESULTS.json [--expect-wrong] [--iterations N]
+    check_results.py RESULTS.json [--expect-wrong] [--iterations N] [--expect-inter-node]
 
 Verifies Google Benchmark's schema (context, benchmarks[] with name, run_type, iterations,
 real_time, time_unit), the tpbench context keys, every benchmark's `fields` (with a kind) when
@@ -12,7 +12,19 @@ in [0, 1], a positive peak_mem_bytes_per_rank (layers, not skeletons), max_rel_e
 (layers, not comm/... skeletons, which compute nothing) and below --max-rel-err, and
 comm_bytes_per_rank == comm_bytes_model for tp1d and tp1d-sp cases (ring collectives; also
 //bench:patterns' comm/tp1d/... skeletons), except on the mpi backend (field backend = mpi),
-which cannot count bytes and must not report them. The fields (kind, coll, backend, scheme)
+which cannot count bytes and must not report them. peak_mem_model_bytes_per_rank (the
+scheme's memory model, layers/scheme.h; attention and block cases), when present, is a positive
+number not above peak_mem_bytes_per_rank (it counts the tensors live at one instant of the
+step, which the high-water mark cannot be below), and with --exact-peak-model equal to it (the
+model is exact when the attention backward's working set is the high-water mark,
+docs/schemes.md "Memory per rank"). Collective results of tpbench's own
+algorithms carry the bytes the busiest rank sent to other nodes (inter_node_bytes_per_rank,
+measured), the model's (inter_node_bytes_model) and the ranks whose own figure is off their
+model (inter_node_ranks_off_model): when present, all three, measured == model and 0 ranks
+off; the mpi backend cannot tell its library's traffic apart and must not report them (absent:
+not measured, never 0). --expect-inter-node (a run across nodes, every rank sending across):
+every checked non-mpi collective result must carry them, with a model above 0 (0 = 0 would
+prove nothing). The fields (kind, coll, backend, scheme)
 come from tpbench.schema. A collective result without `wrong` was not checked (`-c 0`): it is accepted and counted as "unchecked", never as 0 wrong elements
 (--expect-wrong needs a checked result). Exits 0 when everything holds, 1 with every problem
 listed otherwise.
@@ -86,7 +98,62 @@ def check_layer(b, where, max_rel_err):
     return problems
 
 
-def check_collective(b, where, iterations, problems):
+INTER_COUNTERS = schema.INTER_NODE_METRICS
+
+
+def check_inter_node(b, where, expect=False):
+    """Problems of one collective result's bytes across nodes (measured vs the model);
+    expect: a checked non-mpi result must have them, with a positive model."""
+    have = [k for k in INTER_COUNTERS if k in b]
+    if expect and "wrong" in b and schema.fields(b).get("backend") != "mpi":
+        if not have:
+            return ["%s: no inter-node counters (--expect-inter-node)" % where]
+        if b.get("inter_node_bytes_model") == 0:
+            return ["%s: inter_node_bytes_model is 0 (--expect-inter-node: every result "
+                    "sends across nodes)" % where]
+    if not have:
+        return []
+    if schema.fields(b).get("backend") == "mpi":
+        return ["%s: %s present for the mpi backend, which cannot measure bytes across nodes"
+                % (where, ", ".join(have))]
+    problems = []
+    for k in INTER_COUNTERS:
+        v = b.get(k)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or v != int(v):
+            problems.append("%s: counter '%s' is %r, not a count (the inter-node counters come "
+                            "together)" % (where, k, v))
+    if problems:
+        return problems
+    if b["inter_node_bytes_per_rank"] != b["inter_node_bytes_model"]:
+        problems.append("%s: inter_node_bytes_per_rank %d != inter_node_bytes_model %d (bytes "
+                        "across nodes off the model)" % (where, b["inter_node_bytes_per_rank"],
+                                                         b["inter_node_bytes_model"]))
+    if b["inter_node_ranks_off_model"] != 0:
+        problems.append("%s: inter_node_ranks_off_model %d: ranks sent other bytes across nodes "
+                        "than the model" % (where, b["inter_node_ranks_off_model"]))
+    return problems
+
+
+def check_peak_model(b, where, exact):
+    """Problems of a layer result's peak_mem_model_bytes_per_rank (none when it has none)."""
+    if "peak_mem_model_bytes_per_rank" not in b:
+        return []
+    model, peak = b["peak_mem_model_bytes_per_rank"], b.get("peak_mem_bytes_per_rank")
+    if not isinstance(model, (int, float)) or not model > 0:
+        return ["%s: peak_mem_model_bytes_per_rank %r is not a positive number" % (where, model)]
+    if not isinstance(peak, (int, float)):
+        return []  # check_layer names the missing counter
+    if model > peak:
+        return ["%s: peak_mem_model_bytes_per_rank %g above the measured high-water mark "
+                "peak_mem_bytes_per_rank %g (the model counts a tensor that is not live)"
+                % (where, model, peak)]
+    if exact and model != peak:
+        return ["%s: peak_mem_model_bytes_per_rank %g != peak_mem_bytes_per_rank %g "
+                "(--exact-peak-model; measured / model = %.4f)" % (where, model, peak, peak / model)]
+    return []
+
+
+def check_collective(b, where, iterations, problems, expect_inter=False):
     """Appends the problems of one collective result; returns its `wrong` count, None when it
     has none (unchecked, -c 0), False when its counters are unusable."""
     for k in COLL_COUNTERS:
@@ -113,6 +180,7 @@ def check_collective(b, where, iterations, problems):
     for k in ("bytes_sent_per_rank", "msgs_per_rank"):
         if k in b and (b[k] < 0 or b[k] != int(b[k])):
             problems.append("%s: %s %g is not a count" % (where, k, b[k]))
+    problems += check_inter_node(b, where, expect_inter)
     if "wrong" not in b:
         return None
     if not isinstance(b["wrong"], (int, float)) or isinstance(b["wrong"], bool) or \
@@ -122,7 +190,8 @@ def check_collective(b, where, iterations, problems):
     return b["wrong"]
 
 
-def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4):
+def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4, exact_peak_model=False,
+          expect_inter=False):
     problems = []
     if not isinstance(data, dict) or "context" not in data or "benchmarks" not in data:
         return ["top level: needs 'context' and 'benchmarks'"]
@@ -151,8 +220,9 @@ def check(data, expect_wrong=False, iterations=None, max_rel_err=1e-4):
             problems.append("%s: time_unit %r, expected 'us'" % (where, b.get("time_unit")))
         if not schema.is_collective(b):
             problems += check_layer(b, where, max_rel_err)
+            problems += check_peak_model(b, where, exact_peak_model)
             continue
-        wrong = check_collective(b, where, iterations, problems)
+        wrong = check_collective(b, where, iterations, problems, expect_inter)
         if wrong is None:
             unchecked += 1  # -c 0: not checked, which is not "0 wrong"
         elif wrong is not False:
@@ -181,13 +251,17 @@ def main(argv):
     ap.add_argument("--expect-wrong", action="store_true")
     ap.add_argument("--iterations", type=int)
     ap.add_argument("--max-rel-err", type=float, default=1e-4)
+    ap.add_argument("--expect-inter-node", action="store_true")
+    ap.add_argument("--exact-peak-model", action="store_true",
+                    help="peak_mem_model_bytes_per_rank must equal peak_mem_bytes_per_rank")
     args = ap.parse_args(argv)
     try:
         data = results.read_json(args.results)
     except results.UsageError as e:
         print("check_results: %s" % e, file=sys.stderr)
         return 1
-    problems = check(data, args.expect_wrong, args.iterations, args.max_rel_err)
+    problems = check(data, args.expect_wrong, args.iterations, args.max_rel_err,
+                     args.exact_peak_model, args.expect_inter_node)
     for p in problems:
         print("check_results: %s: %s" % (args.results, p), file=sys.stderr)
     if not problems:

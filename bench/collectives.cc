@@ -35,6 +35,7 @@
 #include "comm/verify.h"
 #include "comm/world.h"
 #include "patterns/registry.h"
+#include "patterns/volume.h"
 
 namespace tpbench {
 namespace {
@@ -70,9 +71,10 @@ constexpr const char* kUsage = R"(usage: collectives [--np N] [flags] [--benchma
   --check-sweep FILE validate every entry of a sweep file for each of its world sizes; exit
   --list [--json]    print the backends, collectives and algorithms (--json: as JSON, the
                      table the Python tools read), then exit
-  --debug-slow-rank R, --debug-corrupt-rank R
+  --debug-slow-rank R, --debug-corrupt-rank R, --debug-inter-node-rank R
                      test hooks: rank R sleeps 2 ms before every timed op / corrupts one
-                     output element of every correctness pass
+                     output element of every correctness pass / counts one byte more sent
+                     across nodes than its transport did (ucx: the bytes check fails, exit 7)
   --debug-corrupt LIST  test hook: each correctness pass runs once per listed bug, which
                      turns every rank's result into what that bug leaves (own_times_n,
                      replaced, dropped, doubled, permuted, shifted, or all; comm/verify.h);
@@ -114,8 +116,9 @@ struct Config {
   std::vector<int> in_place;
   int groups = 1;
   bool strided = false;
-  int slow_rank = -1;     // test hook: this rank sleeps 2 ms before every op
-  int corrupt_rank = -1;  // test hook: this rank corrupts one output element per check pass
+  int slow_rank = -1;        // test hook: this rank sleeps 2 ms before every op
+  int corrupt_rank = -1;     // test hook: this rank corrupts one output element per check pass
+  int inter_node_rank = -1;  // test hook: this rank counts one byte too many across nodes
   std::vector<Corruption> corruptions;  // test hook: the bugs each check pass simulates
 };
 
@@ -296,6 +299,8 @@ Config ParseConfig(FlagParser& p, int world) {
       ParseInt(p.Value("--debug-slow-rank", "-1"), "--debug-slow-rank", -1, 1 << 20));
   c.corrupt_rank = static_cast<int>(
       ParseInt(p.Value("--debug-corrupt-rank", "-1"), "--debug-corrupt-rank", -1, 1 << 20));
+  c.inter_node_rank = static_cast<int>(
+      ParseInt(p.Value("--debug-inter-node-rank", "-1"), "--debug-inter-node-rank", -1, 1 << 20));
   ParseLists(p, &c);
   c.cuda_graph =
       static_cast<int>(ParseInt(p.ValueOr("--cuda-graph", "0", "10"), "--cuda-graph", 0, 100000));
@@ -409,21 +414,33 @@ void Prepare(const Case& c, Buffers* b, int seed, bool fill) {
 struct CheckResult {
   int64_t wrong = 0;                   // summed over ranks and passes
   double max_bytes = 0, max_msgs = 0;  // sent by the busiest rank in one op
+  // Bytes sent to other nodes in one op: the most any rank sent (measured) and the model's
+  // most (ModelSentByNode); ranks whose own measured figure is not their model's.
+  double max_inter = 0, model_inter = 0, inter_off_ranks = 0;
+};
+
+// Test hooks of the first entry (--debug-*-rank; -1: off).
+struct Hooks {
+  int slow_rank = -1, corrupt_rank = -1, inter_node_rank = -1;
 };
 
 // One correctness pass on fresh exactly-checkable data; `bug` (test hook) corrupts the result
-// as that bug would. Returns this rank's wrong elements; *applied tells whether the bug applied.
-int64_t CheckPass(const Case& c, const OpOptions& opt, int seed, int corrupt_rank,
-                  const Corruption* bug, bool* applied, uint64_t* bytes, uint64_t* msgs) {
+// as that bug would. Returns this rank's wrong elements; *applied tells whether the bug applied;
+// *sent is what this rank sent in the op.
+int64_t CheckPass(const Case& c, const OpOptions& opt, int seed, const Hooks& hooks,
+                  const Corruption* bug, bool* applied, OpCount* sent) {
   Buffers v;
   Prepare(c, &v, seed, /*fill=*/true);
   OpCount before = c.comm->counters().Get(c.kind);
   c.comm->Run(v.run, opt)->Wait();
   v.Download();
   OpCount after = c.comm->counters().Get(c.kind);
-  *bytes = after.bytes - before.bytes;
-  *msgs = after.msgs - before.msgs;
-  if (corrupt_rank == Bootstrap::rank() && RecvElements(v.args) > 0 && v.args.recv) {
+  sent->bytes = after.bytes - before.bytes;
+  sent->msgs = after.msgs - before.msgs;
+  sent->inter_node_bytes = after.inter_node_bytes - before.inter_node_bytes;
+  // Test hook: prove that bytes across nodes off the model fail the run.
+  if (hooks.inter_node_rank == Bootstrap::rank()) sent->inter_node_bytes += 1;
+  if (hooks.corrupt_rank == Bootstrap::rank() && RecvElements(v.args) > 0 && v.args.recv) {
     // Test hook: prove that a wrong element is counted and fails the run.
     StoreFromDouble(v.args.recv, 0, c.dtype, LoadAsDouble(v.args.recv, 0, c.dtype) + 1);
   }
@@ -431,11 +448,22 @@ int64_t CheckPass(const Case& c, const OpOptions& opt, int seed, int corrupt_ran
   return static_cast<int64_t>(CountWrong(v.args, v.args.recv, seed));
 }
 
+// The bytes this rank sends to other nodes in one op of case c, by the volume model on the
+// nodes of the group's ranks (Bootstrap::node_of: by hostname).
+uint64_t ModelInterNode(const Case& c) {
+  const Communicator& comm = *c.comm;
+  std::vector<int> node_of;
+  for (int w : comm.world_ranks()) node_of.push_back(Bootstrap::node_of(w));
+  const size_t count = Collective(c.kind).CountFor(c.bytes, c.dtype, comm.size());
+  return ModelSentByNode(c.kind, c.algo, count, DataTypeSize(c.dtype), node_of, comm.rank(), c.root)
+      .inter;
+}
+
 // The correctness passes of a case, outside the timed loop; with --debug-corrupt each pass
 // runs once per bug, and rank 0 prints what each bug cost (a bug no rank applied says so).
-CheckResult CheckCase(const Case& c, const OpOptions& opt, int corrupt_rank) {
+CheckResult CheckCase(const Case& c, const OpOptions& opt, const Hooks& hooks) {
   CheckResult out;
-  uint64_t bytes = 0, msgs = 0;
+  OpCount sent;
   const size_t runs = std::max<size_t>(1, c.corruptions.size());
   std::vector<int64_t> wrong(runs, 0);
   std::vector<bool> applied(runs, false);
@@ -443,7 +471,7 @@ CheckResult CheckCase(const Case& c, const OpOptions& opt, int corrupt_rank) {
     for (size_t k = 0; k < runs; ++k) {
       const Corruption* bug = c.corruptions.empty() ? nullptr : &c.corruptions[k];
       bool hit = false;
-      wrong[k] += CheckPass(c, opt, pass + 7, corrupt_rank, bug, &hit, &bytes, &msgs);
+      wrong[k] += CheckPass(c, opt, pass + 7, hooks, bug, &hit, &sent);
       applied[k] = applied[k] || hit;
     }
   }
@@ -459,8 +487,15 @@ CheckResult CheckCase(const Case& c, const OpOptions& opt, int corrupt_rank) {
           c.name.c_str());
     }
   }
-  out.max_bytes = Bootstrap::MaxOverRanks(static_cast<double>(bytes));
-  out.max_msgs = Bootstrap::MaxOverRanks(static_cast<double>(msgs));
+  out.max_bytes = Bootstrap::MaxOverRanks(static_cast<double>(sent.bytes));
+  out.max_msgs = Bootstrap::MaxOverRanks(static_cast<double>(sent.msgs));
+  if (c.comm->counters().inter_node_measured) {
+    const uint64_t model = ModelInterNode(c);
+    out.max_inter = Bootstrap::MaxOverRanks(static_cast<double>(sent.inter_node_bytes));
+    out.model_inter = Bootstrap::MaxOverRanks(static_cast<double>(model));
+    out.inter_off_ranks = static_cast<double>(
+        Bootstrap::SumOverRanks(int64_t{sent.inter_node_bytes != model ? 1 : 0}));
+  }
   return out;
 }
 
@@ -493,7 +528,18 @@ double TimeGraphReplays(benchmark::State& st, const Case& c, const Buffers& b,
   return TimedLoop(st, [&] { return graph.Replay(c.comm->timeout()) / c.graph_ops; });
 }
 
-void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank) {
+// Bytes across nodes, only where the backend tells them apart (tpbench's own algorithms):
+// absent means not measured (mpi, nccl), never 0. Ranks off the model fail the run (Verdict).
+void ReportInterNode(benchmark::State& st, const Case& c, const CheckResult& check) {
+  if (!c.comm->counters().inter_node_measured || c.checks == 0) return;
+  st.counters["inter_node_bytes_per_rank"] = check.max_inter;
+  st.counters["inter_node_bytes_model"] = check.model_inter;
+  st.counters["inter_node_ranks_off_model"] = check.inter_off_ranks;
+  g_totals.inter_node_checked = true;
+  g_totals.inter_node_off += static_cast<int64_t>(check.inter_off_ranks);
+}
+
+void RunCase(benchmark::State& st, size_t index, const Hooks& hooks) {
   const Case& c = g_cases[index];
   Communicator& comm = *c.comm;
   if (Bootstrap::rank() == 0) {
@@ -511,8 +557,8 @@ void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank
   opt.algo = c.algo;
   for (int i = 0; i < c.warmup; ++i) comm.Run(b.run, opt)->Wait();
   const double t =
-      c.graph_ops > 0 ? TimeGraphReplays(st, c, b, opt) : TimeOps(st, c, b, opt, slow_rank);
-  const CheckResult check = CheckCase(c, opt, corrupt_rank);
+      c.graph_ops > 0 ? TimeGraphReplays(st, c, b, opt) : TimeOps(st, c, b, opt, hooks.slow_rank);
+  const CheckResult check = CheckCase(c, opt, hooks);
   g_totals.wrong += check.wrong;
   if (c.checks == 0) {
     g_unchecked.insert(index);
@@ -535,6 +581,7 @@ void RunCase(benchmark::State& st, size_t index, int slow_rank, int corrupt_rank
     st.counters["bytes_sent_per_rank"] = check.max_bytes;
     st.counters["msgs_per_rank"] = check.max_msgs;
   }
+  ReportInterNode(st, c, check);
 }
 
 using Entry = SweepEntry<Config>;
@@ -714,10 +761,16 @@ void Add(std::vector<Entry>* entries, int world, std::vector<std::string>* names
 
 int Verdict() {
   g_comms.Clear();
-  if (g_totals.wrong == 0) return 0;
-  if (Bootstrap::rank() == 0) {
+  if (g_totals.wrong == 0 && g_totals.inter_node_off == 0) return 0;
+  if (Bootstrap::rank() == 0 && g_totals.wrong != 0) {
     std::fprintf(stderr, "tpbench: error: %lld wrong elements (see #wrong)\n",
                  static_cast<long long>(g_totals.wrong));
+  }
+  if (Bootstrap::rank() == 0 && g_totals.inter_node_off != 0) {
+    std::fprintf(stderr,
+                 "tpbench: error: bytes sent across nodes differ from the volume model on %lld "
+                 "rank(s) x case(s) (see inter_node_ranks_off_model)\n",
+                 static_cast<long long>(g_totals.inter_node_off));
   }
   return static_cast<int>(ExitCode::kWrong);
 }
@@ -732,7 +785,7 @@ int Main(int argc, char** argv) {
     json ? PrintListJson() : PrintList();
     return 0;
   }
-  int slow_rank = -1, corrupt_rank = -1;  // test hooks, from the first entry
+  Hooks hooks;  // from the first entry
   CollectivesTable table(RowOf, &g_totals);
   BenchSpec<Config> b;
   b.usage = kUsage;
@@ -741,12 +794,13 @@ int Main(int argc, char** argv) {
   b.add = [&](std::vector<Entry>* entries, int world, std::vector<std::string>* names,
               std::vector<long>* iters) {
     if (!entries->empty()) {
-      slow_rank = (*entries)[0].cfg.slow_rank;
-      corrupt_rank = (*entries)[0].cfg.corrupt_rank;
+      hooks.slow_rank = (*entries)[0].cfg.slow_rank;
+      hooks.corrupt_rank = (*entries)[0].cfg.corrupt_rank;
+      hooks.inter_node_rank = (*entries)[0].cfg.inter_node_rank;
     }
     Add(entries, world, names, iters);
   };
-  b.run = [&](benchmark::State& st, size_t i) { RunCase(st, i, slow_rank, corrupt_rank); };
+  b.run = [&](benchmark::State& st, size_t i) { RunCase(st, i, hooks); };
   b.backends = [] { return g_backends; };
   b.mesh = [] { return g_mesh; };
   b.reporter = &table;

@@ -58,6 +58,14 @@ void CollectivesTable::Finalize() {
                 totals_->wrong == 0 ? "OK" : "FAILED",
                 totals_->unchecked ? " (some cases unchecked: -c 0)" : "");
   }
+  if (totals_->inter_node_checked) {
+    if (totals_->inter_node_off == 0) {
+      std::printf("# Bytes across nodes   : = model OK\n");
+    } else {
+      std::printf("# Bytes across nodes   : off the model on %lld rank(s) x case(s) FAILED\n",
+                  static_cast<long long>(totals_->inter_node_off));
+    }
+  }
   double sum = 0;
   for (double v : busbw_all_) sum += v;
   std::printf("# Avg bus bandwidth    : %.4g GB/s (over %zu rows)\n",

@@ -38,6 +38,9 @@ struct TableTotals {
   int64_t wrong = 0;     // wrong elements, summed over ranks and cases
   size_t cases = 0;      // cases registered
   size_t unchecked = 0;  // cases run with -c 0
+  // Bytes across nodes against the volume model (backends that measure them: ucx).
+  bool inter_node_checked = false;  // some case compared them
+  int64_t inter_node_off = 0;       // ranks off the model, summed over cases
 };
 
 class CollectivesTable : public benchmark::BenchmarkReporter {

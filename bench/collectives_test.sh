@@ -31,7 +31,8 @@ expect 0 "rabenseifner" -- --list
 expect 0 "# Out of bounds values : 0 OK" -- --np 2 --backend ucx,mpi --coll all --algo auto \
   -b 1K -e 64K -f 8 -n 4 -w 1 --benchmark_out="$tmp/run/results.json"
 for text in "#  all_reduce  backend=ucx  algo=auto  ranks=2" "out-of-place" "in-place" \
-            "(elements)" "#wrong" "# Avg bus bandwidth" "# Bus bandwidth at the largest size" \
+            "(elements)" "#wrong" "# Bytes across nodes   : = model OK" "# Avg bus bandwidth" \
+            "# Bus bandwidth at the largest size" \
             "# results: $tmp/run/results.json"; do
   grep -qF -- "${text#\#  }" "$log" || { echo "FAIL: table lacks: $text"; fail=1; }
 done
@@ -55,6 +56,17 @@ $check "$tmp/slow.json" --iterations 25 || fail=1
 expect 7 "# Out of bounds values : 2 FAILED" -- --np 2 --coll all_reduce -b 4K -e 4K -n 2 \
   --inplace both --debug-corrupt-rank 1 --benchmark_out="$tmp/wrong.json"
 $check "$tmp/wrong.json" --expect-wrong || fail=1
+
+# --- bytes across nodes off the volume model (a transport counting a send to the wrong node, a
+# schedule crossing nodes where it should not) fail the run with exit 7, and the checker too
+expect 7 "# Bytes across nodes   : off the model on 2 rank(s) x case(s) FAILED" -- --np 2 \
+  --coll all_gather -b 4K -e 4K -n 2 --inplace both --debug-inter-node-rank 1 \
+  --benchmark_out="$tmp/inter.json"
+grep -q "bytes sent across nodes differ from the volume model" "$log" ||
+  { echo "FAIL: no error line for bytes across nodes off the model"; fail=1; }
+if $check "$tmp/inter.json" 2>/dev/null; then
+  echo "FAIL: checker accepted bytes across nodes off the model"; fail=1
+fi
 
 # --- each bug a collective algorithm really has (comm/verify.h Corrupt) is counted as wrong,
 # for every collective, on 2 to 8 ranks, on both backends, in the benchmark's own check path:

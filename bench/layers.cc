@@ -17,6 +17,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "bench/layer_flags.h"
 #include "bench/npy.h"
 #include "bench/output.h"
+#include "bench/placement.h"
 #include "comm/bootstrap.h"
 #include "comm/communicator.h"
 #include "comm/error.h"
@@ -59,6 +61,11 @@ constexpr const char* kUsage = R"(usage: layers [--np N] [flags] [--benchmark_* 
                      cuda-tf32 (cuBLAS + kernels; builds with --config=cuda; the TP schemes
                      then need --backend nccl, one GPU per rank); the check always uses a
                      host reference
+  --dp D             D replicas of each scheme's mesh (a leading axis dp; P/D ranks each, the
+                     same layer, nothing exchanged between them) (default 1)
+  --inner-axes LIST  mesh axes placed last, so that their groups stay inside a node (ranks
+                     numbered node by node); exit 2 when they do not fit one (default: the
+                     mesh's own order; docs/multinode.md "Topology: placing mesh axes")
   --overlap MODE     on, off or both: async dX all-reduce during dW/db (default both)
   --causal           causal attention mask
   -n ITERS           timed steps per case (default 10)
@@ -102,6 +109,7 @@ struct Config {
   std::string drop_grad;  // test hook: the TP result loses this gradient before the check
   int rounds = 1;
   std::string compute = "host";  // the layers' compute backend (CreateCompute)
+  Placement place;               // --dp, --inner-axes
 };
 
 // --scheme: names of registered schemes or serial; "all" is every scheme whose mesh fits P
@@ -161,10 +169,24 @@ void ParseHooks(FlagParser& p, Config* c) {
   }
 }
 
+// Bad meshes, shapes and placements exit 2 before any traffic, with the scheme's message.
+void ValidateSchemes(const Config& c, int world) {
+  for (const std::string& s : c.schemes) {
+    if (s == "serial") continue;
+    SchemeOptions opt;
+    opt.depth = c.depth;
+    const TpScheme& scheme = FindScheme(s);
+    const MeshShape axes = PlacedMeshFor(scheme, world, opt, c.place);
+    scheme.Validate(c.shape, axes);
+    CheckPlacement(axes, c.place, WorldNodes());
+  }
+}
+
 Config ParseConfig(FlagParser& p, int world) {
   Config c;
   c.depth = ParseInt(p.Value("--depth", "1"), "--depth", 1, 1 << 20);
-  c.schemes = ParseSchemes(p.Value("--scheme", "1d"), world, c.depth);
+  c.place = ParsePlacement(p, world);
+  c.schemes = ParseSchemes(p.Value("--scheme", "1d"), world / c.place.dp, c.depth);
   const std::string summa = p.Value("--summa", "bcast");
   c.summas = ParseNames("--summa", summa == "both" ? "all" : summa, {"bcast", "allgather"});
   c.cases = ParseNames("--case", p.Value("--case", "all"), {std::begin(kCases), std::end(kCases)});
@@ -196,14 +218,7 @@ Config ParseConfig(FlagParser& p, int world) {
   }
   CheckComputeBackends(p, &c);
   ParseHooks(p, &c);
-  // Bad meshes and shapes exit 2 before any traffic, with the scheme's message.
-  for (const std::string& s : c.schemes) {
-    if (s == "serial") continue;
-    SchemeOptions opt;
-    opt.depth = c.depth;
-    const TpScheme& scheme = FindScheme(s);
-    scheme.Validate(c.shape, scheme.MeshFor(world, opt));
-  }
+  ValidateSchemes(c, world);
   return c;
 }
 
@@ -223,12 +238,25 @@ std::vector<std::string> g_failed;      // cases whose max_rel_err is above tole
 std::unique_ptr<Communicator> g_world;  // ucx (BenchMain's)
 // The other backends' worlds (mpi, nccl), created when a case uses them.
 std::map<std::string, std::unique_ptr<Communicator>> g_other;
-// One mesh per (backend, mesh shape), its groups split once and shared by the cases.
+// One mesh per (backend, mesh shape, placement), its groups split once and shared by the cases.
 std::map<std::string, std::unique_ptr<Mesh>> g_meshes;
+std::set<std::string> g_spans_shown;  // case names whose groups' spans were printed
 
-Mesh* MeshOf(Communicator* comm, const MeshShape& axes) {
-  std::unique_ptr<Mesh>& m = g_meshes[comm->backend() + MeshShapeString(axes)];
-  if (!m) m = std::make_unique<Mesh>(comm, axes);
+// The case's mesh, placed (--dp, --inner-axes); its plan's groups split, the nodes each spans
+// checked against the placement and printed once per case name (rank 0).
+Mesh* CaseMesh(const Case& c, Communicator* comm) {
+  const TpScheme& scheme = FindScheme(c.scheme);
+  const MeshShape axes = PlacedMeshFor(scheme, comm->size(), c.opt, c.cfg->place);
+  const AxisOrder order = PlacedOrder(axes, c.cfg->place);
+  std::string key = comm->backend() + MeshShapeString(axes);
+  for (const std::string& a : order) key += "/" + a;
+  std::unique_ptr<Mesh>& m = g_meshes[key];
+  if (!m) m = std::make_unique<Mesh>(comm, axes, order);
+  const std::string spans =
+      CheckedSpans(*m, scheme.Plan(c.cfg->shape, c.kind, axes, c.opt), WorldNodes());
+  if (g_spans_shown.insert(c.name).second && Bootstrap::rank() == 0) {
+    std::printf("# %s: %s\n", c.name.c_str(), spans.c_str());
+  }
   return m.get();
 }
 
@@ -255,6 +283,7 @@ class Layer {
     if (!serial_) {
       scheme_ = &FindScheme(c.scheme);
       axes_ = mesh->shape();
+      order_ = mesh->order();
       coords_ = mesh->coords();
       tp_ = scheme_->MakeCase(compute_.get(), mesh, cfg_, c.kind, c.opt);
     }
@@ -434,12 +463,19 @@ class Layer {
   Tensor Mine(const std::string& name, const Tensor& full) const {
     return serial_ ? full : SliceOf(*scheme_, name, full, cfg_, axes_, coords_);
   }
-  // The full tensor `name` (shape full) from every rank's slice (collective).
+  // The full tensor `name` (shape full) from every rank's slice (collective): gathered in
+  // world-rank order, put in mesh-rank order (the placement's) for AssembleFull.
   Tensor Full(const std::string& name, const Tensor& mine, const Shape& full) const {
     if (serial_) return mine;
-    std::vector<char> all(mine.bytes() * static_cast<size_t>(Bootstrap::size()));
-    Bootstrap::AllGather(mine.data(), mine.bytes(), all.data());
-    return AssembleFull(*scheme_, name, mine, all.data(), full, cfg_, axes_);
+    const size_t n = static_cast<size_t>(Bootstrap::size()), b = mine.bytes();
+    std::vector<char> all(b * n), by_mesh(b * n);
+    Bootstrap::AllGather(mine.data(), b, all.data());
+    for (size_t w = 0; w < n; ++w) {
+      const auto m = static_cast<size_t>(
+          MeshRank(axes_, PlacedCoords(axes_, order_, static_cast<int64_t>(w))));
+      std::memcpy(by_mesh.data() + m * b, all.data() + w * b, b);
+    }
+    return AssembleFull(*scheme_, name, mine, by_mesh.data(), full, cfg_, axes_);
   }
 
   Case c_;
@@ -447,6 +483,7 @@ class Layer {
   bool serial_;
   const TpScheme* scheme_ = nullptr;
   MeshShape axes_;
+  AxisOrder order_;  // the placement: world rank <-> coords_
   std::vector<int64_t> coords_;
   std::unique_ptr<Compute> compute_;
   std::unique_ptr<TpCase> tp_;
@@ -512,13 +549,20 @@ double CheckedError(const Case& c, const Config& cfg, double err, const Layer& l
   return err;
 }
 
+// The scheme's model of peak_mem_bytes_per_rank (layers/scheme.h MemoryModel); -1 when the
+// scheme has none for the case (serial, linear, mlp).
+double PeakMemModel(const Case& c, const Layer& layer, const Mesh* mesh) {
+  if (c.scheme == "serial") return -1;
+  const MemoryModel m = FindScheme(c.scheme).Memory(layer.config(), c.kind, mesh->shape(), c.opt);
+  return m.terms.empty() ? -1 : static_cast<double>(MemoryModelBytes(m, c.dtype));
+}
+
 void RunCase(benchmark::State& st, size_t index) {
   const Case& c = g_cases[index];
   const Config& cfg = *c.cfg;
   const bool serial = c.scheme == "serial";
   Communicator& comm = c.backend == "ucx" || serial ? *g_world : *g_other.at(c.backend);
-  Mesh* mesh = nullptr;
-  if (!serial) mesh = MeshOf(&comm, FindScheme(c.scheme).MeshFor(comm.size(), c.opt));
+  Mesh* mesh = serial ? nullptr : CaseMesh(c, &comm);
   Layer layer(c, mesh, cfg.compute);
   const UntimedStep u = RunUntimed(c, mesh, &layer);
   const double bytes = u.bytes, flops = u.flops, peak_mem = u.peak_mem;
@@ -566,6 +610,8 @@ void RunCase(benchmark::State& st, size_t index) {
   st.counters["tflops"] = step > 0 ? Bootstrap::MaxOverRanks(flops) / step / 1e12 : 0;
   if (cfg.checks > 0) st.counters["max_rel_err"] = err;
   st.counters["peak_mem_bytes_per_rank"] = Bootstrap::MaxOverRanks(peak_mem);
+  const double mem_model = PeakMemModel(c, layer, mesh);
+  if (mem_model >= 0) st.counters["peak_mem_model_bytes_per_rank"] = mem_model;
   st.counters["peak_rss_bytes"] = Bootstrap::MaxOverRanks(PeakRssBytes());
   st.counters["ranks"] = serial ? 1 : comm.size();
 }
@@ -583,14 +629,15 @@ std::vector<SchemeOptions> Variants(const Config& cfg, const std::string& scheme
   return out;
 }
 
-// <prefix>/<case>/<dtype>/<shape>[/<scheme tag>]/overlap:on|off[/backend:B]/ranks:N.
+// <prefix>/<case>/<dtype>/<shape>[/<scheme tag>][/dp:D][/inner:AXES]/overlap:on|off[/backend:B]
+// /ranks:N.
 std::string CaseName(const Case& c, int world) {
   const bool serial = c.scheme == "serial";
   const std::string prefix = serial ? "serial" : FindScheme(c.scheme).prefix();
   const std::string tag = serial ? "" : FindScheme(c.scheme).NameTag(c.opt);
   return prefix + "/" + c.kind + "/" + DataTypeName(c.dtype) + "/" + ShapeName(c.cfg->shape) +
-         (tag.empty() ? "" : "/" + tag) + "/overlap:" + (c.overlap ? "on" : "off") +
-         (serial ? "" : "/backend:" + c.backend) +
+         (tag.empty() ? "" : "/" + tag) + (serial ? "" : PlacementTag(c.cfg->place)) +
+         "/overlap:" + (c.overlap ? "on" : "off") + (serial ? "" : "/backend:" + c.backend) +
          (c.cfg->compute == "host" ? "" : "/compute:" + c.cfg->compute) +
          "/ranks:" + std::to_string(serial ? 1 : world);
 }
@@ -610,9 +657,13 @@ BenchFields FieldsOf(const Case& c) {
                    {"overlap", c.overlap ? "on" : "off"},
                    {"backend", c.backend},
                    {"ranks", std::to_string(serial ? 1 : Bootstrap::size())}};
-  if (!serial) {
-    for (const auto& [k, v] : FindScheme(c.scheme).VariantFields(c.opt)) f[k] = v;
-  }
+  if (serial) return f;
+  const TpScheme& scheme = FindScheme(c.scheme);
+  for (const auto& [k, v] : scheme.VariantFields(c.opt)) f[k] = v;
+  // Where the mesh sits: every plan group's size and the nodes it spans.
+  const MeshShape axes = PlacedMeshFor(scheme, Bootstrap::size(), c.opt, c.cfg->place);
+  AddPlacementFields(scheme.Plan(s, c.kind, axes, c.opt), axes, PlacedOrder(axes, c.cfg->place),
+                     c.cfg->place, WorldNodes(), &f);
   return f;
 }
 

@@ -5,7 +5,8 @@
 # corrupted dX and a missing gradient (exit 7), and --dump read back with numpy against the
 # serial scheme's dump (numpy missing is a failure).
 # Also //bench:patterns (the communication skeletons): exit 0, measured bytes = model.
-# Also: 2.5d and 3d dumps on 8 ranks match the serial dump; bench/sweeps/schemes.sweep is valid.
+# Also: 2.5d and 3d dumps on 8 ranks match the serial dump; bench/sweeps/schemes.sweep is valid;
+# the peak-memory model of every scheme equals the measured peak on the sweep's shape.
 #   layers_test.sh <layers> <check_results.py> <patterns> <schemes.sweep>
 set -uo pipefail
 bin="$1" check="/usr/bin/python3 $2" patterns="$3" schemes_sweep="$(cd "$(dirname "$4")" && pwd)/$(basename "$4")"
@@ -192,6 +193,48 @@ timeout 120 "$patterns" --np 2 --scheme all --case all --dtype f32,f64 --batch 2
 $check "$tmp/pat.json" || fail=1
 grep -qF "comm/tp1d-sp/block/f64/b:2,s:4,h:16,nh:4/ranks:2" "$tmp/pat.json" ||
   { echo "FAIL: patterns: no comm/tp1d-sp/block/f64 result"; fail=1; }
+
+# The memory model (peak_mem_model_bytes_per_rank) equals the measured peak tensor memory of
+# every scheme on the schemes sweep's shape, block and attention (the attention backward's
+# working set is the high-water mark there); a model with a term dropped (the attention
+# probabilities) or one too many (a second output) is caught.
+mem=(--case block,attention --batch 12 --seq 48 --hidden 144 --heads 24 --dtype f32 -n 1 -w 0)
+expect 0 "tp2d/block/f32/b:12,s:48,h:144,nh:24/summa:allgather" -- --np 4 \
+  --scheme 1d,1d-sp,2d --summa both "${mem[@]}" --benchmark_out="$tmp/mem4.json"
+expect 0 "tp3d/attention/f32/b:12,s:48,h:144,nh:24" -- --np 8 --scheme 2.5d,3d --depth 2 \
+  "${mem[@]}" --benchmark_out="$tmp/mem8.json"
+for f in mem4 mem8; do
+  $check --exact-peak-model "$tmp/$f.json" || { echo "FAIL: peak memory model ($f)"; fail=1; }
+done
+/usr/bin/python3 - "$tmp/mem4.json" "$tmp/mem8.json" "$tmp/memwrong.json" <<'PY' || fail=1
+import json, sys
+docs = [json.load(open(p)) for p in sys.argv[1:3]]
+schemes = {b["fields"]["scheme"] for d in docs for b in d["benchmarks"]
+           if "peak_mem_model_bytes_per_rank" in b}
+if schemes != {"tp1d", "tp1d-sp", "tp2d", "tp2p5d", "tp3d"}:
+    sys.exit("FAIL: schemes with a memory model: %s" % sorted(schemes))
+d = docs[1]
+P = 8
+probs = 12 * 24 * 48 * 48 // P * 4  # b nh s^2 / P f32 elements (2.5d, 3d split samples x heads)
+for b in d["benchmarks"]:
+    b["peak_mem_model_bytes_per_rank"] -= probs
+json.dump(d, open(sys.argv[3], "w"))
+PY
+$check --exact-peak-model "$tmp/memwrong.json" >"$log" 2>&1 &&
+  { echo "FAIL: a memory model without the attention probabilities passed"; fail=1; }
+grep -qF "peak_mem_model_bytes_per_rank" "$log" ||
+  { echo "FAIL: the dropped-term model's failure does not name the counter"; cat "$log"; fail=1; }
+/usr/bin/python3 - "$tmp/mem4.json" "$tmp/memwrong.json" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+for b in d["benchmarks"]:
+    b["peak_mem_model_bytes_per_rank"] += 12 * 48 * 144 * 4  # one more [B, h] tensor
+json.dump(d, open(sys.argv[2], "w"))
+PY
+$check "$tmp/memwrong.json" >"$log" 2>&1 &&
+  { echo "FAIL: a memory model above the measured peak passed"; fail=1; }
+grep -qF "above the measured high-water mark" "$log" ||
+  { echo "FAIL: the over-counting model's failure"; cat "$log"; fail=1; }
 
 # The schemes sweep is valid at every world size it lists (layers and patterns entries).
 expect 0 "layers entries x world sizes are valid" -- --check-sweep "$schemes_sweep"

@@ -6,8 +6,8 @@
 //   bazel run //bench:patterns -- --np 2 --scheme 1d,1d-sp --case block --batch 4 --seq 512
 //       (continued:) --hidden 1024 --heads 16
 //
-// Names: comm/<prefix>/<case>/<dtype>/<shape>[/<tag>]/ranks:N (comm/tp1d/..., comm/tp2d/...
-// /summa:bcast, ...); counters as
+// Names: comm/<prefix>/<case>/<dtype>/<shape>[/<tag>][/dp:D][/inner:AXES]/ranks:N (comm/tp1d/...,
+// comm/tp2d/... /summa:bcast, ...); counters as
 // //bench:layers' (fwd_ms, bwd_ms, step_ms of the skeleton, comm_bytes_per_rank measured,
 // comm_bytes_model, flops 0, comm_frac 1). docs/layers_bench.md, "//bench:patterns".
 #include <benchmark/benchmark.h>
@@ -16,12 +16,14 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "bench/flags.h"
 #include "bench/harness.h"
 #include "bench/layer_flags.h"
+#include "bench/placement.h"
 #include "comm/bootstrap.h"
 #include "comm/error.h"
 #include "layers/mesh.h"
@@ -38,6 +40,7 @@ constexpr const char* kUsage = R"(usage: patterns [--np N] [flags] [--benchmark_
   --summa LIST       2d, 2.5d: bcast, allgather, a list, or both (default both)
   --case LIST        linear, mlp, attention, block, a list, or all (default block)
   --batch --seq --hidden --heads --ffn --causal --dtype   the shape, as //bench:layers
+  --dp D, --inner-axes LIST   where the mesh sits on the nodes, as //bench:layers
   -n ITERS, -w ITERS timed and warm-up steps (default 20, 2)
   -T SECONDS         deadline of every op; a hang exits 4 (default 300)
   --np N, --fault-mode M, --sweep FILE, --check-sweep FILE, --benchmark_* as //bench:layers
@@ -51,18 +54,20 @@ struct Config {
   long iters = 20;
   int warmup = 2;
   double timeout_s = 300;
+  Placement place;  // --dp, --inner-axes
 };
 
 Config ParseConfig(FlagParser& p, int world) {
   Config c;
   c.depth = ParseInt(p.Value("--depth", "1"), "--depth", 1, 1 << 20);
+  c.place = ParsePlacement(p, world);
   const std::string schemes = p.Value("--scheme", "all");
   if (schemes == "all") {
     for (const TpScheme* s : AllSchemes()) {
       SchemeOptions opt;
       opt.depth = c.depth;
       try {
-        s->MeshFor(world, opt);
+        s->MeshFor(world / c.place.dp, opt);
       } catch (const Error&) {
         continue;  // P does not fit this scheme's mesh
       }
@@ -84,7 +89,9 @@ Config ParseConfig(FlagParser& p, int world) {
     SchemeOptions opt;
     opt.depth = c.depth;
     const TpScheme& scheme = FindScheme(s);
-    scheme.Validate(c.shape, scheme.MeshFor(world, opt));
+    const MeshShape axes = PlacedMeshFor(scheme, world, opt, c.place);
+    scheme.Validate(c.shape, axes);
+    CheckPlacement(axes, c.place, WorldNodes());
   }
   return c;
 }
@@ -95,10 +102,13 @@ struct Case {
   SchemeOptions opt;
   DataType dtype = DataType::kF32;
   int warmup = 0;
+  Placement place;
 };
 std::vector<Case> g_cases;
 std::unique_ptr<Communicator> g_world;
-std::map<std::string, std::unique_ptr<Mesh>> g_meshes;  // per mesh shape, groups split once
+// Per mesh shape and placement, groups split once.
+std::map<std::string, std::unique_ptr<Mesh>> g_meshes;
+std::set<std::string> g_spans_shown;  // case names whose groups' spans were printed
 
 // The case's results fields (py/tpbench/schema.py). A skeleton runs over the ucx world and has
 // no compute to overlap with: backend "ucx", overlap "".
@@ -116,6 +126,9 @@ BenchFields FieldsOf(const Case& c) {
                    {"backend", "ucx"},
                    {"ranks", std::to_string(Bootstrap::size())}};
   for (const auto& [k, v] : scheme.VariantFields(c.opt)) f[k] = v;
+  const MeshShape axes = PlacedMeshFor(scheme, Bootstrap::size(), c.opt, c.place);
+  AddPlacementFields(scheme.Plan(c.shape, c.kind, axes, c.opt), axes, PlacedOrder(axes, c.place),
+                     c.place, WorldNodes(), &f);
   return f;
 }
 
@@ -129,10 +142,17 @@ void RunCase(benchmark::State& st, size_t index) {
   const Case& c = g_cases[index];
   Communicator& comm = *g_world;
   const TpScheme& scheme = FindScheme(c.scheme);
-  const MeshShape axes = scheme.MeshFor(comm.size(), c.opt);
-  std::unique_ptr<Mesh>& mesh = g_meshes[MeshShapeString(axes)];
-  if (!mesh) mesh = std::make_unique<Mesh>(&comm, axes);
-  PlanSkeleton skel(mesh.get(), scheme.Plan(c.shape, c.kind, axes, c.opt), c.dtype);
+  const MeshShape axes = PlacedMeshFor(scheme, comm.size(), c.opt, c.place);
+  const AxisOrder order = PlacedOrder(axes, c.place);
+  std::unique_ptr<Mesh>& mesh = g_meshes[MeshShapeString(axes) + PlacementTag(c.place)];
+  if (!mesh) mesh = std::make_unique<Mesh>(&comm, axes, order);
+  const CommPlan plan = scheme.Plan(c.shape, c.kind, axes, c.opt);
+  // The groups' spans checked against the placement, printed once per case (rank 0).
+  const std::string spans = CheckedSpans(*mesh, plan, WorldNodes());
+  if (g_spans_shown.insert(c.name).second && Bootstrap::rank() == 0) {
+    std::printf("# %s: %s\n", c.name.c_str(), spans.c_str());
+  }
+  PlanSkeleton skel(mesh.get(), plan, c.dtype);
   mesh->ResetCounters();
   skel.Step();
   const double bytes = Bootstrap::MaxOverRanks(static_cast<double>(MeshBytes(*mesh)));
@@ -174,12 +194,12 @@ int Main(int argc, char** argv) {
              scheme.has_summa() ? e.cfg.summas : std::vector<std::string>{"bcast"}) {
           for (const std::string& k : e.cfg.cases) {
             for (DataType dt : e.cfg.dtypes) {
-              Case c{e.cfg.shape, s, k, "", SchemeOptions(), dt, e.cfg.warmup};
+              Case c{e.cfg.shape, s, k, "", SchemeOptions(), dt, e.cfg.warmup, e.cfg.place};
               c.opt.depth = e.cfg.depth;
               c.opt.summa = summa;
               const std::string tag = scheme.NameTag(c.opt);
               c.name = "comm/" + scheme.prefix() + "/" + k + "/" + DataTypeName(dt) + "/" +
-                       ShapeName(c.shape) + (tag.empty() ? "" : "/" + tag) +
+                       ShapeName(c.shape) + (tag.empty() ? "" : "/" + tag) + PlacementTag(c.place) +
                        "/ranks:" + std::to_string(world);
               if (std::find(names->begin(), names->end(), c.name) != names->end()) continue;
               names->push_back(c.name);

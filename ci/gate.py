@@ -9,8 +9,9 @@ machine_profile and sweep come from the results' context ("quick.sweep" -> quick
 sweep -> default.json). Decision rules (docs/ci.md):
 
 - exact metrics (wrong == 0 where checked; bytes_sent_per_rank, msgs_per_rank,
-  comm_bytes_per_rank, comm_bytes_model, peak_mem_bytes_per_rank equal to the baseline's) fail
-  on any difference; a baseline benchmark missing from the results fails too (coverage must
+  comm_bytes_per_rank, comm_bytes_model, peak_mem_bytes_per_rank,
+  peak_mem_model_bytes_per_rank equal to the baseline's) fail on any difference (the memory
+  model only once the baseline has it: baselines stored before it existed lack it); a baseline benchmark missing from the results fails too (coverage must
   not shrink silently); a benchmark new in the results is listed but does not fail. A
   collective without `wrong` (run with -c 0) is listed as unchecked, never taken as 0.
 - timing metrics (time_us, step_ms, fwd_ms, bwd_ms lower is better, busbw_GBps higher), per

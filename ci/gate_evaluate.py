@@ -4,7 +4,7 @@ every timing comparison (tpbench.stats) decided together, and the verdict dict."
 import os
 import statistics
 
-from tpbench import results, stats
+from tpbench import results, schema, stats
 from tpbench.stats import ALPHA, DRIFT_PCT, FDR_Q
 
 # A class's median-change threshold: the drift plus THRESHOLD_CVS robust CVs of one repetition
@@ -94,8 +94,8 @@ def _exact_mismatches(name, case, bcase):
         if metric == "wrong":
             continue
         bv, nv = bcase["exact"].get(metric), case["exact"].get(metric)
-        if bv is None and nv is None:
-            continue
+        if bv is None and (nv is None or metric in schema.ADDED_EXACT_METRICS):
+            continue  # an added model field: compared once the baseline has it
         if bv is None or nv is None:
             mism.append({"name": name, "metric": metric,
                          "baseline": None if bv is None else bv[0],

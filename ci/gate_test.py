@@ -403,7 +403,7 @@ class GateEndToEndTest(unittest.TestCase):
             self.assertEqual(sorted(e["metric"] for e in v["exact_failures"]),
                              ["msgs_per_rank", "wrong"])
 
-    def layer_file(self, name, steps, comm_bytes, peak_mem=1048576.0):
+    def layer_file(self, name, steps, comm_bytes, peak_mem=1048576.0, mem_model=None):
         """A results file with one layer benchmark (step_ms, exact comm bytes and peak tensor
         memory), like //bench:layers."""
         with open(os.path.join(TESTDATA, "baseline.json")) as f:
@@ -415,6 +415,9 @@ class GateEndToEndTest(unittest.TestCase):
                     "comm_bytes_per_rank": comm_bytes, "comm_bytes_model": 65536.0,
                     "peak_mem_bytes_per_rank": peak_mem}
                    for i, t in enumerate(steps)]
+        for b in benches:
+            if mem_model is not None:
+                b["peak_mem_model_bytes_per_rank"] = mem_model
         path = os.path.join(self.tmp, name)
         with open(path, "w") as f:
             json.dump({"context": ctx, "benchmarks": benches}, f)
@@ -441,6 +444,22 @@ class GateEndToEndTest(unittest.TestCase):
         self.assertEqual(gate.main(["--results", fat, "--timing", "report"] + args), 7)
         self.assertEqual([e["metric"] for e in self.verdict()["exact_failures"]],
                          ["peak_mem_bytes_per_rank"])
+
+    def test_memory_model_gated_once_in_the_baseline(self):
+        steps = [10.0, 10.2, 9.9, 10.1, 10.05, 9.95, 10.15, 10.0, 9.9, 10.1]
+        old = self.layer_file("lo.json", steps, 65536.0)  # stored before the model existed
+        base = self.layer_file("lmb.json", steps, 65536.0, mem_model=1048576.0)
+        same = self.layer_file("lms.json", steps, 65536.0, mem_model=1048576.0)
+        moved = self.layer_file("lmm.json", steps, 65536.0, mem_model=1048576.0 - 64)
+        args = ["--out", self.tmp, "--quiet", "--timing", "report"]
+        self.assertEqual(gate.main(["--results", same, "--baseline", old] + args), 0)
+        self.assertEqual(gate.main(["--results", same, "--baseline", base] + args), 0)
+        # A model that changed (a term dropped) fails like any exact counter.
+        self.assertEqual(gate.main(["--results", moved, "--baseline", base] + args), 7)
+        self.assertEqual([e["metric"] for e in self.verdict()["exact_failures"]],
+                         ["peak_mem_model_bytes_per_rank"])
+        # A baseline that has it must be matched: results without it fail.
+        self.assertEqual(gate.main(["--results", old, "--baseline", base] + args), 7)
 
     def test_missing_benchmark_fails(self):
         self.assertEqual(self.run_gate("missing.json", "--timing", "report"), 7)

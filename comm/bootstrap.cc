@@ -747,9 +747,11 @@ void Bootstrap::AllGather(const void* in, size_t bytes, void* out) {
 
 namespace {
 
+// Never destroyed: a communicator destroyed during exit (after this file's statics) still
+// removes its hook safely.
 std::map<int, std::function<void()>>& Hooks() {
-  static std::map<int, std::function<void()>> hooks;
-  return hooks;
+  static auto* hooks = new std::map<int, std::function<void()>>();
+  return *hooks;
 }
 
 // Completes a non-blocking MPI request while running the progress hooks; yields the core

@@ -21,6 +21,7 @@ OpCount Counters::Total() const {
     if (i == static_cast<int>(OpKind::kInternal)) continue;
     t.bytes += by_op_[i].bytes;
     t.msgs += by_op_[i].msgs;
+    t.inter_node_bytes += by_op_[i].inter_node_bytes;
   }
   return t;
 }

@@ -43,26 +43,33 @@ struct OpOptions {
   Stream stream;
 };
 
-// Bytes and messages this rank sent, per op kind (measured in the transport, not modelled).
+// Bytes and messages this rank sent, per op kind (measured in the transport, not modelled),
+// and of those bytes the ones sent to ranks on other nodes (P2P::node).
 struct OpCount {
   uint64_t bytes = 0;
   uint64_t msgs = 0;
+  uint64_t inter_node_bytes = 0;
 };
 class Counters {
  public:
-  void Add(OpKind k, uint64_t bytes) {
+  void Add(OpKind k, uint64_t bytes, bool inter_node = false) {
     auto& c = by_op_[static_cast<int>(k)];
     c.bytes += bytes;
     c.msgs += 1;
+    if (inter_node) c.inter_node_bytes += bytes;
   }
   OpCount Get(OpKind k) const { return by_op_[static_cast<int>(k)]; }
   OpCount Total() const;  // all kinds except kInternal
-  // Zeroes the counts; `measured` is the backend's and stays.
+  // Zeroes the counts; `measured` and `inter_node_measured` are the backend's and stay.
   void Reset() {
     for (OpCount& c : by_op_) c = OpCount();
   }
   // False when the backend cannot observe its traffic (then every count reads 0).
   bool measured = true;
+  // True when the backend also tells which bytes leave the node (tpbench's own algorithms
+  // over a transport that knows the nodes); otherwise inter_node_bytes reads 0 and means
+  // "not measured", never "none".
+  bool inter_node_measured = false;
 
  private:
   OpCount by_op_[kNumOpKinds];

@@ -13,7 +13,8 @@
 // Ranks are group-local. A backend (comm/ucx; the in-process transport of
 // patterns/testing) implements Transport; the communicator that runs algorithms over any
 // Transport is patterns/p2p_communicator.h. A transport counts every byte it sends under the
-// op's kind. Rules every algorithm can rely on:
+// op's kind, and when counts_inter_node() flags the bytes sent to a rank on another node()
+// (Counters::Add's inter_node). Rules every algorithm can rely on:
 //   - zero-byte sends and receives are no-ops on both sides (not sent, not counted);
 //   - messages between one pair with the same tag are matched in the order they were posted;
 //   - tags are small integers (0..kMaxTag) local to the op; use them to separate steps;
@@ -155,6 +156,9 @@ class Transport : public P2P {
   // context id is taken either way.
   virtual std::unique_ptr<Transport> Split(uint32_t context_id,
                                            const std::vector<int>& members) = 0;
+
+  // True when every send is counted with inter_node = (node(peer) != node(rank())).
+  virtual bool counts_inter_node() const { return false; }
 
   // Drives pending work (acknowledgements a peer still needs) while this rank waits outside
   // any op (Bootstrap agreements). Never called while an op runs.

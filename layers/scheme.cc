@@ -68,6 +68,97 @@ std::string PlanTable(const CommPlan& plan, const MeshShape& axes, DataType dt) 
   return s;
 }
 
+// --- Memory model ---
+
+uint64_t MemoryModelBytes(const MemoryModel& m, DataType dt,
+                          const std::function<bool(const MemTerm&)>& keep) {
+  uint64_t sum = 0;
+  for (const MemTerm& t : m.terms) {
+    if (keep && !keep(t)) continue;
+    const uint64_t bytes = static_cast<uint64_t>(t.elements) * DataTypeSize(dt);
+    sum += static_cast<uint64_t>(t.count) * ((bytes + 63) / 64 * 64);  // TensorMemory's rounding
+  }
+  return sum;
+}
+
+std::string MemoryModelTable(const MemoryModel& m, DataType dt) {
+  std::string s = "| term | tensors | elements each | bytes |\n|---|---|---|---|\n";
+  for (const MemTerm& t : m.terms) {
+    const MemoryModel one{{t}};
+    s += "| " + t.what + " | " + std::to_string(t.count) + " | " + std::to_string(t.elements) +
+         " | " + std::to_string(MemoryModelBytes(one, dt)) + " |\n";
+  }
+  return s + "| total | | | " + std::to_string(MemoryModelBytes(m, dt)) + " |\n";
+}
+
+namespace {
+// The full shape of every parameter, in LayerParams::Named() order.
+std::vector<std::pair<std::string, Shape>> FullParamShapes(const LayerConfig& cfg) {
+  const int64_t h = cfg.hidden, f = cfg.ffn_hidden();
+  return {{"ln1.gamma", {h}},      {"ln1.beta", {h}},       {"attn.qkv.w", {h, 3 * h}},
+          {"attn.qkv.b", {3 * h}}, {"attn.proj.w", {h, h}}, {"attn.proj.b", {h}},
+          {"ln2.gamma", {h}},      {"ln2.beta", {h}},       {"mlp.fc1.w", {h, f}},
+          {"mlp.fc1.b", {f}},      {"mlp.fc2.w", {f, h}},   {"mlp.fc2.b", {h}}};
+}
+bool StartsWith(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+// One term per parameter (prefix "param ") or gradient ("grad ") that `pick` selects, sized by
+// the scheme's Region (uniform over ranks: rank 0's).
+void AddParams(MemoryModel* m, const TpScheme& s, const LayerConfig& cfg, const MeshShape& axes,
+               const char* prefix, const std::function<bool(const std::string&)>& pick) {
+  const std::vector<int64_t> coords(axes.size(), 0);
+  for (const auto& [name, full] : FullParamShapes(cfg)) {
+    if (!pick(name)) continue;
+    const Rect r = s.Region(name, full, cfg, axes, coords);
+    m->terms.push_back({prefix + name, 1, (r.r1 - r.r0) * (r.c1 - r.c0)});
+  }
+}
+}  // namespace
+
+MemoryModel LayerMemoryModel(const TpScheme& s, const LayerConfig& cfg, const std::string& kind,
+                             const MeshShape& axes, const ActivationSizes& a) {
+  const bool block = kind == "block";
+  if (!block && kind != "attention") return {};
+  const bool keeps_gathered = !a.gathered.empty();
+  MemoryModel m;
+  // Before the step: the case's parameters, its input x and dY.
+  AddParams(&m, s, cfg, axes, "param ",
+            [&](const std::string& n) { return block || StartsWith(n, "attn."); });
+  m.terms.push_back({"x, dY (inputs)", 2, a.x});
+  // Kept by the forward for the backward.
+  if (block) {
+    m.terms.push_back({"ln1, ln2: mean, rstd", 4, a.ln_rows});
+    if (!keeps_gathered) m.terms.push_back({"ln1, ln2: outputs", 2, a.x});
+    if (a.ln_gamma_gathered)
+      m.terms.push_back({"ln1, ln2: gathered gamma", 2, a.ln_gamma_gathered});
+  }
+  m.terms.push_back({"attention: q, k, v", 3, a.head});
+  m.terms.push_back({"attention probabilities", 1, a.probs});
+  if (!keeps_gathered) m.terms.push_back({"attention: context", 1, a.head});
+  for (const auto& [lin, xw] : a.gathered) {
+    if (!block && (lin == "fc1" || lin == "fc2")) continue;
+    m.terms.push_back({lin + ": gathered X", 1, xw.first});
+    m.terms.push_back({lin + ": gathered W", 1, xw.second});
+  }
+  if (block) {
+    m.terms.push_back({"residual y", 1, a.x});
+    m.terms.push_back({"mlp: fc1 output, GeLU output", 2, a.ffn});
+  }
+  m.terms.push_back({"output", 1, a.x});
+  // The backward so far: the gradients of the sub-layers after the attention core.
+  AddParams(&m, s, cfg, axes, "grad ", [&](const std::string& n) {
+    return StartsWith(n, "attn.proj.") ||
+           (block && (StartsWith(n, "mlp.") || StartsWith(n, "ln2.")));
+  });
+  if (block) m.terms.push_back({"dz2 (mlp dX), dy (ln2 dX + residual)", 2, a.x});
+  m.terms.push_back({"proj dX (dcontext)", 1, a.head});
+  // CoreAttentionBackward's working set when it allocates dQKV.
+  m.terms.push_back({"attention backward: dctx heads, dV, dQ, dK", 4, a.head});
+  m.terms.push_back({"attention backward: dprobs, dscores", 2, a.probs});
+  m.terms.push_back({"attention backward: dQKV", 1, 3 * a.head});
+  return m;
+}
+
 std::string SchemeAlgorithm(const Communicator& comm, OpKind kind) {
   const std::string want =
       kind == OpKind::kBroadcast || kind == OpKind::kReduce ? "binomial" : "ring";

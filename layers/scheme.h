@@ -76,6 +76,47 @@ std::string PlanTable(const CommPlan& plan, const MeshShape& axes, DataType dt);
 // Size of a plan group on a mesh.
 int64_t PlanGroupSize(const CommPlan& plan, const MeshShape& axes, const std::string& group);
 
+class TpScheme;
+
+// --- Peak tensor memory per rank: the model next to //bench:layers' peak_mem_bytes_per_rank ---
+// One term of a memory model: `count` tensors of `elements` each, live together at the step's
+// high-water mark.
+struct MemTerm {
+  std::string what;  // "attention probabilities", "param mlp.fc1.w", ...
+  int64_t count = 1;
+  int64_t elements = 0;
+};
+// The tensors live at one instant of one forward + backward step (empty: no model for the case).
+struct MemoryModel {
+  std::vector<MemTerm> terms;
+};
+// The model's bytes: every tensor rounded up to 64 bytes as TensorMemory counts it; over the
+// terms `keep` selects (all if empty).
+uint64_t MemoryModelBytes(const MemoryModel& m, DataType dt,
+                          const std::function<bool(const MemTerm&)>& keep = {});
+// A markdown table of the model: term, tensors, elements each, bytes.
+std::string MemoryModelTable(const MemoryModel& m, DataType dt);
+
+// A scheme's per-rank activation sizes (elements) from which LayerMemoryModel builds its model.
+struct ActivationSizes {
+  int64_t x = 0;                  // the case's input, output, dX and dY (the "x" region)
+  int64_t ln_rows = 0;            // a LayerNorm's mean and rstd
+  int64_t head = 0;               // one of q, k, v and the context: b_l * nh_l * s * hd
+  int64_t probs = 0;              // the attention probabilities: b_l * nh_l * s * s
+  int64_t ffn = 0;                // fc1's output (and the GeLU's)
+  int64_t ln_gamma_gathered = 0;  // 2d: the [h/q] gamma each LayerNorm gathers and keeps
+  // 3d: each linear keeps its gathered input and weight (name -> {Xg, Wg}); then neither the
+  // LayerNorm outputs nor the context are kept (the linears hold gathered copies).
+  std::map<std::string, std::pair<int64_t, int64_t>> gathered;
+};
+// The tensors live on a rank when CoreAttentionBackward allocates dQKV in one step of case
+// "attention" or "block" (the case's parameters, x and dY, every saved activation, the output,
+// the gradients already made, and the attention backward's working set: its high-water mark
+// when the attention probabilities dominate, docs/schemes.md "Memory per rank"); empty for
+// "linear" and "mlp". Parameter sizes come from the scheme's Region.
+MemoryModel LayerMemoryModel(const TpScheme& s, const LayerConfig& cfg, const std::string& kind,
+                             const MeshShape& axes, const ActivationSizes& a);
+
 // The algorithm the schemes use for an op kind on comm, asked of the communicator
 // (Algorithms(kind), never its backend's name): "ring" (all-reduce, all-gather,
 // reduce-scatter) and "binomial" (broadcast, reduce) when offered (tpbench's algorithms),
@@ -131,6 +172,12 @@ class TpScheme {
   }
   // Whether SchemeOptions::summa selects a variant (2d, 2.5d).
   virtual bool has_summa() const { return false; }
+  // The tensors live at the step's modelled high-water mark (LayerMemoryModel); empty when the
+  // scheme has no model for the case.
+  virtual MemoryModel Memory(const LayerConfig&, const std::string&, const MeshShape&,
+                             const SchemeOptions&) const {
+    return {};
+  }
   // The case's layer on this rank (c and mesh must outlive it).
   virtual std::unique_ptr<TpCase> MakeCase(Compute* c, Mesh* mesh, const LayerConfig& cfg,
                                            const std::string& kind,

@@ -100,5 +100,60 @@ TEST(SchemeTest, MeshesRejectPThatDoesNotFit) {
   EXPECT_THROW(FindScheme("2.5d").MeshFor(8, opt), Error);
 }
 
+// docs/schemes.md "Memory per rank", written out independently of LayerMemoryModel: on a
+// shape where every tensor is a multiple of 64 bytes in f32 (no rounding), the block's model
+// is theta + theta' + 8X + 4R + 12H + 3A + 2F (+ 2 gathered gammas in 2d); 3d keeps Xg and Wg
+// of every linear instead of the LayerNorm outputs and the context (6X, 11H).
+TEST(SchemeTest, BlockMemoryModelIsTheDocumentedFormula) {
+  const LayerConfig cfg{/*batch=*/16, /*seq=*/32, /*hidden=*/256, /*heads=*/8};
+  const int64_t B = cfg.tokens(), h = cfg.hidden, s = cfg.seq, nh = cfg.heads, b = cfg.batch;
+  struct Want {
+    std::string scheme;
+    int64_t P, depth, x, rows, head, probs, theta, theta_qkv_ln1, extra;
+  };
+  const int64_t q = 2, t = 4;
+  const std::vector<Want> wants = {
+      {"1d", t, 1, B * h, B, B * h / t, b * nh * s * s / t, 12 * h * h / t + 7 * h / t + 6 * h,
+       3 * h * h / t + 3 * h / t + 2 * h, 0},
+      {"1d-sp", t, 1, B * h / t, B / t, B * h / t, b * nh * s * s / t,
+       12 * h * h / t + 7 * h / t + 6 * h, 3 * h * h / t + 3 * h / t + 2 * h, 0},
+      {"2d", q * q, 1, B * h / (q * q), B / q, B * h / (q * q), b * nh * s * s / (q * q),
+       (12 * h * h + 13 * h) / (q * q), (3 * h * h + 5 * h) / (q * q), 2 * h / q},
+      {"2.5d", 2 * q * q, 2, B * h / (2 * q * q), B / (2 * q), B * h / (2 * q * q),
+       b * nh * s * s / (2 * q * q), 12 * h * h / (q * q) + 13 * h / q,
+       3 * h * h / (q * q) + 5 * h / q, 0},
+      {"3d", q * q * q, 1, B * h / (q * q * q), B / (q * q), B * h / (q * q * q),
+       b * nh * s * s / (q * q * q), 12 * h * h / (q * q * q) + 13 * h / q,
+       3 * h * h / (q * q * q) + 5 * h / q, 7 * B * h / (q * q) + 12 * h * h / (q * q)},
+  };
+  for (const Want& w : wants) {
+    const TpScheme& sc = FindScheme(w.scheme);
+    SchemeOptions opt;
+    opt.depth = w.depth;
+    const MeshShape axes = sc.MeshFor(w.P, opt);
+    sc.Validate(cfg, axes);
+    const bool g3 = w.scheme == "3d";
+    const int64_t ffn = 4 * w.head;
+    const int64_t elems = w.theta + (w.theta - w.theta_qkv_ln1) + (g3 ? 6 : 8) * w.x + 4 * w.rows +
+                          (g3 ? 11 : 12) * w.head + 3 * w.probs + 2 * ffn + w.extra;
+    const MemoryModel m = sc.Memory(cfg, "block", axes, opt);
+    EXPECT_EQ(MemoryModelBytes(m, DataType::kF32), static_cast<uint64_t>(elems) * 4) << w.scheme;
+    // A term dropped changes the bytes: the probabilities, for one.
+    EXPECT_LT(
+        MemoryModelBytes(m, DataType::kF32,
+                         [](const MemTerm& t) { return t.what != "attention probabilities"; }),
+        static_cast<uint64_t>(elems) * 4)
+        << w.scheme;
+    EXPECT_TRUE(sc.Memory(cfg, "mlp", axes, opt).terms.empty()) << w.scheme;
+  }
+}
+
+TEST(SchemeTest, MemoryModelRoundsEveryTensorTo64Bytes) {
+  const MemoryModel m{{{"a", 3, 1}, {"b", 1, 16}, {"c", 2, 17}}};
+  // f32: 3 x 64 (4 B each), 64 (exactly 64 B), 2 x 128 (68 B each).
+  EXPECT_EQ(MemoryModelBytes(m, DataType::kF32), 3u * 64 + 64 + 2 * 128);
+  EXPECT_NE(MemoryModelTable(m, DataType::kF32).find("| total | | | 512 |"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tpbench

@@ -52,6 +52,14 @@ constexpr size_t kBroadcast2RanksBinomialMax = 16u << 10;
 // where every rank's block of a 4-rank node still fills a 16 KiB message.
 constexpr size_t kAllReduceHierarchicalMin = 64u << 10;
 
+// A group spanning nodes: the hierarchical all-gather and reduce-scatter above these sizes (of
+// the whole gathered/scattered buffer), so that the network carries L(N-1)/(n-1) of a flat
+// ring's node-crossing bytes. NOT measured (no run on the emulated cluster compared them yet):
+// set, like the all-reduce's, where each rank's block on 2 nodes x 2 still fills a 16 KiB
+// message; below it the flat logarithmic algorithms' fewer steps are assumed to win.
+constexpr size_t kAllGatherHierarchicalMin = 64u << 10;
+constexpr size_t kReduceScatterHierarchicalMin = 64u << 10;
+
 bool IsPowerOfTwo(int n) { return n > 0 && (n & (n - 1)) == 0; }
 
 const char* Choose(OpKind kind, size_t bytes, int size, int nodes) {
@@ -65,12 +73,16 @@ const char* Choose(OpKind kind, size_t bytes, int size, int nodes) {
       if (bytes <= kAllReduceOddReduceBcastMax) return "reduce_bcast";
       return "ring";
     case OpKind::kAllGather:
+      if (nodes > 1 && size > nodes && bytes >= kAllGatherHierarchicalMin) return "hierarchical";
       if (two) return bytes <= kAllGather2RanksDoublingMax ? "recursive_doubling" : "ring";
       if (pow2) return bytes <= kAllGatherPow2BruckMax ? "bruck" : "recursive_doubling";
       if (bytes <= kAllGatherOddDoublingMax) return "recursive_doubling";
       if (bytes <= kAllGatherOddBruckMax) return "bruck";
       return "ring";
     case OpKind::kReduceScatter:
+      if (nodes > 1 && size > nodes && bytes >= kReduceScatterHierarchicalMin) {
+        return "hierarchical";
+      }
       if (two) return bytes <= kReduceScatter2RanksHalvingMax ? "recursive_halving" : "ring";
       if (pow2) return "recursive_halving";
       return bytes <= kReduceScatterOddHalvingMax ? "recursive_halving" : "ring";

@@ -7,7 +7,8 @@
 // rule in comm/p2p.h (no memcpy in patterns/), not a test.
 // Also the NCCL transport's matching rule (comm/nccl/nccl_transport.h): messages are matched
 // per ordered pair in posting order with tags ignored, sizes equal. With every tag mapped to
-// 0 and rendezvous sends, every algorithm must still be exact.
+// 0 and rendezvous sends, every algorithm must still be exact. Even world sizes run on 2
+// emulated nodes, so the hierarchical algorithms take their two-level path.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -72,8 +73,10 @@ struct Outcome {
 };
 
 // Runs alg on n ranks over HookedP2P: f32, `count` elements per block, out of place.
+// n_nodes > 1: ranks spread over that many emulated nodes in consecutive runs (P2P::node), so
+// the hierarchical algorithms take their two-level path.
 Outcome RunHooked(const Algorithm& alg, int n, size_t count, const ReduceOp* force,
-                  bool tag_blind = false) {
+                  bool tag_blind = false, int n_nodes = 1) {
   const bool split = alg.kind == OpKind::kReduceScatter || alg.kind == OpKind::kAllToAll;
   const bool gathers = alg.kind == OpKind::kAllGather || alg.kind == OpKind::kAllToAll;
   const size_t in_n = split ? count * n : count, out_n = gathers ? count * n : count;
@@ -86,6 +89,7 @@ Outcome RunHooked(const Algorithm& alg, int n, size_t count, const ReduceOp* for
   std::atomic<int> reduces{0}, copies{0};
   ThreadTransportOptions opts;
   opts.rendezvous = tag_blind;
+  for (int r = 0; r < n && n_nodes > 1; ++r) opts.nodes.push_back(r * n_nodes / n);
   RunRanks(
       n,
       [&](P2P& p) {
@@ -120,13 +124,13 @@ TEST(BufferHooks, EveryReductionGoesThroughTheHook) {
   const ReduceOp kMax = ReduceOp::kMax;
   for (const Algorithm& alg : AllAlgorithms()) {
     if (!Reduces(alg.kind)) continue;
-    for (int n : {2, 3, 4, 5}) {
+    for (int n : {2, 3, 4, 5, 6}) {
       const size_t count = 1000;
       const std::string what =
           std::string(OpKindName(alg.kind)) + "/" + alg.name + " n=" + std::to_string(n);
       for (const ReduceOp* force : {static_cast<const ReduceOp*>(nullptr), &kMax}) {
         const ReduceOp expect_op = force ? kMax : ReduceOp::kSum;
-        Outcome o = RunHooked(alg, n, count, force);
+        Outcome o = RunHooked(alg, n, count, force, false, n % 2 == 0 ? 2 : 1);
         EXPECT_GT(o.reduces, 0) << what;
         for (int r = 0; r < n; ++r) {
           if (alg.kind == OpKind::kReduce && r != 0) continue;  // root 0 only
@@ -167,7 +171,7 @@ TEST(BufferHooks, AlgorithmsNeedNoTags) {
                                  " (tags ignored, rendezvous)";
         Outcome o;
         try {
-          o = RunHooked(alg, n, count, nullptr, /*tag_blind=*/true);
+          o = RunHooked(alg, n, count, nullptr, /*tag_blind=*/true, n % 2 == 0 ? 2 : 1);
         } catch (const std::exception& e) {
           ADD_FAILURE() << what << ": " << e.what();
           continue;
@@ -217,7 +221,10 @@ TEST(BufferHooks, MovingAlgorithmsCopyThroughTheHook) {
     if (Reduces(alg.kind)) continue;
     const int n = 3;
     const size_t count = 257;
-    Outcome o = RunHooked(alg, n, count, nullptr);
+    Outcome o = RunHooked(alg, n, count, nullptr, false, 1);
+    Outcome o2 = RunHooked(alg, 4, count, nullptr, false, 2);  // hierarchical: two levels
+    EXPECT_GT(o2.copies, 0) << OpKindName(alg.kind) << "/" << alg.name << " on 2 nodes";
+    ExpectExact(alg, 4, count, o2, std::string(alg.name) + " on 2 nodes");
     const std::string what = std::string(OpKindName(alg.kind)) + "/" + alg.name;
     // Out of place, every algorithm copies at least the root's / its own block locally.
     EXPECT_GT(o.copies, 0) << what;

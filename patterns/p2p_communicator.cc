@@ -38,6 +38,7 @@ P2PCommunicator::P2PCommunicator(std::string backend, std::shared_ptr<Transport>
   for (int r = 0; r < size(); ++r) nodes.push_back(transport_->node(r));
   std::sort(nodes.begin(), nodes.end());
   nodes_ = static_cast<int>(std::unique(nodes.begin(), nodes.end()) - nodes.begin());
+  counters_.inter_node_measured = transport_->counts_inter_node();
 }
 
 P2PCommunicator::~P2PCommunicator() {

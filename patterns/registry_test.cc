@@ -29,8 +29,8 @@ TEST(Registry, EveryCollectiveHasItsAlgorithms) {
   const std::map<OpKind, std::set<std::string>> want = {
       {OpKind::kAllReduce,
        {"ring", "recursive_doubling", "rabenseifner", "reduce_bcast", "hierarchical"}},
-      {OpKind::kAllGather, {"ring", "recursive_doubling", "bruck"}},
-      {OpKind::kReduceScatter, {"ring", "recursive_halving"}},
+      {OpKind::kAllGather, {"ring", "recursive_doubling", "bruck", "hierarchical"}},
+      {OpKind::kReduceScatter, {"ring", "recursive_halving", "hierarchical"}},
       {OpKind::kBroadcast, {"binomial", "chain", "scatter_allgather"}},
       {OpKind::kReduce, {"binomial"}},
       {OpKind::kAllToAll, {"pairwise"}},

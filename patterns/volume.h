@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "comm/types.h"
 
@@ -28,14 +29,21 @@ struct VolumeModel {
 
 VolumeModel ModelSent(OpKind kind, const std::string& algo, size_t count, size_t elem_size, int n,
                       int rank, int root = 0);
-// Bytes a rank sends to ranks on its own node and to other nodes, for a group of `nodes`
-// nodes of `per_node` ranks each, ranks node-major (rank = node * per_node + position).
-// all_reduce "ring" and "hierarchical" (UsageError otherwise).
+// Bytes a rank sends to ranks on its own node and to other nodes, node_of[r] being the node
+// of group rank r (any placement; P2P::node): every algorithm ModelSent knows, "auto"
+// resolved for a group spanning that many nodes, and sendrecv as the benchmark runs it
+// (count elements to rank + 1). The hierarchical algorithms are modelled by their closed forms
+// (L ranks on each of N nodes: all_gather and reduce_scatter send (N-1) count elements across
+// and (L-1) N count inside), everything else by the destination of every message.
 struct NodeSplit {
   uint64_t intra = 0, inter = 0;
 };
 NodeSplit ModelSentByNode(OpKind kind, const std::string& algo, size_t count, size_t elem_size,
-                          int per_node, int nodes, int rank);
+                          const std::vector<int>& node_of, int rank, int root = 0);
+// The same for `nodes` nodes of `per_node` ranks each, node-major (rank = node * per_node +
+// position), as --ranks-per-node places them.
+NodeSplit ModelSentByNode(OpKind kind, const std::string& algo, size_t count, size_t elem_size,
+                          int per_node, int nodes, int rank, int root = 0);
 
 // The largest per-rank figures over all ranks (what bytes_sent_per_rank reports).
 VolumeModel ModelSentMax(OpKind kind, const std::string& algo, size_t count, size_t elem_size,

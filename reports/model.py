@@ -15,7 +15,7 @@ COLL_FIELDS = ("time_us", "busbw_GBps", "size_bytes")
 LAYER_FIELDS = ("step_ms",)
 LAYER_COUNTERS = ("fwd_ms", "bwd_ms", "step_ms", "comm_bytes_per_rank", "comm_bytes_model",
                   "tflops", "comm_ms", "comm_exposed_ms", "comm_frac", "max_rel_err",
-                  "peak_mem_bytes_per_rank")
+                  "peak_mem_bytes_per_rank", "peak_mem_model_bytes_per_rank")
 SMALL_MAX = 64 * 1024
 LIMIT_KEY = "host_memcpy_GBps"
 

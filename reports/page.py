@@ -382,7 +382,6 @@ def section_layers(pl, res):
         out.append('<p class="none">no layer results in these files</p></section>')
         return "".join(out)
     schemes = sorted({e.parts["scheme"] for e in lay})
-    cases = sorted({(e.label, e.key[1]) for e in lay})
     # Per scheme: step/fwd/bwd time and measured comm volume next to the model.
     for sch in schemes:
         es = sorted([e for e in lay if e.parts["scheme"] == sch],
@@ -417,44 +416,114 @@ def section_layers(pl, res):
         out.append(table(["case", "ranks"] + present,
                          [[e.label, e.key[1]] + [fmt(e.value(c)) for c in present]
                           for e in es], cls="numbers"))
-    out.extend(_schemes_side_by_side(pl, res, lay, schemes, cases))
+    out.extend(_schemes_side_by_side(pl, lay))
     out.append(_overlap_table(res))
     out.append(_backend_table(res))
     out.append("</section>")
     return "".join(out)
 
 
-def _schemes_side_by_side(pl, res, lay, schemes, cases):
-    """Step time of every scheme per case: the plot and its table."""
-    out = []
-    fig, ax = pl.plt.subplots(figsize=(10, 0.45 * len(cases) * max(1, len(schemes)) / 2 + 2.5))
-    h = 0.8 / max(1, len(schemes))
-    rows = []
-    for j, sch in enumerate(schemes):
-        vals = []
-        for c, w in cases:
-            e = res.entries.get(next((k for k, x in res.entries.items() if x.kind == "layer"
-                                      and x.parts["scheme"] == sch and x.label == c
-                                      and k[1] == w), None))
-            vals.append(e.value("step_ms") if e else 0)
-        ax.barh([i + j * h for i in range(len(cases))], vals, height=h, label=sch)
-    for c, w in cases:
-        row = [c, w]
-        for sch in schemes:
-            e = next((x for x in lay if x.parts["scheme"] == sch and x.label == c
-                      and x.key[1] == w), None)
-            row.append(fmt(e.value("step_ms")) if e else "-")
-        rows.append(row)
-    ax.set_yticks([i + h * (len(schemes) - 1) / 2 for i in range(len(cases))])
-    ax.set_yticklabels(["%s (%d ranks)" % cw for cw in cases], fontsize=7)
-    ax.set_xlabel("step time (ms)")
-    ax.set_title("schemes side by side: step time")
-    _legend(ax, fontsize=7)
+# The model shape of a layer case, from its fields: schemes are compared within one shape.
+SHAPE_FIELDS = ("case", "batch", "seq", "hidden", "heads", "dtype", "overlap", "backend")
+SCHEME_ORDER = ("tp1d", "tp1d-sp", "tp2d", "tp2p5d", "tp3d")
+SIDE_COLUMNS = ("comm_bytes_per_rank", "comm_bytes_model", "peak_mem_bytes_per_rank",
+                "peak_mem_model_bytes_per_rank", "step_ms")
+
+
+def _variant(e):
+    """A scheme's variant from its fields: "d=2 bcast", "allgather", or ""."""
+    p = e.parts
+    return " ".join(x for x in ("d=%s" % p["depth"] if p.get("depth") else "",
+                                p.get("summa", "")) if x)
+
+
+def _side_groups(lay):
+    """TP layer results (not serial, not skeletons) grouped by model shape: {shape: [entries]},
+    each list sorted by scheme, ranks, variant."""
+    groups = {}
+    for e in lay:
+        p = e.parts
+        if p.get("kind") != "layer" or p.get("scheme") in ("serial", None):
+            continue
+        groups.setdefault(tuple(p.get(k, "") for k in SHAPE_FIELDS), []).append(e)
+    order = {s: i for i, s in enumerate(SCHEME_ORDER)}
+    for es in groups.values():
+        es.sort(key=lambda e: (order.get(e.parts["scheme"], len(order)), e.parts["scheme"],
+                               e.key[1], _variant(e)))
+    return groups
+
+
+def _shape_title(shape):
+    f = dict(zip(SHAPE_FIELDS, shape))
+    return "%s, b=%s s=%s h=%s nh=%s, %s, overlap %s, %s" % (
+        f["case"], f["batch"], f["seq"], f["hidden"], f["heads"], f["dtype"],
+        f["overlap"] or "-", f["backend"] or "-")
+
+
+def _side_plot(pl, es, title, name):
+    """Bytes per rank vs P per scheme (measured points, model line), peak memory measured vs
+    model, and step time, for one model shape."""
+    fig, (a1, a2, a3) = pl.plt.subplots(1, 3, figsize=(15, 0.35 * len(es) + 3.5))
+    series = {}
+    for e in es:
+        series.setdefault((e.parts["scheme"], _variant(e)), []).append(e)
+    for (sch, var), ser in sorted(series.items()):
+        lab = ("%s %s" % (sch, var)).strip()
+        xs = [e.key[1] for e in ser]
+        line = a1.plot(xs, [(e.value("comm_bytes_model") or 0) / 2 ** 20 for e in ser], "-",
+                       label=lab + " model")[0]
+        a1.plot(xs, [(e.value("comm_bytes_per_rank") or 0) / 2 ** 20 for e in ser], "s",
+                color=line.get_color(), label=lab + " measured")
+    a1.set_xlabel("P (ranks)")
+    a1.set_ylabel("MiB per rank")
+    a1.set_title("communication per rank vs P")
+    _legend(a1, fontsize=6)
+    labels = ["%s %s P=%d" % (e.parts["scheme"], _variant(e), e.key[1]) for e in es]
+    y = list(range(len(es)))
+    for j, (c, col, lab) in enumerate((("peak_mem_bytes_per_rank", "tab:red", "measured"),
+                                       ("peak_mem_model_bytes_per_rank", "tab:gray", "model"))):
+        a2.barh([v + (j - 0.5) * 0.4 for v in y], [(e.value(c) or 0) / 2 ** 20 for e in es],
+                height=0.4, color=col, label=lab)
+    a2.set_yticks(y)
+    a2.set_yticklabels(labels, fontsize=7)
+    a2.set_xlabel("MiB per rank")
+    a2.set_title("peak tensor memory per rank")
+    _legend(a2, fontsize=7)
+    a3.barh(y, [e.value("step_ms") or 0 for e in es], color="tab:green")
+    a3.set_yticks(y)
+    a3.set_yticklabels(labels, fontsize=7)
+    a3.set_xlabel("ms")
+    a3.set_title("step time")
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    out.append("<h3>Schemes side by side</h3>")
-    out.append(pl.save(fig, "layers-schemes.png"))
-    out.append(table(["case", "ranks"] + ["%s step_ms" % s for s in schemes], rows,
-                     cls="numbers"))
+    return pl.save(fig, name)
+
+
+def _schemes_side_by_side(pl, lay):
+    """Per model shape: every scheme, variant and P in one table (bytes per rank measured and
+    model, peak memory measured and model, step time) with its plots."""
+    groups = _side_groups(lay)
+    if not groups:
+        return []
+    out = ["<h3>Schemes side by side</h3><p>TP results grouped by model shape (fields case, b, "
+           "s, h, nh, dtype, overlap, backend), one row per scheme, variant and P. The memory "
+           "model is the scheme's count of the tensors live in the attention backward "
+           "(docs/schemes.md), absent for cases without one; measured / model = 1 when that is "
+           "the step's high-water mark.</p>"]
+    for n, shape in enumerate(sorted(groups)):
+        es = groups[shape]
+        title = _shape_title(shape)
+        out.append('<h4 class="shape">%s</h4>' % esc(title))
+        out.append(_side_plot(pl, es, title, "layers-schemes-%d.png" % n))
+        rows = []
+        for e in es:
+            vals = [e.value(c) for c in SIDE_COLUMNS]
+            ratio = vals[2] / vals[3] if vals[2] and vals[3] else None
+            rows.append([e.parts["scheme"], _variant(e), e.key[1]] + [fmt(v) for v in vals[:4]] +
+                        [fmt(ratio), fmt(vals[4])])
+        out.append(table(["scheme", "variant", "P", "bytes/rank measured", "bytes/rank model",
+                          "peak mem measured", "peak mem model", "measured / model",
+                          "step ms"], rows, cls="numbers side-by-side"))
     return out
 
 

@@ -325,5 +325,109 @@ class ReportTest(unittest.TestCase):
         self.assertIn("--out", se)
 
 
+def side_by_side_rows(page):
+    """The side-by-side tables' rows: {(scheme, variant, P): cells after P}, and duplicates."""
+    import html
+    rows, dups = {}, []
+    for t in re.findall(r'<table class="numbers side-by-side">(.*?)</table>', page, re.S):
+        for tr in re.findall(r"<tr>(.*?)</tr>", t, re.S):
+            cells = [html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", tr)]
+            if not cells:
+                continue
+            key = (cells[0], cells[1], int(cells[2]))
+            if key in rows:
+                dups.append(key)
+            rows[key] = cells[3:]
+    return rows, dups
+
+
+def side_by_side_problems(page, benchmarks):
+    """What the side-by-side tables get wrong about `benchmarks` (iteration runs of TP layers,
+    one per case): a case without its row, or a row whose numbers are not that case's."""
+    rows, dups = side_by_side_rows(page)
+    problems = ["duplicate row %s" % (k,) for k in dups]
+    for b in benchmarks:
+        f = b["fields"]
+        variant = " ".join(x for x in ("d=%s" % f["depth"] if f.get("depth") else "",
+                                       f.get("summa", "")) if x)
+        key = (f["scheme"], variant, int(f["ranks"]))
+        if key not in rows:
+            problems.append("no row for %s" % (key,))
+            continue
+        ratio = b["peak_mem_bytes_per_rank"] / b["peak_mem_model_bytes_per_rank"]
+        want = [report.fmt(b[k]) for k in ("comm_bytes_per_rank", "comm_bytes_model",
+                                            "peak_mem_bytes_per_rank",
+                                            "peak_mem_model_bytes_per_rank")]
+        want += [report.fmt(ratio), report.fmt(b["step_ms"])]
+        if rows[key] != want:
+            problems.append("row %s is %s, the case's values are %s" % (key, rows[key], want))
+    return problems
+
+
+class SchemesSideBySideTest(unittest.TestCase):
+    """The TP section's schemes side by side, on a //bench:sweep of bench/sweeps/schemes.sweep
+    (reports/testdata/schemes.json: 1d, 1d-sp, 2d at P = 4, 8, 9, 2.5d and 3d at P = 8)."""
+
+    @classmethod
+    def setUpClass(cls):
+        out = os.path.join(TMP, "schemes")
+        cls.index = report.build([td("schemes.json")], out)
+        with open(cls.index) as f:
+            cls.page = f.read()
+        with open(td("schemes.json")) as f:
+            cls.tp = [b for b in json.load(f)["benchmarks"]
+                      if b["fields"]["scheme"] != "serial" and b["run_type"] == "iteration"]
+
+    def test_one_group_for_the_shape(self):
+        self.assertEqual(self.page.count('<h4 class="shape">'), 1)
+        self.assertIn("block, b=12 s=48 h=144 nh=24, f32, overlap on, ucx", self.page)
+        self.assertIn('src="layers-schemes-0.png"', self.page)
+
+    def test_every_scheme_variant_and_P_has_its_own_values(self):
+        self.assertEqual(len(self.tp), 11)
+        self.assertEqual(len(side_by_side_rows(self.page)[0]), 11)
+        self.assertEqual(side_by_side_problems(self.page, self.tp), [])
+        # The memory model equals the measured peak on this shape for every scheme.
+        rows = side_by_side_rows(self.page)[0]
+        self.assertEqual({r[4] for r in rows.values()}, {"1"})
+
+    def test_check_catches_a_missing_row(self):
+        rows = re.findall(r"<tr><td>tp3d</td>.*?</tr>", self.page)
+        self.assertEqual(len(rows), 1)
+        broken = self.page.replace(rows[0], "")
+        self.assertEqual(side_by_side_problems(broken, self.tp),
+                         ["no row for ('tp3d', '', 8)"])
+
+    def test_check_catches_values_of_the_wrong_scheme(self):
+        # Two schemes at the same P with their names swapped: each row now carries the other
+        # scheme's numbers.
+        a = re.search(r"<tr><td>tp3d</td>", self.page)
+        b = re.search(r"<tr><td>tp1d-sp</td><td></td><td>8</td>", self.page)
+        self.assertTrue(a and b)
+        broken = (self.page.replace("<tr><td>tp3d</td>", "<tr><td>@@</td>")
+                  .replace("<tr><td>tp1d-sp</td><td></td><td>8</td>",
+                           "<tr><td>tp3d</td><td></td><td>8</td>")
+                  .replace("<tr><td>@@</td>", "<tr><td>tp1d-sp</td>"))
+        problems = side_by_side_problems(broken, self.tp)
+        self.assertEqual(len(problems), 2, problems)
+        self.assertTrue(all("the case's values are" in p for p in problems), problems)
+
+    def test_grouped_by_fields_not_labels(self):
+        # Another shape (fields, not the name) is another group; the same shape stays one.
+        with open(td("schemes.json")) as f:
+            data = json.load(f)
+        for b in data["benchmarks"]:
+            if b["fields"]["scheme"] == "tp3d":
+                b["fields"]["hidden"] = "288"
+        path = os.path.join(TMP, "schemes_two_shapes.json")
+        with open(path, "w") as f:
+            json.dump(data, f)
+        index = report.build([path], os.path.join(TMP, "schemes2"))
+        with open(index) as f:
+            page = f.read()
+        self.assertEqual(page.count('<h4 class="shape">'), 2)
+        self.assertIn("block, b=12 s=48 h=288 nh=24, f32, overlap on, ucx", page)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -43,6 +43,9 @@ UcxTransport::UcxTransport(std::shared_ptr<UcxContext> ctx, uint32_t context_id,
   // No callback and the default datatype (contiguous bytes): requests are polled with
   // ucp_request_check_status; nothing is allocated per message by this layer.
   std::memset(&param_, 0, sizeof(param_));
+  // Each peer's node, once: a send looks its flag up instead of comparing hostnames.
+  remote_.resize(static_cast<size_t>(size_));
+  for (int r = 0; r < size_; ++r) remote_[r] = node(r) != node(rank_) ? 1 : 0;
 }
 
 UcxTransport::~UcxTransport() {
@@ -109,7 +112,7 @@ Request UcxTransport::Isend(const void* buf, size_t bytes, int peer, int tag) {
   r.is_send = true;
   if (bytes == 0) return r;  // zero-byte messages are no-ops on both sides
   const uint64_t t = TagFor(rank_, peer, tag, /*send=*/true);
-  op_.owner->op_counters().Add(op_.kind, bytes);
+  op_.owner->op_counters().Add(op_.kind, bytes, remote_[static_cast<size_t>(peer)] != 0);
   ucs_status_ptr_t h = ucp_tag_send_nbx(ctx_->ep(world_ranks_[peer]), buf, bytes, t, &param_);
   if (UCS_PTR_IS_ERR(h)) {
     Failed(__LINE__,

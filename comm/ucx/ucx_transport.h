@@ -87,6 +87,7 @@ class UcxTransport final : public Transport {
   void BeginOp(const TransportOp& op) override;
   const std::vector<int>& world_ranks() const override { return world_ranks_; }
   int node(int r) const override;  // by hostname (Bootstrap::node_of)
+  bool counts_inter_node() const override { return true; }
   uint32_t next_free_context_id() const override;
   uint32_t max_context_ids() const override { return ucx_tag::kMaxContexts; }
   std::unique_ptr<Transport> Split(uint32_t context_id, const std::vector<int>& members) override;
@@ -110,6 +111,8 @@ class UcxTransport final : public Transport {
   uint32_t context_id_;
   int rank_, size_;
   std::vector<int> world_ranks_;
+  std::vector<char> remote_;  // remote_[r]: group rank r is on another node (sent bytes count
+                              // as inter-node)
   ucp_request_param_t param_;
   // The op in progress (BeginOp): its counter, tag base and deadline.
   TransportOp op_;

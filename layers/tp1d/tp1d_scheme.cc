@@ -74,6 +74,19 @@ class Tp1dScheme : public TpScheme {
   }
   CommPlan Plan(const LayerConfig& cfg, const std::string& kind, const MeshShape&,
                 const SchemeOptions&) const override;
+  // Memory: the residual stream [B, h] ([B/t, h] with SP), this rank's nh/t heads on every
+  // sample, fc1's [B, 4h/t] (docs/schemes.md "Memory per rank").
+  MemoryModel Memory(const LayerConfig& cfg, const std::string& kind, const MeshShape& axes,
+                     const SchemeOptions&) const override {
+    const int64_t t = AxisSize(axes, "tp"), B = cfg.tokens(), rows = sp_ ? B / t : B;
+    ActivationSizes a;
+    a.x = rows * cfg.hidden;
+    a.ln_rows = rows;
+    a.head = B * cfg.hidden / t;
+    a.probs = cfg.batch * (cfg.heads / t) * cfg.seq * cfg.seq;
+    a.ffn = B * cfg.ffn_hidden() / t;
+    return LayerMemoryModel(*this, cfg, kind, axes, a);
+  }
   std::unique_ptr<TpCase> MakeCase(Compute* c, Mesh* mesh, const LayerConfig& cfg,
                                    const std::string& kind,
                                    const SchemeOptions& opt) const override {

@@ -50,6 +50,20 @@ class Tp2dScheme : public TpScheme {
                 const SchemeOptions& opt) const override {
     return Tp2dPlan(cfg, kind, AxisSize(axes, "row"), 0, opt.summa == "allgather");
   }
+  // Memory: [B/q, h/q] activations, b/q samples x nh/q heads, and each LayerNorm keeps its
+  // gamma gathered to [h/q] (docs/schemes.md "Memory per rank").
+  MemoryModel Memory(const LayerConfig& cfg, const std::string& kind, const MeshShape& axes,
+                     const SchemeOptions&) const override {
+    const int64_t q = AxisSize(axes, "row"), B = cfg.tokens(), h = cfg.hidden;
+    ActivationSizes a;
+    a.x = B / q * (h / q);
+    a.ln_rows = B / q;
+    a.head = a.x;
+    a.probs = cfg.batch / q * (cfg.heads / q) * cfg.seq * cfg.seq;
+    a.ffn = B / q * (cfg.ffn_hidden() / q);
+    a.ln_gamma_gathered = h / q;
+    return LayerMemoryModel(*this, cfg, kind, axes, a);
+  }
   std::unique_ptr<TpCase> MakeCase(Compute* c, Mesh* mesh, const LayerConfig& cfg,
                                    const std::string& kind,
                                    const SchemeOptions& opt) const override {

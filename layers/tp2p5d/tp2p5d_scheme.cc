@@ -62,6 +62,19 @@ class Tp2p5dScheme : public TpScheme {
     return Tp2dPlan(cfg, kind, AxisSize(axes, "row"), AxisSize(axes, "dep"),
                     opt.summa == "allgather");
   }
+  // Memory: [B/(d q), h/q] activations, b/(d q) samples x nh/q heads; vectors held whole
+  // ([n/q]), nothing gathered kept (docs/schemes.md "Memory per rank").
+  MemoryModel Memory(const LayerConfig& cfg, const std::string& kind, const MeshShape& axes,
+                     const SchemeOptions&) const override {
+    const int64_t q = AxisSize(axes, "row"), dq = AxisSize(axes, "dep") * q, B = cfg.tokens();
+    ActivationSizes a;
+    a.x = B / dq * (cfg.hidden / q);
+    a.ln_rows = B / dq;
+    a.head = a.x;
+    a.probs = cfg.batch / dq * (cfg.heads / q) * cfg.seq * cfg.seq;
+    a.ffn = B / dq * (cfg.ffn_hidden() / q);
+    return LayerMemoryModel(*this, cfg, kind, axes, a);
+  }
   std::unique_ptr<TpCase> MakeCase(Compute* c, Mesh* mesh, const LayerConfig& cfg,
                                    const std::string& kind,
                                    const SchemeOptions& opt) const override {

@@ -1,6 +1,7 @@
 // layers/tp3d/tp3d_scheme.cc: the 3D scheme (TP_SCHEMES.md section 4) in the scheme registry
 // (layers/scheme.h): mesh {k: q, j: q, i: q} (rank = i + q*j + q^2*k), slices, plan, cases.
 #include <cmath>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -106,6 +107,24 @@ class Tp3dScheme : public TpScheme {
               const std::vector<int64_t>& coords) const override;
   CommPlan Plan(const LayerConfig& cfg, const std::string& kind, const MeshShape& axes,
                 const SchemeOptions& opt) const override;
+  // Memory: [B/q^2, h/q] activations, b/q^2 samples x nh/q heads, and every linear keeps its
+  // gathered input [B/q, in/q] and weight [in/q, out/q] (docs/schemes.md "Memory per rank").
+  MemoryModel Memory(const LayerConfig& cfg, const std::string& kind, const MeshShape& axes,
+                     const SchemeOptions&) const override {
+    const int64_t q = AxisSize(axes, "i"), B = cfg.tokens(), h = cfg.hidden;
+    const int64_t f = cfg.ffn_hidden();
+    ActivationSizes a;
+    a.x = B / (q * q) * (h / q);
+    a.ln_rows = B / (q * q);
+    a.head = a.x;
+    a.probs = cfg.batch / (q * q) * (cfg.heads / q) * cfg.seq * cfg.seq;
+    a.ffn = B / (q * q) * (f / q);
+    for (const auto& [lin, io] : std::map<std::string, std::pair<int64_t, int64_t>>{
+             {"qkv", {h, 3 * h}}, {"proj", {h, h}}, {"fc1", {h, f}}, {"fc2", {f, h}}}) {
+      a.gathered[lin] = {B / q * (io.first / q), io.first / q * (io.second / q)};
+    }
+    return LayerMemoryModel(*this, cfg, kind, axes, a);
+  }
   std::unique_ptr<TpCase> MakeCase(Compute* c, Mesh* mesh, const LayerConfig& cfg,
                                    const std::string& kind,
                                    const SchemeOptions& opt) const override {

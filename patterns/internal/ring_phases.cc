@@ -1,6 +1,7 @@
 // patterns/internal/ring_phases.cc: ring reduce-scatter (segmented) and ring all-gather.
 #include "patterns/internal/ring_phases.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "patterns/internal/util.h"
@@ -99,6 +100,39 @@ void RingAllGather(P2P& p, char* buf, const BlockPartition& part, size_t elem, i
   // The last step's segments are not forwarded.
   if (!has_all)
     p.WaitAll(recvs.data() + first[n - 2], static_cast<int>(recvs.size() - first[n - 2]));
+  sends.WaitAll(p);
+}
+
+void RingAllGatherPieces(P2P& p, const std::vector<std::vector<Piece>>& bundles, size_t elem, int r,
+                         int n, int left, int right, int tag) {
+  if (n <= 1) return;
+  const size_t seg = SegmentElems(kRingAllGatherSegmentBytes, elem) * elem;
+  // Calls fn(at, bytes) for every segment of bundle b, in order.
+  auto segments = [&](int b, auto&& fn) {
+    for (const Piece& pc : bundles[static_cast<size_t>(b)]) {
+      for (size_t o = 0; o < pc.bytes; o += seg) fn(pc.at + o, std::min(seg, pc.bytes - o));
+    }
+  };
+  // Post every segment's receive first: all come from the left and are matched in order.
+  std::vector<Request> recvs;
+  std::vector<size_t> first(static_cast<size_t>(n), 0);  // step k's first receive in recvs
+  for (int k = 0; k < n - 1; ++k) {
+    first[k] = recvs.size();
+    segments(RingAllGatherStep(r, n, k).recv_block,
+             [&](char* at, size_t len) { recvs.push_back(p.Irecv(at, len, left, tag)); });
+  }
+  RequestList sends;
+  for (int k = 0; k < n - 1; ++k) {
+    // Step k: forward the bundle received at step k-1 (this rank's own at step 0), each
+    // segment once it has arrived.
+    size_t i = 0;
+    segments(RingAllGatherStep(r, n, k).send_block, [&](char* at, size_t len) {
+      if (k > 0) p.Wait(recvs[first[k - 1] + i++]);
+      sends.Add(p.Isend(at, len, right, tag));
+    });
+  }
+  // The last step's segments are not forwarded.
+  p.WaitAll(recvs.data() + first[n - 2], static_cast<int>(recvs.size() - first[n - 2]));
   sends.WaitAll(p);
 }
 

@@ -7,6 +7,7 @@
 #define TPBENCH_PATTERNS_INTERNAL_RING_PHASES_H_
 
 #include <cstddef>
+#include <vector>
 
 #include "comm/p2p.h"
 #include "comm/types.h"
@@ -37,6 +38,19 @@ void RingReduceScatter(P2P& p, const RingReduceScatterArgs& a);
 // receives nothing); skip_send: the right neighbour has_all (this rank sends nothing).
 void RingAllGather(P2P& p, char* buf, const BlockPartition& part, size_t elem, int r, int n,
                    int left, int right, int tag, bool has_all = false, bool skip_send = false);
+
+// Bytes at `at` (a piece of a bundle: blocks that travel together but need not be adjacent).
+struct Piece {
+  char* at = nullptr;
+  size_t bytes = 0;
+};
+
+// Ring all-gather of n bundles, bundle b being bundles[b] (pieces anywhere, received in
+// place); rank r holds bundle r. Each piece travels in kRingAllGatherSegmentBytes segments
+// (whole elements of `elem` bytes), forwarded as soon as it has arrived; all receives are
+// posted first. Per rank: every bundle but r+1's is sent to the right, piece by piece.
+void RingAllGatherPieces(P2P& p, const std::vector<std::vector<Piece>>& bundles, size_t elem, int r,
+                         int n, int left, int right, int tag);
 
 }  // namespace internal
 }  // namespace tpbench

@@ -15,6 +15,13 @@ namespace internal {
 inline char* At(void* p, size_t off) { return static_cast<char*>(p) + off; }
 inline const char* At(const void* p, size_t off) { return static_cast<const char*>(p) + off; }
 
+// The node of every group rank (P2P::node), for HierarchyOf (patterns/schedule/hierarchy.h).
+inline std::vector<int> NodesOf(const P2P& p) {
+  std::vector<int> node_of(static_cast<size_t>(p.size()));
+  for (int r = 0; r < p.size(); ++r) node_of[static_cast<size_t>(r)] = p.node(r);
+  return node_of;
+}
+
 // Through the transport (P2P::Copy): the buffers may be device memory.
 inline void CopyUnlessSame(P2P& p, void* dst, const void* src, size_t bytes) {
   if (bytes > 0 && dst != src) p.Copy(dst, src, bytes);

@@ -8,6 +8,7 @@
 #define TPBENCH_PATTERNS_SCHEDULE_HIERARCHY_H_
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 namespace tpbench {
@@ -15,10 +16,14 @@ namespace tpbench {
 struct Hierarchy {
   bool regular = false;  // every node holds the same number of ranks
   int nodes = 0, per_node = 0;
-  int node_index = 0;            // this rank's node, numbered by each node's lowest rank
-  int local = 0;                 // this rank's position among its node's ranks
-  std::vector<int> local_ranks;  // group ranks on this rank's node, ascending
-  std::vector<int> cross_ranks;  // the rank at position `local` on every node, node order
+  int node_index = 0;                     // this rank's node, numbered by each node's lowest rank
+  int local = 0;                          // this rank's position among its node's ranks
+  std::vector<int> local_ranks;           // group ranks on this rank's node, ascending
+  std::vector<int> cross_ranks;           // the rank at position `local` on every node, node order
+  std::vector<std::vector<int>> members;  // members[k][j]: group rank at position j of node k
+
+  // Worth a hierarchical algorithm: several nodes of equal size, more than one rank each.
+  bool TwoLevel() const { return regular && nodes > 1 && per_node > 1; }
 };
 
 // node_of[r] is the node of group rank r (any integer ids).
@@ -50,6 +55,7 @@ inline Hierarchy HierarchyOf(const std::vector<int>& node_of, int me) {
   if (h.regular) {
     for (int k = 0; k < h.nodes; ++k) h.cross_ranks.push_back(members[k][h.local]);
   }
+  h.members = std::move(members);
   return h;
 }
 

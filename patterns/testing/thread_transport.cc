@@ -110,7 +110,7 @@ class ThreadP2P : public Transport {
     } else {
       q->eager.assign(static_cast<const char*>(buf), static_cast<const char*>(buf) + bytes);
     }
-    if (op_.owner) op_.owner->op_counters().Add(op_.kind, bytes);
+    if (op_.owner) op_.owner->op_counters().Add(op_.kind, bytes, node(peer) != node(rank_));
     std::lock_guard<std::mutex> l(w_->mu);
     RankStats& s = w_->stats()[me()];
     s.bytes += bytes, s.msgs += 1;
@@ -136,6 +136,7 @@ class ThreadP2P : public Transport {
   }
 
   void BeginOp(const TransportOp& op) override { op_ = op; }
+  bool counts_inter_node() const override { return true; }
   const std::vector<int>& world_ranks() const override { return world_ranks_; }
   int node(int r) const override {
     const std::vector<int>& nodes = w_->opts().nodes;

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # tools/cluster/cluster_test.sh: the emulated cluster end to end (docs/multinode.md), as CI
 # runs it: up 2 nodes (prefix tpt, 198.19.7.0/24, so a developer's cluster is left alone),
-# a second up refused, //bench:collectives on 2 nodes x 2 ranks over both backends with every
-# result exact and the topology in the results context, degrade, down leaving nothing behind.
+# a second up refused, //bench:collectives on 2 nodes x 2 ranks over both backends (every
+# algorithm on ucx) with every result exact, every ucx result's bytes across nodes (measured
+# by the ucx transport) equal to the model and none reported for mpi, the topology in the
+# results context, degrade, down leaving nothing behind.
 # Where the machine cannot make namespaces, the test reports itself skipped (JUnit <skipped>)
 # with the reason.
-#   cluster_test.sh <tools/cluster/cluster.sh> <collectives>
+#   cluster_test.sh <tools/cluster/cluster.sh> <collectives> <check_results>
 set -uo pipefail
-cluster="$1" bin="$2"
+cluster="$1" bin="$2" check="$3"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 export TPBENCH_CLUSTER_PREFIX=tpt TPBENCH_CLUSTER_NET=198.19.7 TPBENCH_TIMEOUT_S=60
 fail=0
@@ -33,9 +35,11 @@ grep -q "already up" "$tmp/second" || { echo "FAIL: second up: $(cat "$tmp/secon
 
 # shellcheck disable=SC1091
 source /run/tpbench-cluster-tpt/env
-timeout 120 "$bin" --np 4 --hosts cluster --ranks-per-node 2 --backend ucx,mpi --coll all \
+SECONDS=0
+timeout -k 5 120 "$bin" --np 4 --hosts cluster --ranks-per-node 2 --backend ucx,mpi --coll all \
   -b 1K -e 64K -f 64 -n 2 -w 1 --benchmark_out="$tmp/mn.json" >"$tmp/log" 2>&1
 rc=$?
+echo "(collectives, every collective, auto: ${SECONDS} s)"
 if [[ $rc != 0 ]] || ! grep -q "# Out of bounds values : 0 OK" "$tmp/log"; then
   echo "FAIL: collectives across 2 nodes exited $rc"; cat "$tmp/log"; fail=1
 else
@@ -47,6 +51,40 @@ ctx = json.load(open(sys.argv[1]))["context"]
 if ctx.get("nodes") != "2" or ctx.get("ranks_per_node") != "node0:2,node1:2":
     sys.exit("FAIL: context nodes=%r ranks_per_node=%r" % (ctx.get("nodes"), ctx.get("ranks_per_node")))
 print("ok: context records 2 nodes, node0:2,node1:2")
+PY
+# The hierarchical algorithms and the flat ring by name, at a size where auto picks them too.
+SECONDS=0
+timeout -k 5 60 "$bin" --np 4 --hosts cluster --ranks-per-node 2 --backend ucx \
+  --coll all_reduce,all_gather,reduce_scatter --algo hierarchical,ring -b 64K -e 64K -n 1 -w 0 \
+  --inplace 0 --benchmark_out="$tmp/hier.json" >"$tmp/hier.log" 2>&1
+rc=$?
+echo "(collectives, hierarchical and ring: ${SECONDS} s)"
+if [[ $rc != 0 ]] || ! grep -q "# Out of bounds values : 0 OK" "$tmp/hier.log" ||
+   ! grep -q "# Bytes across nodes   : = model OK" "$tmp/hier.log"; then
+  echo "FAIL: hierarchical and ring across 2 nodes exited $rc"; cat "$tmp/hier.log"; fail=1
+fi
+# Bytes across nodes: measured by the ucx transport, equal to the model for every result, none
+# reported for mpi, every ucx result sending some (bench/check_results.py).
+for f in mn hier; do
+  cp "$tmp/$f.json" "${TEST_UNDECLARED_OUTPUTS_DIR:-$tmp}/" 2>/dev/null  # kept for a look
+  if ! "$check" --expect-inter-node "$tmp/$f.json" >"$tmp/check_$f" 2>&1; then
+    echo "FAIL: bytes across nodes ($f.json):"; cat "$tmp/check_$f"; fail=1
+  fi
+done
+/usr/bin/python3 - "$tmp/mn.json" "$tmp/hier.json" <<'PY' || fail=1
+import json, sys
+seen = set()
+for path in sys.argv[1:]:
+    for b in json.load(open(path))["benchmarks"]:
+        f = b.get("fields", {})
+        if f.get("backend") == "ucx" and "inter_node_bytes_model" in b:
+            seen.add((f.get("coll"), f.get("algo")))
+want = {(c, a) for c in ("all_reduce", "all_gather", "reduce_scatter")
+        for a in ("auto", "hierarchical", "ring")}
+if want - seen:
+    sys.exit("FAIL: no checked results across nodes for %s" % sorted(want - seen))
+print("ok: bytes across nodes = model on ucx for %d collective/algorithm pairs "
+      "(hierarchical included); none reported on mpi" % len(seen))
 PY
 
 "$cluster" degrade 1 100mbit | grep -q "node 1's link is now 100mbit" || { echo "FAIL: degrade"; fail=1; }

@@ -2,7 +2,9 @@
 """tools/schemes/schemes_doc.py: the closed forms of TP_SCHEMES.md section 6 for one pre-LN
 block (per rank, forward + backward, including the small LayerNorm and bias terms of
 section 5, for the algorithms layers/ implements), the table of docs/schemes.md from a
-schemes sweep's results, and the plot of bytes per rank vs P (model curves, measured points).
+schemes sweep's results (with the peak tensor memory per rank next to the scheme's memory
+model, layers/scheme.h MemoryModel), and the plot of bytes per rank vs P (model curves,
+measured points).
 
   bazel run //tools/schemes:schemes_doc -- --results results/x/results.json \
       --table docs/schemes_table.md --plot docs/schemes_bytes.png
@@ -100,6 +102,7 @@ def rows(results):
             "measured": b.get("comm_bytes_per_rank"), "model": b["comm_bytes_model"],
             "formula": round(block_elems(scheme, P, B, h, depth) * es),
             "peak": b["peak_mem_bytes_per_rank"], "step_ms": b["step_ms"],
+            "peak_model": b.get("peak_mem_model_bytes_per_rank"),
             "weights": weights_per_rank(scheme, P, h, depth) * es,
         })
     return out
@@ -114,8 +117,8 @@ def weights_per_rank(scheme, P, h, depth=2):
 def table(rs):
     lines = ["| scheme | P | variant | bytes/rank measured | closed form | = | quoted | "
              "measured / quoted scaling from the scheme's smallest P | weight bytes/rank | "
-             "peak mem bytes/rank | step ms |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "peak mem bytes/rank measured | peak mem model | measured / model | step ms |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     first = {}
     for r in rs:
         first.setdefault(r["scheme"], r)
@@ -124,11 +127,12 @@ def table(rs):
         f0 = first[r["scheme"]]
         pred = f0["measured"] * (f0["P"] / r["P"]) ** e if f0["measured"] else None
         vs = "-" if r is f0 or pred is None else "%.2f x" % (r["measured"] / pred)
-        lines.append("| %s | %d | %s | %d | %d | %s | %s | %s | %.0f | %d | %.1f |" % (
+        pm = r["peak_model"]
+        lines.append("| %s | %d | %s | %d | %d | %s | %s | %s | %.0f | %d | %s | %s | %.1f |" % (
             r["scheme"], r["P"], ("d=%d " % r["depth"] if r["scheme"] == "2.5d" else "")
             + (r["summa"] or ""), r["measured"], r["formula"],
             "yes" if r["measured"] == r["formula"] else "NO", label, vs, r["weights"], r["peak"],
-            r["step_ms"]))
+            "%d" % pm if pm else "-", "%.4f" % (r["peak"] / pm) if pm else "-", r["step_ms"]))
     return "\n".join(lines) + "\n"
 
 

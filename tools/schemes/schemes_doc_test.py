@@ -37,6 +37,9 @@ class SchemesDocTest(unittest.TestCase):
                 rows = [l for l in f if l.startswith("| ") and "---" not in l][1:]
             self.assertEqual(len(rows), 11)
             self.assertTrue(all("| yes |" in r for r in rows), rows)
+            # Peak memory: the scheme's model next to the measurement, equal on this shape.
+            cells = [[c.strip() for c in r.split("|")[1:-1]] for r in rows]
+            self.assertTrue(all(c[9] == c[10] and c[11] == "1.0000" for c in cells), cells)
             schemes = {r.split("|")[1].strip() for r in rows}
             self.assertEqual(schemes, {"1d", "1d-sp", "2d", "2.5d", "3d"})
             self.assertGreater(os.path.getsize(png), 10000)
