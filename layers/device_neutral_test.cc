@@ -141,6 +141,12 @@ TEST(DeviceNeutral, AlgorithmsAreAskedOfTheCommunicator) {
   EXPECT_EQ(SchemeAlgorithm(ours, OpKind::kAllReduce), "ring");
   EXPECT_EQ(SchemeAlgorithm(ours, OpKind::kBroadcast), "binomial");
   EXPECT_EQ(SchemeAlgorithm(device, OpKind::kReduce), "auto");
+  // nccl also offers tpbench's algorithms over its point-to-point: the layers still run the
+  // library's own collectives.
+  const OffersOnly both("nccl", {"auto", "native", "ring", "binomial"});
+  EXPECT_EQ(Tp1dAlgorithm(both), "auto");
+  EXPECT_EQ(SchemeAlgorithm(both, OpKind::kAllReduce), "auto");
+  EXPECT_EQ(SchemeAlgorithm(both, OpKind::kBroadcast), "auto");
 }
 
 }  // namespace

@@ -162,9 +162,11 @@ MemoryModel LayerMemoryModel(const TpScheme& s, const LayerConfig& cfg, const st
 std::string SchemeAlgorithm(const Communicator& comm, OpKind kind) {
   const std::string want =
       kind == OpKind::kBroadcast || kind == OpKind::kReduce ? "binomial" : "ring";
-  for (const std::string& a : comm.Algorithms(kind)) {
-    if (a == want) return want;
-  }
+  const std::vector<std::string> offered = comm.Algorithms(kind);
+  // A library with its own collectives (mpi, nccl: "native") runs them, even where it also
+  // offers tpbench's algorithms over its point-to-point (nccl).
+  if (std::find(offered.begin(), offered.end(), "native") != offered.end()) return "auto";
+  if (std::find(offered.begin(), offered.end(), want) != offered.end()) return want;
   return "auto";
 }
 

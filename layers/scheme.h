@@ -118,9 +118,11 @@ MemoryModel LayerMemoryModel(const TpScheme& s, const LayerConfig& cfg, const st
                              const MeshShape& axes, const ActivationSizes& a);
 
 // The algorithm the schemes use for an op kind on comm, asked of the communicator
-// (Algorithms(kind), never its backend's name): "ring" (all-reduce, all-gather,
-// reduce-scatter) and "binomial" (broadcast, reduce) when offered (tpbench's algorithms),
-// whose bytes are the ring model above; otherwise "auto" (the library's own: mpi, nccl).
+// (Algorithms(kind), never its backend's name): "auto" when it offers "native" (a library's
+// own collectives: mpi, nccl, even though nccl also offers tpbench's algorithms over its
+// point-to-point); otherwise "ring" (all-reduce, all-gather, reduce-scatter) and "binomial"
+// (broadcast, reduce) when offered (tpbench's algorithms on ucx), whose bytes are the ring
+// model above; otherwise "auto".
 std::string SchemeAlgorithm(const Communicator& comm, OpKind kind);
 
 // A rectangle of a matrix: rows [r0, r1), cols [c0, c1).
