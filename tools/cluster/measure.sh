@@ -5,8 +5,13 @@
 #     flat ring and the MPI library's, interleaved (round r starts at a different candidate);
 #   - the 1D TP layer (block) with its TP group across the nodes (one rank per node), overlap
 #     on and off interleaved by //bench:layers --rounds;
+#   - (--what threshold) all-reduce, 4 KiB .. 1 MiB (x2), tpbench's hierarchical against the
+#     flat algorithms auto picks on one node (recursive doubling, Rabenseifner) and the ring,
+#     the list's order rotated every round: where hierarchical starts to win (auto's
+#     threshold across nodes, patterns/auto_select.cc);
 # then down; finally tools/cluster/measure_summary.py prints the tables (medians, spread,
-# busbw as a fraction of the link rate, the overlap gain with its Mann-Whitney p).
+# busbw as a fraction of the link rate, the overlap gain with its Mann-Whitney p, the
+# threshold's winners).
 #
 #   bazel build //bench:collectives //bench:layers
 #   tools/cluster/measure.sh --out /tmp/mn --links 1gbit,10gbit --rounds 5
@@ -29,7 +34,7 @@ usage: measure.sh --out DIR [--links RATE,...] [--nodes N] [--rpn R] [--rounds K
   --nodes/--rpn  nodes and ranks per node of the all-reduce runs (default 2 x 2)
   --rounds       interleaved rounds of the three all-reduce candidates (default 3)
   --layer-rounds rounds of the 1D layer, overlap on and off alternating (default 20)
-  --what         collectives, layers or both (default both)
+  --what         a list of collectives, layers, threshold (default collectives,layers)
   environment: TPBENCH_MEASURE_LAYER_ARGS replaces the layer's "$layer_args"
 EOF
   exit 2
@@ -48,6 +53,10 @@ while (($#)); do
   esac
 done
 [[ -n $out ]] || { echo "measure: error: --out DIR is required" >&2; usage; }
+for w in ${what//,/ }; do
+  [[ $w =~ ^(collectives|layers|threshold)$ ]] ||
+    { echo "measure: error: --what '$w' is not collectives, layers or threshold" >&2; exit 2; }
+done
 for v in nodes rpn rounds layer_rounds; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "measure: error: --${v//_/-} '${!v}' is not a positive number" >&2; exit 2; }
 done
@@ -79,6 +88,20 @@ run_collectives() {  # run_collectives <link>
   done
 }
 
+run_threshold() {  # run_threshold <link>: every algorithm in one run, the order rotated
+  local link=$1 np=$((nodes * rpn)) algos=(hierarchical recursive_doubling rabenseifner ring)
+  local r i list f
+  for ((r = 0; r < rounds; r++)); do
+    list=""
+    for ((i = 0; i < 4; i++)); do list+=${list:+,}${algos[$(((r + i) % 4))]}; done
+    f=$out/thr_${link}_${nodes}x${rpn}_r$r.json
+    log_run "$f" "all_reduce $list 4K..1M ${nodes}x$rpn link $link round $r"
+    "$coll_bin" --np $np --hosts cluster --ranks-per-node $rpn --backend ucx --algo "$list" \
+      --coll all_reduce -b 4K -e 1M -f 2 -w 2 --inplace 0 --benchmark_out="$f" > "$f.log" 2>&1 ||
+      { echo "measure: error: threshold round $r at $link failed; see $f.log" >&2; exit 1; }
+  done
+}
+
 run_layers() {  # run_layers <link>: the TP group of 2 spans the 2 first nodes, 1 rank each
   local link=$1 f=$out/layers_${link}.json
   log_run "$f" "layers 1d overlap both, $layer_rounds rounds, link $link ($layer_args)"
@@ -95,6 +118,7 @@ for link in "${link_list[@]}"; do
   source "/run/tpbench-cluster-${TPBENCH_CLUSTER_PREFIX:-tpb}/env"
   [[ ,$what, == *,collectives,* ]] && run_collectives "$link"
   [[ ,$what, == *,layers,* ]] && run_layers "$link"
+  [[ ,$what, == *,threshold,* ]] && run_threshold "$link"
   "$cluster" down
 done
 trap - EXIT

@@ -8,7 +8,9 @@ Benchmark JSON of //bench:collectives and //bench:layers) and DIR/runs.log, and 
 Markdown: per link and size, each all-reduce candidate's median busbw over the rounds, its
 spread (min-max) and the median as a fraction of the link rate; per link, the 1D layer's step
 time with overlap on and off (medians, spread, gain = off / on - 1) and the one-sided
-Mann-Whitney p that off is slower (py/tpbench/mannwhitney.py, as the report's overlap table).
+Mann-Whitney p that off is slower (py/tpbench/mannwhitney.py, as the report's overlap table);
+from DIR/thr_<link>_<N>x<R>_r<round>.json, per size each all-reduce algorithm's median time and
+the fastest, and the smallest size from which hierarchical is the fastest at every larger one.
 Exits 2 naming the problem when DIR holds no results or a file is not results JSON.
 """
 
@@ -23,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from tpbench import mannwhitney  # noqa: E402  pylint: disable=wrong-import-position
 
 COLL = re.compile(r"coll_(?P<link>[^_]+)_(?P<shape>\d+x\d+)_(?P<cand>[a-z]+)_r(?P<round>\d+)\.json$")
+THRESHOLD = re.compile(r"thr_(?P<link>[^_]+)_(?P<shape>\d+x\d+)_r(?P<round>\d+)\.json$")
 LAYERS = re.compile(r"layers_(?P<link>[^_]+)\.json$")
 RATE = re.compile(r"^(?P<num>[0-9.]+)(?P<unit>bit|kbit|mbit|gbit)$")
 UNIT = {"bit": 1.0, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9}
@@ -89,6 +92,48 @@ def allreduce_tables(data):
     return lines
 
 
+def collect_threshold(folder):
+    """{(link, shape): {size: {algo: [time_us per round]}}}"""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(folder, "thr_*.json"))):
+        m = THRESHOLD.search(os.path.basename(path))
+        if not m:
+            continue
+        sizes = out.setdefault((m.group("link"), m.group("shape")), {})
+        for b in load_benchmarks(path):
+            if b.get("wrong", 0) != 0:
+                raise SummaryError("%s: %s has wrong results" % (path, b.get("name")))
+            algo = b.get("fields", {}).get("algo", "?")
+            sizes.setdefault(int(b["size_bytes"]), {}).setdefault(algo, []).append(
+                float(b["time_us"]))
+    return out
+
+
+def threshold_tables(data):
+    lines = []
+    for (link, shape), sizes in sorted(data.items()):
+        algos = sorted({a for per in sizes.values() for a in per})
+        lines += ["", "All-reduce time per op, %s nodes x ranks, links %s: us, median (min-max) "
+                  "over rounds; the fastest median in bold" % (shape, link), "",
+                  "| size | " + " | ".join(algos) + " |", "|---|" + "---|" * len(algos)]
+        winners = []
+        for size in sorted(sizes):
+            med = {a: statistics.median(v) for a, v in sizes[size].items()}
+            best = min(med, key=med.get)
+            winners.append((size, best))
+            cells = [("**%s**" if a == best else "%s") % spread(sizes[size][a], "%.0f")
+                     if a in sizes[size] else "-" for a in algos]
+            lines.append("| %s | %s |" % (human(size), " | ".join(cells)))
+        start = None
+        for size, best in reversed(winners):
+            if best != "hierarchical":
+                break
+            start = size
+        lines += ["", "hierarchical fastest from %s on (every larger size measured)" %
+                  (human(start) if start is not None else "no size")]
+    return lines
+
+
 def layer_tables(folder):
     lines = []
     for path in sorted(glob.glob(os.path.join(folder, "layers_*.json"))):
@@ -142,9 +187,11 @@ def human(size):
 
 
 def summarize(folder):
-    lines = allreduce_tables(collect_allreduce(folder)) + layer_tables(folder)
+    lines = (allreduce_tables(collect_allreduce(folder)) +
+             threshold_tables(collect_threshold(folder)) + layer_tables(folder))
     if not lines:
-        raise SummaryError("%s holds no coll_*.json or layers_*.json results" % folder)
+        raise SummaryError("%s holds no coll_*.json, thr_*.json or layers_*.json results" %
+                           folder)
     return "\n".join(lines + load_lines(folder)).lstrip("\n")
 
 
