@@ -140,13 +140,15 @@ def layer_tables(folder):
         m = LAYERS.search(os.path.basename(path))
         if not m:
             continue
-        steps = {}
+        steps, exposed = {}, {}
         for b in load_benchmarks(path):
             mode = re.search(r"/overlap:(on|off)/", b.get("name", ""))
             if mode:
                 case = b["name"].split("/overlap:")[0]
                 steps.setdefault(case, {}).setdefault(mode.group(1), []).append(
                     float(b["step_ms"]))
+                exposed.setdefault(case, {}).setdefault(mode.group(1), []).append(
+                    (b.get("comm_exposed_ms"), b.get("comm_ms")))
         for case, by in sorted(steps.items()):
             on, off = by.get("on", []), by.get("off", [])
             if len(on) < 2 or len(off) < 2:
@@ -160,7 +162,25 @@ def layer_tables(folder):
                       "|---|---|---|---|",
                       "| %s | %s | %+.1f%% | %.3g |" % (spread(on, "%.2f"), spread(off, "%.2f"),
                                                       gain, p)]
+            lines += comm_line(exposed[case])
     return lines
+
+
+def comm_line(by_mode):
+    """Median exposed communication with overlap on and off (with the one-sided p that off
+    exposes more), and the communication alone."""
+    def values(mode, i):
+        return [x[i] for x in by_mode.get(mode, []) if isinstance(x[i], (int, float))]
+
+    def med(mode, i):
+        v = values(mode, i)
+        return "%.2f" % statistics.median(v) if v else "-"
+    on, off = values("on", 0), values("off", 0)
+    p = ("%.3g" % mannwhitney.mannwhitneyu(off, on, alternative="greater")[1]
+         if len(on) >= 2 and len(off) >= 2 else "-")
+    return ["", "Exposed communication ms (median): overlap on %s, off %s (p off exposes more: "
+            "%s); the same collectives alone: %s." % (med("on", 0), med("off", 0), p,
+                                                      med("on", 1))]
 
 
 def load_lines(folder):
