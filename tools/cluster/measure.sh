@@ -29,7 +29,7 @@ layer_args="--case block -n 5 -w 2"
 usage() {
   cat >&2 <<EOF
 usage: measure.sh --out DIR [--links RATE,...] [--nodes N] [--rpn R] [--rounds K]
-                  [--layer-rounds K] [--what collectives,layers]
+                  [--layer-rounds K] [--what collectives,threshold,layers]
   --links        link rates to shape every node's link to, one cluster each (default 1gbit)
   --nodes/--rpn  nodes and ranks per node of the all-reduce runs (default 2 x 2)
   --rounds       interleaved rounds of the three all-reduce candidates (default 3)
@@ -66,7 +66,6 @@ done
 layer_args=${TPBENCH_MEASURE_LAYER_ARGS:-$layer_args}
 mkdir -p "$out"
 cluster=$HERE/cluster.sh
-trap '"$cluster" down >/dev/null 2>&1 || true' EXIT
 
 log_run() {  # log_run <file> <what>: one line per run with the load average before it
   echo "$(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg) $2 -> $1" >> "$out/runs.log"
@@ -113,7 +112,10 @@ run_layers() {  # run_layers <link>: the TP group of 2 spans the 2 first nodes, 
 
 IFS=, read -r -a link_list <<< "$links"
 for link in "${link_list[@]}"; do
+  # A cluster already up is reported by up (exit 2) and left alone; ours is taken down on
+  # any exit from here on.
   "$cluster" up "$nodes" --link "$link"
+  trap '"$cluster" down >/dev/null 2>&1 || true' EXIT
   # shellcheck disable=SC1090
   source "/run/tpbench-cluster-${TPBENCH_CLUSTER_PREFIX:-tpb}/env"
   [[ ,$what, == *,collectives,* ]] && run_collectives "$link"
