@@ -46,11 +46,13 @@ constexpr size_t kReduceScatterOddHalvingMax = 8u << 10;
 // ranks: the binomial tree won at every size measured.
 constexpr size_t kBroadcast2RanksBinomialMax = 16u << 10;
 
-// A group spanning nodes: the hierarchical all-reduce above this size, so that the network
-// carries 1/(ranks per node) of a flat ring's node-crossing bytes. NOT measured yet (the
-// emulated cluster's ucx runs were too slow to compare, docs/multinode.md): set at the size
-// where every rank's block of a 4-rank node still fills a 16 KiB message.
-constexpr size_t kAllReduceHierarchicalMin = 64u << 10;
+// A group spanning nodes: the hierarchical all-reduce from this size, so that the network
+// carries 1/(ranks per node) of a flat ring's node-crossing bytes. Measured on the emulated
+// cluster (2 nodes x 2 ranks, tbf links, 3 rotated rounds; docs/multinode.md,
+// `tools/cluster/measure.sh --what threshold`): from 32 KiB on it beat the flat algorithm auto
+// would pick (recursive doubling, Rabenseifner) at every size at both 1 and 10 Gbit/s; at
+// 16 KiB it won at 1 Gbit/s (117 vs 219 us) and lost at 10 Gbit/s (107 vs 92 us).
+constexpr size_t kAllReduceHierarchicalMin = 32u << 10;
 
 // A group spanning nodes: the hierarchical all-gather and reduce-scatter above these sizes (of
 // the whole gathered/scattered buffer), so that the network carries L(N-1)/(n-1) of a flat

@@ -2,6 +2,7 @@
 
 #include <ucs/config/global_opts.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -16,6 +17,8 @@ constexpr std::chrono::seconds kShutdownWait{2};
 }  // namespace
 
 constexpr std::chrono::milliseconds UcxContext::kSlowWait;
+constexpr std::chrono::milliseconds UcxContext::kPollCap;
+constexpr int UcxContext::kMissedWakeupsToWarn;
 
 std::shared_ptr<UcxContext> UcxContext::Create() {
   std::shared_ptr<UcxContext> ctx(new UcxContext());
@@ -131,19 +134,29 @@ void UcxContext::ProgressIdle() {
   }
 }
 
-void UcxContext::BlockOnce(Clock::time_point until) {
+bool UcxContext::BlockOnce(Clock::time_point until) {
   ucs_status_t s = ucp_worker_arm(worker_);
-  if (s == UCS_ERR_BUSY) return;  // events pending: the caller progresses again
+  if (s == UCS_ERR_BUSY) return false;  // events pending: the caller progresses again
   UCX_CHECK_STATUS(s, "ucp_worker_arm");
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()) +
               std::chrono::milliseconds(1);
-  // A cap on each poll bounds the cost of a missed wake-up (none is expected).
-  int ms = static_cast<int>(std::min<int64_t>(std::max<int64_t>(left.count(), 0), 100));
+  const int ms =
+      static_cast<int>(std::min<int64_t>(std::max<int64_t>(left.count(), 0), kPollCap.count()));
   pollfd p;
   p.fd = efd_;
   p.events = POLLIN;
   p.revents = 0;
-  poll(&p, 1, ms);
+  return poll(&p, 1, ms) == 0 && ms == kPollCap.count();
+}
+
+void UcxContext::NoteMissedWakeup() {
+  if (++missed_wakeups_ != kMissedWakeupsToWarn) return;
+  std::fprintf(stderr,
+               "tpbench: warning: rank %d: ucx: %d waits were woken by the %lld ms poll cap, "
+               "not by UCX, with work pending (missed wake-ups): timings include the cap. "
+               "Ranks on one kernel in different network namespaces that share an IPC "
+               "namespace do this (docs/multinode.md)\n",
+               world_rank_, missed_wakeups_, static_cast<long long>(kPollCap.count()));
 }
 
 void UcxContext::Shutdown() {

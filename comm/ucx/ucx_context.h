@@ -65,7 +65,7 @@ class UcxContext {
   // false). on_slow() is called once if the wait lasts longer than kSlowWait.
   // Spinning mode: ucp_worker_progress in a loop with a sched_yield every few hundred turns.
   // Blocking mode: progress until idle, ucp_worker_arm, poll() on the event fd (re-progress
-  // on UCS_ERR_BUSY), with poll timeouts bounded by the deadline.
+  // on UCS_ERR_BUSY), with poll timeouts bounded by the deadline and by kPollCap.
   template <class Done, class Slow>
   bool WaitUntil(Done done, Clock::time_point deadline, Slow on_slow);
 
@@ -76,6 +76,14 @@ class UcxContext {
   void ProgressIdle();
 
   static constexpr std::chrono::milliseconds kSlowWait{500};
+  // The longest single poll() of the event fd. Every event UCX delivers wakes the poll, so
+  // the cap only bounds the cost of a wake-up that UCX fails to signal; a poll that reaches
+  // it and is followed by progress is counted as a missed wake-up (NoteMissedWakeup).
+  static constexpr std::chrono::milliseconds kPollCap{100};
+  // Missed wake-ups so far; after kMissedWakeupsToWarn of them a warning says once that
+  // timings include the cap (docs/multinode.md, "Wake-ups across emulated nodes").
+  int missed_wakeups() const { return missed_wakeups_; }
+  static constexpr int kMissedWakeupsToWarn = 3;
 
   // After an op failed or timed out, peers may be stuck or gone: close endpoints by force at
   // shutdown instead of flushing them.
@@ -96,8 +104,10 @@ class UcxContext {
   void CreateWorker();          // context, worker and its event fd
   void ConnectAll();            // worker addresses exchanged, endpoints to every rank
   void Shutdown();
-  // One blocking step: arm the worker, then poll its fd until `until` (at most 100 ms).
-  void BlockOnce(Clock::time_point until);
+  // One blocking step: arm the worker, then poll its fd until `until` (at most kPollCap).
+  // True when the poll ran the whole kPollCap without an event.
+  bool BlockOnce(Clock::time_point until);
+  void NoteMissedWakeup();
   static void OnEndpointError(void* arg, ucp_ep_h ep, ucs_status_t status);
 
   struct PeerArg {
@@ -118,6 +128,7 @@ class UcxContext {
   int world_size_ = 1;
   bool blocking_ = false;
   bool failed_ = false;
+  int missed_wakeups_ = 0;
   uint32_t next_free_ctx_ = 1;  // 0 is the world
 };
 
@@ -139,13 +150,15 @@ bool UcxContext::WaitUntil(Done done, Clock::time_point deadline, Slow on_slow) 
     }
     return true;
   };
+  bool capped = false;  // the last poll ran into kPollCap with no event signalled
   for (unsigned turn = 1;; ++turn) {
-    while (ucp_worker_progress(worker_) != 0) {
-    }
+    unsigned progressed = 0;
+    while (const unsigned n = ucp_worker_progress(worker_)) progressed += n;
+    if (capped && progressed != 0) NoteMissedWakeup();
     if (done()) return true;
     if (blocking_) {
       if (!in_time()) return false;
-      BlockOnce(deadline);
+      capped = BlockOnce(deadline);
     } else if ((turn & 255) == 0) {
       sched_yield();
       if (!in_time()) return false;

@@ -2,7 +2,7 @@
 # tools/cluster/cluster.sh: an emulated cluster on one Linux machine, for multi-node runs and
 # tests (docs/multinode.md). Each "node" is a network namespace with one veth on a bridge that
 # has no uplink; mpirun enters a node through tools/cluster/agent, which also gives the ranks
-# the node's own hostname (UTS namespace) and PID namespace, so UCX and Open MPI pick tcp
+# the node's own hostname (UTS namespace), PID and IPC namespaces, so UCX and Open MPI pick tcp
 # between nodes and shared memory inside one, exactly as on a real cluster.
 #
 #   tools/cluster/up 2 --link 10gbit          # nodes tpbn0, tpbn1 at 198.18.0.10, .11 (a delay,
@@ -44,8 +44,8 @@ check() {
   ip -n $probe link set lo up 2>/dev/null || ok=1
   ip netns exec $probe tc qdisc add dev lo root tbf rate 1gbit burst 64kb latency 10ms \
     2>/dev/null || { echo "cluster: cannot shape links with tc (tbf)"; ok=1; }
-  ip netns exec $probe unshare --uts --pid --fork --mount-proc true 2>/dev/null ||
-    { echo "cluster: cannot create UTS/PID namespaces"; ok=1; }
+  ip netns exec $probe unshare --uts --ipc --pid --fork --mount-proc true 2>/dev/null ||
+    { echo "cluster: cannot create UTS/IPC/PID namespaces"; ok=1; }
   ip netns del $probe 2>/dev/null || true
   return $ok
 }

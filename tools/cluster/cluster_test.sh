@@ -4,7 +4,8 @@
 # a second up refused, //bench:collectives on 2 nodes x 2 ranks over both backends (every
 # algorithm on ucx) with every result exact, every ucx result's bytes across nodes (measured
 # by the ucx transport) equal to the model and none reported for mpi, the topology in the
-# results context, degrade, down leaving nothing behind.
+# results context, ucx's blocking waits woken by UCX (not by the poll cap) across nodes,
+# degrade, down leaving nothing behind.
 # Where the machine cannot make namespaces, the test reports itself skipped (JUnit <skipped>)
 # with the reason.
 #   cluster_test.sh <tools/cluster/cluster.sh> <collectives> <check_results>
@@ -86,6 +87,40 @@ if want - seen:
 print("ok: bytes across nodes = model on ucx for %d collective/algorithm pairs "
       "(hierarchical included); none reported on mpi" % len(seen))
 PY
+
+# Wake-ups across nodes (docs/multinode.md): with blocking waits (the env file's
+# TPBENCH_BLOCKING_PROGRESS=1), a 1 KiB all-reduce on ucx across the 2 nodes must take well
+# under the 100 ms poll cap per iteration: median of 5 repetitions x 3 iterations < 30 ms
+# (~0.1-0.3 ms measured on a loaded 2-core VM). Then the same with the agent's hook that
+# shares the IPC namespace between nodes (as the agent did before): UCX's wake-ups are lost,
+# every wait runs into the cap, and the bound and the missed-wake-up warning must both see it.
+wake_case() {  # wake_case <name>: runs the case; prints the median ms per iteration
+  timeout 60 "$bin" --np 4 --hosts cluster --ranks-per-node 2 --backend ucx -b 1K -e 1K \
+    -n 3 -w 1 --inplace 0 --benchmark_repetitions=5 --benchmark_out="$tmp/$1.json" \
+    >"$tmp/$1.log" 2>&1 || { echo "FAIL: $1: exit $?"; cat "$tmp/$1.log" >&2; return 1; }
+  /usr/bin/python3 - "$tmp/$1.json" <<'PY'
+import json, statistics, sys
+runs = [b["time_us"] for b in json.load(open(sys.argv[1]))["benchmarks"]
+        if b.get("run_type") == "iteration"]
+print("%.3f" % (statistics.median(runs) / 1000.0))
+PY
+}
+if ms=$(wake_case wake) && python3 -c "import sys; sys.exit(not float('$ms') < 30)"; then
+  echo "ok: 1 KiB all-reduce across 2 nodes, blocking waits: median $ms ms per iteration (< 30)"
+else
+  echo "FAIL: 1 KiB all-reduce across 2 nodes took ${ms:-?} ms per iteration (bound 30 ms)"; fail=1
+fi
+if grep -q "missed wake-ups" "$tmp/wake.log"; then
+  echo "FAIL: missed wake-ups reported with the IPC namespace per node"; grep warning "$tmp/wake.log"; fail=1
+fi
+if ms=$(TPBENCH_CLUSTER_SHARED_IPC=1 wake_case shared_ipc) &&
+   python3 -c "import sys; sys.exit(not float('$ms') >= 30)" &&
+   grep -q "missed wake-ups" "$tmp/shared_ipc.log"; then
+  echo "ok: with a shared IPC namespace the check sees $ms ms per iteration and the warning"
+else
+  echo "FAIL: the shared-IPC hook no longer shows lost wake-ups (${ms:-?} ms; UCX changed?):" \
+    "the 30 ms bound and the warning are no longer proven to catch them"; fail=1
+fi
 
 "$cluster" degrade 1 100mbit | grep -q "node 1's link is now 100mbit" || { echo "FAIL: degrade"; fail=1; }
 tc qdisc show dev tptv1 | grep -q "rate 100Mbit" || { echo "FAIL: degrade did not shape tptv1"; fail=1; }

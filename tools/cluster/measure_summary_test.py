@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""Tests of tools/cluster/measure_summary.py on results files written here: busbw as a
+fraction of the link rate with median and spread over rounds, the threshold's crossover, the
+overlap gain with a p-value that separates a real gain from none, and exit 2 naming the
+problem for an empty folder, wrong results and a file that is not results JSON."""
+
+import contextlib
+import io
+import json
+import os
+import re
+import tempfile
+import unittest
+
+import measure_summary  # beside this file
+
+
+def bench(name, **counters):
+    entry = {"name": name, "run_type": "iteration"}
+    entry.update(counters)
+    return entry
+
+
+def write(folder, name, benchmarks):
+    with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
+        json.dump({"context": {}, "benchmarks": benchmarks}, f)
+
+
+def run_main(folder):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = measure_summary.main(["measure_summary.py", folder])
+    return rc, out.getvalue(), err.getvalue()
+
+
+class AllReduceTest(unittest.TestCase):
+    def test_median_spread_and_fraction_of_link(self):
+        with tempfile.TemporaryDirectory() as d:
+            for r, bw in enumerate((0.10, 0.12, 0.11)):
+                write(d, "coll_1gbit_2x2_ring_r%d.json" % r,
+                      [bench("ar", size_bytes=65536, busbw_GBps=bw, time_us=1, wrong=0)])
+            rc, out, _ = run_main(d)
+        self.assertEqual(rc, 0)
+        # median 0.11 of a 0.125 GB/s link = 0.88; spread 0.10-0.12; no other candidate
+        self.assertIn("| 64 KiB | - | 0.1100 (0.1000-0.1200), 0.88 | - |", out)
+        self.assertIn("3 rounds", out)
+
+    def test_wrong_results_are_an_error(self):
+        with tempfile.TemporaryDirectory() as d:
+            write(d, "coll_1gbit_2x2_mpi_r0.json",
+                  [bench("ar/bad", size_bytes=1024, busbw_GBps=1.0, time_us=1, wrong=3)])
+            rc, _, err = run_main(d)
+        self.assertEqual(rc, 2)
+        self.assertIn("ar/bad has wrong results", err)
+
+
+class ThresholdTest(unittest.TestCase):
+    def test_crossover_is_where_hierarchical_wins_from_then_on(self):
+        times = {  # size -> (hierarchical, recursive_doubling) in us
+            4096: (300, 100), 8192: (300, 400), 16384: (500, 400), 32768: (600, 900),
+            65536: (900, 1800)}
+        with tempfile.TemporaryDirectory() as d:
+            for r in range(2):
+                entries = []
+                for size, (h, rd) in times.items():
+                    for algo, t in (("hierarchical", h + r), ("recursive_doubling", rd + r)):
+                        entries.append(bench("ar", size_bytes=size, time_us=t, wrong=0,
+                                             fields={"algo": algo}))
+                write(d, "thr_1gbit_2x2_r%d.json" % r, entries)
+            rc, out, _ = run_main(d)
+        self.assertEqual(rc, 0)
+        # 8 KiB is won by hierarchical but 16 KiB is not: the crossover is 32 KiB
+        self.assertIn("hierarchical fastest from 32 KiB on", out)
+        self.assertIn("| 32 KiB | **600 (600-601)** | 900 (900-901) |", out)
+
+
+class LayerTest(unittest.TestCase):
+    def layer(self, on, off):
+        with tempfile.TemporaryDirectory() as d:
+            entries = []
+            for a, b in zip(on, off):
+                entries.append(bench("tp1d/block/overlap:on/backend:ucx", step_ms=a))
+                entries.append(bench("tp1d/block/overlap:off/backend:ucx", step_ms=b))
+            write(d, "layers_1gbit.json", entries)
+            return run_main(d)
+
+    def test_a_clear_gain_has_a_small_p(self):
+        rc, out, _ = self.layer(on=[10.0, 10.1, 10.2, 10.3, 10.4, 10.5],
+                                off=[12.0, 12.1, 12.2, 12.3, 12.4, 12.5])
+        self.assertEqual(rc, 0)
+        self.assertRegex(out, r"\| \+19\.5% \| 0\.00108 \|")
+
+    def test_no_gain_has_a_large_p(self):
+        rc, out, _ = self.layer(on=[10.0, 12.0, 10.5, 11.5, 11.0, 10.2],
+                                off=[10.1, 11.9, 10.4, 11.6, 10.9, 10.3])
+        self.assertEqual(rc, 0)
+        p = float(re.search(r"\| [+-][0-9.]+% \| ([0-9.e-]+) \|", out).group(1))
+        self.assertGreater(p, 0.2)
+
+
+class BadInputTest(unittest.TestCase):
+    def test_empty_folder(self):
+        with tempfile.TemporaryDirectory() as d:
+            rc, _, err = run_main(d)
+        self.assertEqual(rc, 2)
+        self.assertIn("holds no coll_*.json", err)
+
+    def test_not_results_json(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "layers_1gbit.json"), "w", encoding="utf-8") as f:
+                f.write("{truncated")
+            rc, _, err = run_main(d)
+        self.assertEqual(rc, 2)
+        self.assertIn("layers_1gbit.json is not benchmark results JSON", err)
+
+    def test_bad_link_rate(self):
+        with tempfile.TemporaryDirectory() as d:
+            write(d, "coll_fast_2x2_ring_r0.json",
+                  [bench("ar", size_bytes=1024, busbw_GBps=1.0, time_us=1, wrong=0)])
+            rc, _, err = run_main(d)
+        self.assertEqual(rc, 2)
+        self.assertIn("link rate 'fast' is not like 1gbit", err)
+
+
+if __name__ == "__main__":
+    unittest.main()
