@@ -101,4 +101,17 @@ if not runs or bad:
     sys.exit("FAIL: -c 0 results carry 'wrong': %s" % bad)
 PY
 
+# A timeout: exit 4, and UCX's warnings on the way out ("object ... was not returned to
+# mpool", printed by UCX on stdout unless UCX_LOG_FILE says otherwise) stay out of stdout,
+# where the results table goes (the launcher sets UCX_LOG_FILE=stderr and filters them).
+"$bin" --np 2 --coll all_reduce -b 16M -e 16M -T 0.001 >"$tmp/to.out" 2>"$tmp/to.err"
+rc=$?
+if [[ $rc != 4 ]] || ! grep -q "tpbench: error: timeout" "$tmp/to.err"; then
+  echo "FAIL: a 1 ms deadline: exit $rc, expected 4 and the timeout line"; cat "$tmp/to.err"; fail=1
+fi
+if grep -q "UCX" "$tmp/to.out" "$tmp/to.err"; then
+  echo "FAIL: UCX's own lines reached the output (stdout or unfiltered stderr):"
+  grep -m3 "UCX" "$tmp/to.out" "$tmp/to.err"; fail=1
+fi
+
 exit $fail

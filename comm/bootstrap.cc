@@ -254,6 +254,7 @@ void AddHostArgs(const Launch& l, std::vector<std::string>* args) {
     args->insert(args->end(),
                  {"--mca", "oob_tcp_if_include", net, "--mca", "btl_tcp_if_include", net});
   }
+  args->insert(args->end(), {"-x", "UCX_LOG_FILE"});  // set by RunJob; local ranks inherit it
   if (const char* dev = std::getenv("TPBENCH_UCX_NET_DEVICES")) {
     args->insert(args->end(), {"-x", std::string("UCX_NET_DEVICES=") + dev});
   }
@@ -340,6 +341,11 @@ bool IsLibraryNoise(const std::string& l, bool* in_block) {
     const size_t close = l.find(']');
     // "[vm:1234:0:1234]" or "[vm:01234]": no blank inside, a colon (not "[3/10] name").
     if (close != std::string::npos && l.find(':') < close && l.find(' ') > close) return true;
+    // UCX 1.13: "[1796114412.924454] [vm:21456:0]  mpool.c:53  UCX  WARN ...".
+    if (close != std::string::npos && close > 1 && l.find_first_not_of("0123456789.", 1) == close &&
+        l.compare(close + 1, 2, " [") == 0) {
+      return true;
+    }
   }
   // A backtrace frame: " 12  /usr/lib/libucs.so.0(ucs_handle_error+0x2dc) [0x7f...]".
   size_t i = l.find_first_not_of(' ');
@@ -564,6 +570,9 @@ int RunJob(std::vector<char*>& cargs, int np) {
   const bool verbose = VerboseFailures();
   const std::string dir = MakeRunDir();
   if (!verbose && !std::getenv("UCX_HANDLE_ERRORS")) setenv("UCX_HANDLE_ERRORS", "", 1);
+  // UCX logs to stdout by default, into the results table; on stderr its lines are filtered
+  // with the libraries' other output (unless -v).
+  if (!std::getenv("UCX_LOG_FILE")) setenv("UCX_LOG_FILE", "stderr", 1);
   int err_fd = -1;
   const pid_t pid = SpawnMpirun(cargs, &err_fd);
   g_child = pid;
