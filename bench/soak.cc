@@ -350,18 +350,17 @@ int Main(int argc, char** argv) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const int rank = Bootstrap::rank();
   if (rank == 0) Report(o, s, wall);
+  // Before Finalize: once a rank has finalized and exited 7, mpirun may end rank 0 before it
+  // prints (Open MPI's finalize waits for every rank, so nobody exits before this line).
+  if (s.wrong > 0 && rank == 0) {
+    std::fprintf(stderr, "tpbench: error: soak seed %llu: %lld wrong elements (ops named above)\n",
+                 static_cast<unsigned long long>(o.seed), static_cast<long long>(s.wrong));
+    std::fflush(stderr);
+  }
   layouts.clear();
   worlds.clear();
   Bootstrap::Finalize();
-  if (s.wrong > 0) {
-    if (rank == 0) {
-      std::fprintf(stderr,
-                   "tpbench: error: soak seed %llu: %lld wrong elements (ops named above)\n",
-                   static_cast<unsigned long long>(o.seed), static_cast<long long>(s.wrong));
-    }
-    return static_cast<int>(ExitCode::kWrong);
-  }
-  return 0;
+  return s.wrong > 0 ? static_cast<int>(ExitCode::kWrong) : 0;
 }
 
 }  // namespace
