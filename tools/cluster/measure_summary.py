@@ -157,8 +157,28 @@ def threshold_tables(data):
         lines += ["", "%s: winners by size: %s" % (coll, ", ".join(
             "%s %s" % (human(size), best) for size, best in winners)),
                   "%s: hierarchical fastest from %s on (every larger size measured)" %
-                  (coll, human(start) if start is not None else "no size")]
+                  (coll, human(start) if start is not None else "no size"),
+                  "%s: hierarchical's median below each other's from (every larger size): %s" %
+                  (coll, pairwise_crossovers(sizes))]
     return lines
+
+
+def pairwise_crossovers(sizes):
+    """Per other algorithm, the smallest size from which hierarchical's median time is below
+    its median at every larger size measured ('never' when not at the largest)."""
+    others = sorted({a for per in sizes.values() for a in per} - {"hierarchical"})
+    out = []
+    for algo in others:
+        start = None
+        for size in sorted(sizes, reverse=True):
+            per = sizes[size]
+            if "hierarchical" not in per or algo not in per:
+                continue
+            if statistics.median(per["hierarchical"]) >= statistics.median(per[algo]):
+                break
+            start = size
+        out.append("%s %s" % (algo, human(start) if start is not None else "never"))
+    return ", ".join(out) if out else "-"
 
 
 def collect_correctness(folder):

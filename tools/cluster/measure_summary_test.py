@@ -104,6 +104,12 @@ class ThresholdPerCollectiveTest(unittest.TestCase):
         self.assertIn("reduce_scatter: winners by size: 4 KiB hierarchical, 64 KiB "
                       "recursive_halving", out)
         self.assertIn("reduce_scatter: hierarchical fastest from no size on", out)
+        # against each algorithm alone: all_gather beats the ring from 64 KiB only (80 < 95 at
+        # 4 KiB), Bruck from 64 KiB; reduce_scatter never beats recursive halving at 64 KiB
+        self.assertIn("all_gather: hierarchical's median below each other's from (every larger "
+                      "size): bruck 64 KiB, ring 64 KiB", out)
+        self.assertIn("reduce_scatter: hierarchical's median below each other's from (every "
+                      "larger size): recursive_halving never", out)
         self.assertIn("recursive_halving 1.26, overlap |", out)
         self.assertIn("reduce_scatter time per op, 2x2 nodes x ranks, links 1gbit, 3 rounds", out)
 
