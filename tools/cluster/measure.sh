@@ -66,17 +66,20 @@ done
 [[ -n $out ]] || { echo "measure: error: --out DIR is required" >&2; usage; }
 for w in ${what//,/ }; do
   [[ $w =~ ^(collectives|layers|threshold|correctness)$ ]] ||
-    { echo "measure: error: --what '$w' is not collectives, layers, threshold or correctness" >&2; exit 2; }
+    { echo "measure: error: --what '$w' is not collectives, layers, threshold or" \
+        "correctness" >&2; exit 2; }
 done
 for c in ${thr_colls//,/ }; do
   [[ $c =~ ^(all_reduce|all_gather|reduce_scatter)$ ]] ||
-    { echo "measure: error: --coll '$c' is not all_reduce, all_gather or reduce_scatter" >&2; exit 2; }
+    { echo "measure: error: --coll '$c' is not all_reduce, all_gather or reduce_scatter" >&2
+      exit 2; }
 done
 for v in nodes rpn rounds layer_rounds; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "measure: error: --${v//_/-} '${!v}' is not a positive number" >&2; exit 2; }
 done
 for b in "$coll_bin" "$layers_bin" "$check_bin"; do
-  [[ -x $b ]] || { echo "measure: error: $b is not built (bazel build //bench:collectives //bench:layers //bench:check_results)" >&2; exit 2; }
+  [[ -x $b ]] || { echo "measure: error: $b is not built (bazel build //bench:collectives" \
+    "//bench:layers //bench:check_results)" >&2; exit 2; }
 done
 layer_args=${TPBENCH_MEASURE_LAYER_ARGS:-$layer_args}
 mkdir -p "$out"
