@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Tests of tools/cluster/measure_summary.py on results files written here: busbw as a
-fraction of the link rate with median and spread over rounds, the threshold's crossover, the
-overlap gain with a p-value that separates a real gain from none, and exit 2 naming the
-problem for an empty folder, wrong results and a file that is not results JSON."""
+fraction of the link rate with median and spread over rounds, the threshold's crossover and
+winners per collective, the overlap gain with a p-value that separates a real gain from none,
+the correctness counts (and exit 7 for each failure they exist to catch), and exit 2 naming
+the problem for an empty folder, wrong results and a file that is not results JSON."""
 
 import contextlib
 import io
@@ -72,6 +73,107 @@ class ThresholdTest(unittest.TestCase):
         # 8 KiB is won by hierarchical but 16 KiB is not: the crossover is 32 KiB
         self.assertIn("hierarchical fastest from 32 KiB on", out)
         self.assertIn("| 32 KiB | **600 (600-601)** | 900 (900-901) |", out)
+
+
+class ThresholdPerCollectiveTest(unittest.TestCase):
+    def write_rounds(self, d, coll, times, rounds=3):
+        for r in range(rounds):
+            entries = [bench("x", size_bytes=size, time_us=t[r], wrong=0,
+                             fields={"algo": algo, "coll": coll})
+                       for size, per in times.items() for algo, t in per.items()]
+            write(d, "thr_1gbit_2x2_%s_r%d.json" % (coll, r), entries)
+
+    def test_winners_and_crossover_per_collective(self):
+        with tempfile.TemporaryDirectory() as d:
+            self.write_rounds(d, "all_gather", {
+                4096: {"hierarchical": (90, 95, 99), "bruck": (50, 52, 54), "ring": (80, 81, 82)},
+                65536: {"hierarchical": (100, 101, 102), "bruck": (300, 310, 320),
+                        "ring": (200, 201, 202)}})
+            self.write_rounds(d, "reduce_scatter", {
+                4096: {"hierarchical": (60, 61, 62), "recursive_halving": (70, 71, 72)},
+                65536: {"hierarchical": (500, 510, 520), "recursive_halving": (400, 405, 600)}})
+            rc, out, _ = run_main(d)
+        self.assertEqual(rc, 0)
+        self.assertIn("all_gather: winners by size: 4 KiB bruck, 64 KiB hierarchical", out)
+        self.assertIn("all_gather: hierarchical fastest from 64 KiB on", out)
+        # 64 KiB: hierarchical 101 vs the ring's 201 (the fastest other), spreads apart
+        self.assertIn("| 64 KiB | 310 (300-320) | **101 (100-102)** | 201 (200-202) | "
+                      "ring 0.50, apart |", out)
+        # reduce_scatter: hierarchical wins 4 KiB but not 64 KiB: no crossover; the spreads at
+        # 64 KiB meet (400-600 against 500-520), so the loss is marked undecided
+        self.assertIn("reduce_scatter: winners by size: 4 KiB hierarchical, 64 KiB "
+                      "recursive_halving", out)
+        self.assertIn("reduce_scatter: hierarchical fastest from no size on", out)
+        # against each algorithm alone: all_gather beats the ring from 64 KiB only (80 < 95 at
+        # 4 KiB), Bruck from 64 KiB; reduce_scatter never beats recursive halving at 64 KiB
+        self.assertIn("all_gather: hierarchical's median below each other's from (every larger "
+                      "size): bruck 64 KiB, ring 64 KiB", out)
+        self.assertIn("reduce_scatter: hierarchical's median below each other's from (every "
+                      "larger size): recursive_halving never", out)
+        self.assertIn("recursive_halving 1.26, overlap |", out)
+        self.assertIn("reduce_scatter time per op, 2x2 nodes x ranks, links 1gbit, 3 rounds", out)
+
+
+class CorrectnessTest(unittest.TestCase):
+    def result(self, backend, algo, wrong=0, inter=None):
+        entry = bench("c/%s/%s" % (backend, algo), size_bytes=4096, time_us=1, wrong=wrong,
+                      fields={"backend": backend, "coll": "all_reduce", "algo": algo})
+        if inter is not None:
+            entry.update(inter_node_bytes_per_rank=inter[0], inter_node_bytes_model=inter[1],
+                         inter_node_ranks_off_model=0)
+        return entry
+
+    def run_corr(self, entries, took=None):
+        with tempfile.TemporaryDirectory() as d:
+            write(d, "corr_10gbit_4x2.json", entries)
+            if took is not None:
+                with open(os.path.join(d, "runs.log"), "w", encoding="utf-8") as f:
+                    f.write("2026-12-01T09:00:00Z load 3.00 3.00 3.00 correctness -> %s\n"
+                            "2026-12-01T09:00:14Z took %d s -> %s\n" %
+                            (os.path.join(d, "corr_10gbit_4x2.json"), took,
+                             os.path.join(d, "corr_10gbit_4x2.json")))
+            return run_main(d)
+
+    def good(self):
+        return [self.result("ucx", "ring", inter=(6144, 6144)),
+                self.result("ucx", "hierarchical", inter=(2048, 2048)),
+                self.result("ucx", "hierarchical", inter=(4096, 4096)),
+                self.result("mpi", "auto")]
+
+    def test_counts_of_a_good_run(self):
+        rc, out, err = self.run_corr(self.good(), took=14)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("Correctness, 4x2 nodes x ranks, links 10gbit, 14 s: 4 results (mpi 1 "
+                      "results / 1 collective-algorithm pairs, ucx 3 results / 2 "
+                      "collective-algorithm pairs); #wrong in all 0; bytes across nodes = model "
+                      "for 3 of 3 non-mpi results; mpi results with inter-node counters 0: OK",
+                      out)
+
+    def assert_fails(self, entries, what):
+        rc, out, err = self.run_corr(entries)
+        self.assertEqual(rc, 7, out + err)
+        self.assertIn("FAILED", out)
+        self.assertIn("correctness failed", err)
+        self.assertIn(what, out)
+
+    def test_wrong_results_fail(self):
+        self.assert_fails(self.good() + [self.result("mpi", "auto", wrong=2)], "#wrong in all 2")
+
+    def test_bytes_off_the_model_fail(self):
+        self.assert_fails(self.good() + [self.result("ucx", "ring", inter=(6000, 6144))],
+                          "= model for 3 of 4 non-mpi")
+
+    def test_missing_inter_node_counters_on_ucx_fail(self):
+        self.assert_fails(self.good() + [self.result("ucx", "bruck")], "= model for 3 of 4")
+
+    def test_inter_node_counters_on_mpi_fail(self):
+        self.assert_fails(self.good() + [self.result("mpi", "auto", inter=(0, 0))],
+                          "mpi results with inter-node counters 1")
+
+    def test_no_results_fail(self):
+        rc, _, err = self.run_corr([])
+        self.assertEqual(rc, 7)
+        self.assertIn("corr_10gbit_4x2.json: no results", err)
 
 
 class LayerTest(unittest.TestCase):
