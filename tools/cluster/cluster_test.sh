@@ -18,10 +18,13 @@ fail=0
 if ! why=$("$cluster" check 2>&1); then
   echo "SKIPPED: this machine cannot run an emulated cluster: $why"
   if [[ -n ${XML_OUTPUT_FILE:-} ]]; then
+    # The reason as an XML attribute: no quotes, no markup (a ${why//...} substitution with a
+    # quote inside the here-document is a bash "bad substitution" and left the file empty).
+    reason=$(printf '%s' "$why" | tr '"<>&\n' "'    ")
     cat > "$XML_OUTPUT_FILE" <<XML
 <?xml version="1.0" encoding="UTF-8"?>
 <testsuites><testsuite name="cluster_test" tests="1" skipped="1"><testcase name="cluster_test">
-<skipped message="${why//\"/'}"/></testcase></testsuite></testsuites>
+<skipped message="$reason"/></testcase></testsuite></testsuites>
 XML
   fi
   exit 0
