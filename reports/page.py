@@ -460,6 +460,14 @@ def _shape_title(shape):
         f["overlap"] or "-", f["backend"] or "-")
 
 
+def _bytes_points(ser):
+    """(P, bytes per rank) of the model and of the measurement, each only where the result
+    has it: the MPI library's bytes are not measured (absent), which is no point, never 0."""
+    def pts(c):
+        return [(e.key[1], e.value(c)) for e in ser if e.value(c) is not None]
+    return pts("comm_bytes_model"), pts("comm_bytes_per_rank")
+
+
 def _side_plot(pl, es, title, name):
     """Bytes per rank vs P per scheme (measured points, model line), peak memory measured vs
     model, and step time, for one model shape."""
@@ -469,11 +477,13 @@ def _side_plot(pl, es, title, name):
         series.setdefault((e.parts["scheme"], _variant(e)), []).append(e)
     for (sch, var), ser in sorted(series.items()):
         lab = ("%s %s" % (sch, var)).strip()
-        xs = [e.key[1] for e in ser]
-        line = a1.plot(xs, [(e.value("comm_bytes_model") or 0) / 2 ** 20 for e in ser], "-",
-                       label=lab + " model")[0]
-        a1.plot(xs, [(e.value("comm_bytes_per_rank") or 0) / 2 ** 20 for e in ser], "s",
-                color=line.get_color(), label=lab + " measured")
+        model, meas = _bytes_points(ser)
+        # The model as a line with its points (one P alone is still seen).
+        line = a1.plot([x for x, _ in model], [v / 2 ** 20 for _, v in model], "-o",
+                       mfc="none", label=lab + " model")[0]
+        if meas:
+            a1.plot([x for x, _ in meas], [v / 2 ** 20 for _, v in meas], "s",
+                    color=line.get_color(), label=lab + " measured")
     a1.set_xlabel("P (ranks)")
     a1.set_ylabel("MiB per rank")
     a1.set_title("communication per rank vs P")
@@ -482,7 +492,9 @@ def _side_plot(pl, es, title, name):
     y = list(range(len(es)))
     for j, (c, col, lab) in enumerate((("peak_mem_bytes_per_rank", "tab:red", "measured"),
                                        ("peak_mem_model_bytes_per_rank", "tab:gray", "model"))):
-        a2.barh([v + (j - 0.5) * 0.4 for v in y], [(e.value(c) or 0) / 2 ** 20 for e in es],
+        # An absent value (no memory model for linear/mlp) is no bar, not a bar of 0.
+        a2.barh([v + (j - 0.5) * 0.4 for v in y],
+                [e.value(c) / 2 ** 20 if e.value(c) is not None else float("nan") for e in es],
                 height=0.4, color=col, label=lab)
     a2.set_yticks(y)
     a2.set_yticklabels(labels, fontsize=7)

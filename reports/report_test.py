@@ -391,6 +391,19 @@ class SchemesSideBySideTest(unittest.TestCase):
         rows = side_by_side_rows(self.page)[0]
         self.assertEqual({r[4] for r in rows.values()}, {"1"})
 
+    def test_unmeasured_bytes_are_no_point_not_zero(self):
+        class E:  # an entry: world size in key[1], value() None where absent
+            def __init__(self, p, meas, model):
+                self.key, self.v = ("x", p), {"comm_bytes_per_rank": meas,
+                                              "comm_bytes_model": model}
+
+            def value(self, c):
+                return self.v[c]
+        mpi = [E(2, None, 1048576.0), E(4, None, 1572864.0)]
+        self.assertEqual(report._bytes_points(mpi), ([(2, 1048576.0), (4, 1572864.0)], []))
+        ucx = [E(2, 1048576.0, 1048576.0), E(4, 0.0, 1572864.0)]
+        self.assertEqual(report._bytes_points(ucx)[1], [(2, 1048576.0), (4, 0.0)])
+
     def test_check_catches_a_missing_row(self):
         rows = re.findall(r"<tr><td>tp3d</td>.*?</tr>", self.page)
         self.assertEqual(len(rows), 1)
