@@ -3,55 +3,38 @@
 // the layer cases over Tp1d / Tp1dLayer.
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "comm/error.h"
 #include "layers/scheme.h"
+#include "layers/scheme_case.h"
 #include "layers/tp1d/tp1d.h"
 
 namespace tpbench {
 namespace {
 
 // One case of the 1D layers: linear (fc1 column, fc2 row), mlp, attention or block.
-class Tp1dCase : public TpCase {
+class Tp1dCase : public SchemeCase<Tp1d, Tp1dLayer, MlpCache, AttentionCache, LayerCache> {
  public:
   Tp1dCase(Compute* c, Communicator* comm, const LayerConfig& cfg, std::string kind,
            const Tp1dOptions& opt)
-      : tp_(c, comm, opt), block_(&tp_, cfg), cfg_(cfg), kind_(std::move(kind)) {}
+      : SchemeCase(cfg, std::move(kind), c, comm, opt) {}
 
-  Tensor Forward(const LayerParams& p, const Tensor& x) override {
-    if (kind_ == "linear") {
-      lin_x_ = x;
-      h1_ = tp_.ColumnForward(p.mlp.fc1, x);
-      return tp_.RowForward(p.mlp.fc2, h1_);
-    }
-    if (kind_ == "mlp") return tp_.MlpForward(p.mlp, x, &mlp_);
-    if (kind_ == "attention") return tp_.AttentionForward(Shape(), p.attn, x, &attn_);
-    return block_.Forward(p, x, &block_cache_);
+ protected:
+  Tensor LinearPairForward(const MlpParams& p, const Tensor& x) override {
+    lin_x_ = x;
+    h1_ = tp_.ColumnForward(p.fc1, x);
+    return tp_.RowForward(p.fc2, h1_);
   }
-  Tensor Backward(const LayerParams& p, const Tensor& dy, LayerGrads* g) override {
-    if (kind_ == "linear") {
-      Tensor dh1, dx;
-      tp_.RowBackward(p.mlp.fc2, h1_, dy, &dh1, &g->mlp.fc2);
-      tp_.ColumnBackward(p.mlp.fc1, lin_x_, dh1, &dx, &g->mlp.fc1);
-      return dx;
-    }
-    if (kind_ == "mlp") return tp_.MlpBackward(p.mlp, mlp_, dy, &g->mlp);
-    if (kind_ == "attention") return tp_.AttentionBackward(Shape(), p.attn, attn_, dy, &g->attn);
-    return block_.Backward(p, block_cache_, dy, g);
+  Tensor LinearPairBackward(const MlpParams& p, const Tensor& dy, MlpParams* g) override {
+    Tensor dh1, dx;
+    tp_.RowBackward(p.fc2, h1_, dy, &dh1, &g->fc2);
+    tp_.ColumnBackward(p.fc1, lin_x_, dh1, &dx, &g->fc1);
+    return dx;
   }
-  double exposed_comm_s() const override { return tp_.exposed_comm_s(); }
-  void ResetCommClock() override { tp_.ResetCommClock(); }
 
  private:
-  AttentionShape Shape() const { return {cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal}; }
-  Tp1d tp_;
-  Tp1dLayer block_;
-  LayerConfig cfg_;
-  std::string kind_;
   Tensor lin_x_, h1_;
-  MlpCache mlp_;
-  AttentionCache attn_;
-  LayerCache block_cache_;
 };
 
 class Tp1dScheme : public TpScheme {

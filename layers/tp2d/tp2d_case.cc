@@ -7,37 +7,16 @@
 #include <utility>
 #include <vector>
 
+#include "layers/scheme_case.h"
 #include "layers/tp2d/tp2d.h"
 
 namespace tpbench {
 namespace {
 
-class Tp2dCase : public TpCase {
+class Tp2dCase : public SchemeCase<Tp2d, Tp2dLayer, MlpCache, Attention2dCache, Block2dCache> {
  public:
   Tp2dCase(Compute* c, Mesh* mesh, const LayerConfig& cfg, std::string kind, const Tp2dOptions& opt)
-      : tp_(c, Groups(mesh), opt), block_(&tp_, cfg), cfg_(cfg), kind_(std::move(kind)) {}
-
-  Tensor Forward(const LayerParams& p, const Tensor& x) override {
-    if (kind_ == "linear") {
-      lin_x_ = x;
-      h1_ = tp_.LinearForward(p.mlp.fc1, x);
-      return tp_.LinearForward(p.mlp.fc2, h1_);
-    }
-    if (kind_ == "mlp") return tp_.MlpForward(p.mlp, x, &mlp_);
-    if (kind_ == "attention") return tp_.AttentionForward(Shape(), p.attn, x, &attn_);
-    return block_.Forward(p, x, &block_cache_);
-  }
-  Tensor Backward(const LayerParams& p, const Tensor& dy, LayerGrads* g) override {
-    if (kind_ == "linear") {
-      Tensor dh1, dx;
-      tp_.LinearBackward(p.mlp.fc2, h1_, dy, &dh1, &g->mlp.fc2);
-      tp_.LinearBackward(p.mlp.fc1, lin_x_, dh1, &dx, &g->mlp.fc1);
-      return dx;
-    }
-    if (kind_ == "mlp") return tp_.MlpBackward(p.mlp, mlp_, dy, &g->mlp);
-    if (kind_ == "attention") return tp_.AttentionBackward(Shape(), p.attn, attn_, dy, &g->attn);
-    return block_.Backward(p, block_cache_, dy, g);
-  }
+      : SchemeCase(cfg, std::move(kind), c, Groups(mesh), opt) {}
   // 2D: ROW, COL; 2.5D (a "dep" axis): also DEP and XZ.
   static Tp2dGroups Groups(Mesh* mesh) {
     Tp2dGroups g{&mesh->Group({"col"}), &mesh->Group({"row"})};
@@ -48,19 +27,22 @@ class Tp2dCase : public TpCase {
     }
     return g;
   }
-  double exposed_comm_s() const override { return tp_.exposed_comm_s(); }
-  void ResetCommClock() override { tp_.ResetCommClock(); }
+
+ protected:
+  Tensor LinearPairForward(const MlpParams& p, const Tensor& x) override {
+    lin_x_ = x;
+    h1_ = tp_.LinearForward(p.fc1, x);
+    return tp_.LinearForward(p.fc2, h1_);
+  }
+  Tensor LinearPairBackward(const MlpParams& p, const Tensor& dy, MlpParams* g) override {
+    Tensor dh1, dx;
+    tp_.LinearBackward(p.fc2, h1_, dy, &dh1, &g->fc2);
+    tp_.LinearBackward(p.fc1, lin_x_, dh1, &dx, &g->fc1);
+    return dx;
+  }
 
  private:
-  AttentionShape Shape() const { return {cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal}; }
-  Tp2d tp_;
-  Tp2dLayer block_;
-  LayerConfig cfg_;
-  std::string kind_;
   Tensor lin_x_, h1_;
-  MlpCache mlp_;
-  Attention2dCache attn_;
-  Block2dCache block_cache_;
 };
 
 }  // namespace

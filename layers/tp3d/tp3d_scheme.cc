@@ -9,50 +9,32 @@
 
 #include "comm/error.h"
 #include "layers/scheme.h"
+#include "layers/scheme_case.h"
 #include "layers/tp3d/tp3d.h"
 
 namespace tpbench {
 namespace {
 
-class Tp3dCase : public TpCase {
+class Tp3dCase : public SchemeCase<Tp3d, Tp3dLayer, Mlp3dCache, Attention3dCache, Block3dCache> {
  public:
   Tp3dCase(Compute* c, Mesh* mesh, const LayerConfig& cfg, std::string kind, const Tp3dOptions& opt)
-      : tp_(c, Tp3dGroupsOf(mesh), opt), block_(&tp_, cfg), cfg_(cfg), kind_(std::move(kind)) {}
+      : SchemeCase(cfg, std::move(kind), c, Tp3dGroupsOf(mesh), opt) {}
 
-  Tensor Forward(const LayerParams& p, const Tensor& x) override {
-    if (kind_ == "linear") {
-      h1_ = tp_.LinearForward(p.mlp.fc1, x, false, &fc1_);
-      return tp_.LinearForward(p.mlp.fc2, h1_, true, &fc2_);
-    }
-    if (kind_ == "mlp") return tp_.MlpForward(p.mlp, x, &mlp_);
-    if (kind_ == "attention") return tp_.AttentionForward(Shape(), p.attn, x, &attn_);
-    return block_.Forward(p, x, &block_cache_);
+ protected:
+  Tensor LinearPairForward(const MlpParams& p, const Tensor& x) override {
+    h1_ = tp_.LinearForward(p.fc1, x, false, &fc1_);
+    return tp_.LinearForward(p.fc2, h1_, true, &fc2_);
   }
-  Tensor Backward(const LayerParams& p, const Tensor& dy, LayerGrads* g) override {
-    if (kind_ == "linear") {
-      Tensor dh1, dx;
-      tp_.LinearBackward(p.mlp.fc2, fc2_, dy, true, &dh1, &g->mlp.fc2);
-      tp_.LinearBackward(p.mlp.fc1, fc1_, dh1, false, &dx, &g->mlp.fc1);
-      return dx;
-    }
-    if (kind_ == "mlp") return tp_.MlpBackward(p.mlp, mlp_, dy, &g->mlp);
-    if (kind_ == "attention") return tp_.AttentionBackward(Shape(), p.attn, attn_, dy, &g->attn);
-    return block_.Backward(p, block_cache_, dy, g);
+  Tensor LinearPairBackward(const MlpParams& p, const Tensor& dy, MlpParams* g) override {
+    Tensor dh1, dx;
+    tp_.LinearBackward(p.fc2, fc2_, dy, true, &dh1, &g->fc2);
+    tp_.LinearBackward(p.fc1, fc1_, dh1, false, &dx, &g->fc1);
+    return dx;
   }
-  double exposed_comm_s() const override { return tp_.exposed_comm_s(); }
-  void ResetCommClock() override { tp_.ResetCommClock(); }
 
  private:
-  AttentionShape Shape() const { return {cfg_.batch, cfg_.seq, cfg_.heads, cfg_.causal}; }
-  Tp3d tp_;
-  Tp3dLayer block_;
-  LayerConfig cfg_;
-  std::string kind_;
   Tensor h1_;
   Linear3dCache fc1_, fc2_;
-  Mlp3dCache mlp_;
-  Attention3dCache attn_;
-  Block3dCache block_cache_;
 };
 
 // One linear's collectives (in -> out; odd: the proj/fc2 parity, whose X is gathered over k
